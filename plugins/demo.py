@@ -1,0 +1,132 @@
+"""A made-up bakery's social media, for `tracker demo` and for tests.
+
+It tells the story the surveys describe: Instagram collects likes and
+followers but few customers, Facebook gets few likes but brings orders, and
+Xing has followers while nothing measures whether it sells. Numbers come from
+a seeded generator per (platform, metric, day), so any window gives the same
+values for the same day and re-syncs change nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tracker.plugin import ConversionSource, HttpSession, Plugin, Sample, State, Window, option
+
+EPOCH = date(2024, 1, 1)
+PROVISIONAL_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Daily means for one platform; conversion figures are None where nothing tracks them."""
+
+    followers_start: int
+    gained: float
+    lost: float
+    likes: float
+    comments: float
+    shares: float
+    reach: float
+    visits: float | None = None
+    lead_chance: float = 0.0
+    order_chance: float = 0.0
+    basket: float = 0.0
+    messages: float = 0.0
+    reply_share: float = 0.0
+
+
+PROFILES: dict[str, Profile] = {
+    "instagram": Profile(1800, 9.0, 2.0, 210.0, 14.0, 6.0, 1400.0, visits=7.0, order_chance=0.012, basket=42.0),
+    "facebook": Profile(
+        700, 1.6, 0.7, 11.0, 3.0, 1.5, 260.0, visits=14.0, lead_chance=0.02, order_chance=0.05, basket=38.0,
+        messages=2.5, reply_share=0.6,
+    ),
+    "xing": Profile(260, 0.8, 0.2, 3.0, 0.6, 0.3, 90.0),
+}
+DIRECT = Profile(0, 0, 0, 0, 0, 0, 0, visits=25.0, lead_chance=0.01, order_chance=0.03, basket=35.0)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    seed: int = option(7, help="Changes every number; the same seed always gives the same data.")
+
+
+def _rng(seed: int, platform: str, metric: str, day: date) -> random.Random:
+    return random.Random(f"{seed}|{platform}|{metric}|{day.isoformat()}")
+
+
+def _count(seed: int, platform: str, metric: str, day: date, mean: float) -> int:
+    """A whole-number daily count around `mean`, busier on weekends for Instagram."""
+    weekend = 1.25 if platform == "instagram" and day.weekday() >= 5 else 1.0
+    return round(mean * weekend * (0.6 + 0.8 * _rng(seed, platform, metric, day).random()))
+
+
+def _successes(seed: int, platform: str, metric: str, day: date, trials: int, chance: float) -> int:
+    rng = _rng(seed, platform, metric, day)
+    return sum(rng.random() < chance for _ in range(trials))
+
+
+def followers(seed: int, platform: str, day: date) -> int:
+    """Followers at the end of `day`: the start level plus every day's gains minus losses since EPOCH."""
+    p = PROFILES[platform]
+    total, d = p.followers_start, EPOCH
+    while d <= day:
+        total += _count(seed, platform, "followers_gained", d, p.gained) - _count(seed, platform, "followers_lost", d, p.lost)
+        d += timedelta(days=1)
+    return total
+
+
+def day_samples(seed: int, platform: str, day: date, provisional: bool) -> list[Sample]:
+    p = PROFILES.get(platform, DIRECT)
+
+    def s(metric: str, value: float) -> Sample:
+        return Sample(platform, metric, day, value, provisional)
+
+    out = [] if p is DIRECT else [
+        s("followers_gained", _count(seed, platform, "followers_gained", day, p.gained)),
+        s("followers_lost", _count(seed, platform, "followers_lost", day, p.lost)),
+        s("likes", _count(seed, platform, "likes", day, p.likes)),
+        s("comments", _count(seed, platform, "comments", day, p.comments)),
+        s("shares", _count(seed, platform, "shares", day, p.shares)),
+        s("reach", _count(seed, platform, "reach", day, p.reach)),
+    ]
+    if p.messages:
+        messages = _count(seed, platform, "messages", day, p.messages)
+        out += [s("messages", messages), s("replies", round(messages * p.reply_share))]
+    if p.visits is not None:
+        visits = _count(seed, platform, "visits", day, p.visits)
+        leads = _successes(seed, platform, "leads", day, visits, p.lead_chance)
+        orders = _successes(seed, platform, "orders", day, visits, p.order_chance)
+        revenue = round(sum(p.basket * (0.5 + _rng(seed, platform, f"basket{i}", day).random()) for i in range(orders)), 2)
+        out += [s("visits", visits), s("leads", leads), s("orders", orders), s("conversions", leads + orders), s("revenue", revenue)]
+    return out
+
+
+def fetch(opts: DemoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[Sample | list[Sample] | State]:
+    for platform in PROFILES:
+        level = followers(opts.seed, platform, window.since - timedelta(days=1))
+        page: list[Sample] = []
+        for day in window.days():
+            provisional = window.is_provisional(day, PROVISIONAL_DAYS)
+            daily = day_samples(opts.seed, platform, day, provisional)
+            level += daily[0].value - daily[1].value
+            page += daily + [Sample(platform, "followers", day, level, provisional)]
+        yield page
+    yield [s for day in window.days() for s in day_samples(opts.seed, "direct", day, window.is_provisional(day, PROVISIONAL_DAYS))]
+    yield State({"last_until": window.until.isoformat(), "runs": int(state.get("runs", 0)) + 1})
+
+
+plugin = Plugin(
+    name="demo",
+    platforms=tuple(PROFILES),
+    fetch=fetch,
+    options=DemoOptions,
+    description="Made-up numbers for a bakery on Instagram, Facebook and Xing; used by `tracker demo`.",
+    lookback_days=PROVISIONAL_DAYS,
+    conversion_source=ConversionSource.ANALYTICS,
+    day_rule="the account's timezone (the data is generated per calendar day)",
+)

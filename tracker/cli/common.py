@@ -1,0 +1,87 @@
+"""What every command shares: options, consoles, error handling, opening things.
+
+Heavy modules (sqlmodel, requests) are imported inside functions so that
+`tracker --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from tracker.config import Config
+    from tracker.registry import Registry
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: $TRACKER_CONFIG, then the user config dir).", show_default=False),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format: table for people, json or csv for scripts.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+PIPE_WIDTH = 140
+
+
+def stdout() -> Console:
+    """Wide enough in a pipe for the report to stay one row per platform."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=PIPE_WIDTH)
+    return console
+
+
+def stderr() -> Console:
+    return Console(stderr=True)
+
+
+def friendly(fn: F) -> F:
+    """Turn domain errors into one line per problem on stderr and their exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TrackerError as exc:
+            console = stderr()
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(code=exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_config(path: Path | None, *, required: bool = False) -> Config:
+    from tracker import config
+
+    return config.load(path, required=required)
+
+
+def load_registry(cfg: Config) -> Registry:
+    from tracker.registry import discover
+
+    return discover(cfg.plugin_dirs)
+
+
+def open_engine(cfg: Config) -> Engine:
+    from tracker.store.db import open_engine as _open
+
+    return _open(cfg.database)

@@ -1,0 +1,27 @@
+"""The `tracker` command: joins the command modules into one Typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from tracker.cli import config, db, demo, plugins, report, sync
+
+app = typer.Typer(
+    name="tracker",
+    help="Does social media earn you customers? Likes and followers beside visits, leads and sales, per platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold tokens
+    add_completion=False,
+)
+
+app.command(rich_help_panel="Daily use")(sync.sync)
+app.command(rich_help_panel="Daily use")(report.report)
+app.command(rich_help_panel="Getting started")(demo.demo)
+app.command(rich_help_panel="Getting started")(config.init)
+app.add_typer(config.app, name="config", rich_help_panel="Setup")
+app.add_typer(plugins.app, name="plugins", rich_help_panel="Setup")
+app.add_typer(db.app, name="db", rich_help_panel="Setup")
+
+
+def run() -> None:
+    app()

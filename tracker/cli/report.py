@@ -1,0 +1,51 @@
+"""`tracker report`: vanity beside conversions, per platform, with a verdict."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
+
+if TYPE_CHECKING:
+    from tracker.config import Config
+    from tracker.report.rows import Report
+
+
+def build_report(cfg: Config, days: int, until: date | None, platforms: list[str] | None) -> Report:
+    from tracker.report import compute, rows
+    from tracker.windows import account_today
+
+    end = until or account_today(cfg.timezone)
+    period = compute.Period(end - timedelta(days=days - 1), end)
+    engine = open_engine(cfg)
+    try:
+        figures = compute.compute(engine, period, platforms, cfg.precedence)
+    finally:
+        engine.dispose()
+    return rows.build(figures, cfg.currency)
+
+
+def show(report: Report, fmt: Format) -> None:
+    from tracker.report import render
+
+    if fmt is Format.table:
+        render.table(report, stdout())
+    else:
+        render.RENDERERS[fmt.value](report, sys.stdout)
+
+
+@friendly
+def report(
+    config: ConfigOption = None,
+    days: Annotated[int, typer.Option("--days", "-d", min=1, help="Length of the period, ending today.")] = 30,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: today).")] = None,
+    platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Show, per platform, likes and followers beside visits, conversions and revenue."""
+    cfg = load_config(config)
+    show(build_report(cfg, days, until.date() if until else None, platform), fmt)

@@ -1,0 +1,116 @@
+"""`tracker sync`: fetch every account's numbers into the store."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, open_engine, stderr, stdout
+
+if TYPE_CHECKING:
+    from tracker.sync import Outcome, SyncResult
+
+
+class RichProgress:
+    """One line per account; workers update it, Rich redraws it from the main thread."""
+
+    def __init__(self, progress: Progress, accounts: list[str]) -> None:
+        self.progress = progress
+        self.tasks = {name: progress.add_task(name, total=None, rows=0, status="waiting") for name in accounts}
+        self.lock = threading.Lock()
+
+    def started(self, account: str) -> None:
+        self.progress.update(self.tasks[account], status="fetching")
+
+    def fetched(self, account: str, samples: int) -> None:
+        with self.lock:
+            task = self.tasks[account]
+            rows = self.progress.tasks[task].fields["rows"] + samples
+            self.progress.update(task, rows=rows)
+
+    def finished(self, outcome: Outcome) -> None:
+        self.progress.update(self.tasks[outcome.account], total=1, completed=1, status=outcome.status)
+
+
+def summary(result: SyncResult) -> Table:
+    table = Table(title=f"Sync run {result.run_id}", title_justify="left")
+    for header in ("Account", "Plugin", "Days", "Rows", "Status", "Message"):
+        table.add_column(header, justify="right" if header == "Rows" else "left")
+    for o in result.outcomes:
+        days = f"{o.since} .. {o.until}" if o.since else ""
+        message = o.message or "; ".join(f"missing {u}" for u in o.unavailable)
+        status = {"ok": "[green]ok[/]", "failed": "[bold red]FAILED[/]"}.get(o.status, o.status)
+        table.add_row(o.account, o.plugin, days, str(o.rows), status, message)
+    return table
+
+
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGTERM/SIGINT ask the sync to stop; every wait and request then ends promptly."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+def run_sync(
+    console: Console,
+    config_path: Any,
+    accounts: list[str] | None,
+    since: date | None,
+    until: date | None,
+    *,
+    cfg: Any = None,
+    now: datetime | None = None,
+) -> SyncResult:
+    from tracker.errors import ConfigError
+    from tracker.sync import Syncer
+
+    cfg = cfg or load_config(config_path, required=True)
+    if not cfg.accounts:
+        raise ConfigError(f"{cfg.path}: accounts: none configured; add an [accounts.NAME] table (see config.example.toml)")
+    registry = load_registry(cfg)
+    engine = open_engine(cfg)
+    names = accounts or [a.name for a in cfg.accounts if a.enabled]
+    stop = threading.Event()
+    previous = _stop_on_signals(stop)
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[rows]} samples"),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar:
+            syncer = Syncer(cfg, registry, engine, progress=RichProgress(bar, names), stop=stop, now=now)
+            return syncer.run(accounts, since, until)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+
+
+@friendly
+def sync(
+    config: ConfigOption = None,
+    account: Annotated[list[str] | None, typer.Option("--account", "-a", help="Sync only this account (repeatable).")] = None,
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill from this day (YYYY-MM-DD).")] = None,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill up to this day (YYYY-MM-DD).")] = None,
+) -> None:
+    """Fetch new numbers for every account (or --account NAME) into the database."""
+    result = run_sync(stderr(), config, account, since.date() if since else None, until.date() if until else None)
+    stdout().print(summary(result))
+    if not result.ok:
+        raise typer.Exit(code=1)

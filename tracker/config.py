@@ -1,0 +1,263 @@
+"""Load and validate the TOML config; find the files tracker uses.
+
+Found by `--config`, then `TRACKER_CONFIG`, then the user config dir. Every
+problem is one line: `file: key: what is wrong`. Plugin options are checked
+against the plugin's declaration in `check()`, which needs the registry;
+`load()` checks only what the core itself owns.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from tracker.attribution import Attribution
+from tracker.errors import ConfigError
+from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
+
+APP = "tracker"
+ACCOUNT_KEYS = {"plugin", "lookback_days", "initial_days", "timezone", "enabled"}
+TOP_KEYS = {
+    "database",
+    "timezone",
+    "currency",
+    "lookback_days",
+    "initial_days",
+    "workers",
+    "plugin_dirs",
+    "precedence",
+    "attribution",
+    "accounts",
+}
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def default_database() -> str:
+    return f"sqlite:///{data_dir() / 'tracker.db'}"
+
+
+def local_timezone() -> ZoneInfo:
+    name = os.environ.get("TZ", "")
+    if name:
+        try:
+            return ZoneInfo(name.lstrip(":"))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        link = os.readlink("/etc/localtime")
+        return ZoneInfo(link.split("zoneinfo/", 1)[1])
+    except (OSError, IndexError, ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    plugin: str
+    options: dict[str, Any]
+    timezone: ZoneInfo
+    lookback_days: int | None
+    initial_days: int
+    enabled: bool
+    position: int
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    database: str
+    timezone: ZoneInfo
+    currency: str = "EUR"
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    initial_days: int = DEFAULT_INITIAL_DAYS
+    workers: int = 4
+    plugin_dirs: tuple[Path, ...] = ()
+    precedence: tuple[str, ...] = ()
+    attribution: Attribution = field(default_factory=Attribution)
+    accounts: tuple[AccountConfig, ...] = ()
+
+    def account(self, name: str) -> AccountConfig | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+
+def find_path(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("TRACKER_CONFIG")
+    return Path(env) if env else default_config_path()
+
+
+def empty(database: str | None = None) -> Config:
+    """The config used when there is no file: default database, no accounts."""
+    return Config(path=None, database=database or default_database(), timezone=local_timezone())
+
+
+def load(explicit: Path | None = None, *, required: bool = False) -> Config:
+    path = find_path(explicit)
+    if not path.exists():
+        if required or explicit is not None:
+            raise ConfigError(f"{path}: no config file here; run `tracker init` to write one")
+        return empty()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse(raw, path)
+
+
+class _Reader:
+    """Collects one-line problems while reading typed values out of a table."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.where = str(path) if path else "<config>"
+        self.problems: list[str] = []
+
+    def problem(self, key: str, reason: str) -> None:
+        self.problems.append(f"{self.where}: {key}: {reason}")
+
+    def int(self, table: Mapping[str, Any], key: str, label: str, default: int, minimum: int = 0) -> int:
+        value = table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            self.problem(label, f"must be a whole number >= {minimum}, not {value!r}")
+            return default
+        return value
+
+    def str(self, table: Mapping[str, Any], key: str, label: str, default: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str) or not value:
+            self.problem(label, f"must be non-empty text, not {value!r}")
+            return default
+        return value
+
+    def tz(self, table: Mapping[str, Any], key: str, label: str, default: ZoneInfo) -> ZoneInfo:
+        if key not in table:
+            return default
+        try:
+            return ZoneInfo(str(table[key]))
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problem(label, f"unknown time zone {table[key]!r} (use a name like \"Europe/Berlin\")")
+            return default
+
+
+def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
+    r = _Reader(path)
+    for key in sorted(set(raw) - TOP_KEYS):
+        r.problem(key, f"unknown setting (known: {', '.join(sorted(TOP_KEYS))})")
+    tz = r.tz(raw, "timezone", "timezone", local_timezone())
+    base = path.parent if path else Path.cwd()
+    database = _database(r.str(raw, "database", "database", default_database()), base)
+    currency = r.str(raw, "currency", "currency", "EUR").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        r.problem("currency", f"must be a three-letter currency code like \"EUR\", not {raw.get('currency')!r}")
+    lookback = r.int(raw, "lookback_days", "lookback_days", DEFAULT_LOOKBACK_DAYS)
+    initial = r.int(raw, "initial_days", "initial_days", DEFAULT_INITIAL_DAYS, minimum=1)
+    workers = r.int(raw, "workers", "workers", 4, minimum=1)
+    plugin_dirs = tuple(_paths(r, raw.get("plugin_dirs", []), base))
+    precedence = raw.get("precedence", [])
+    if not isinstance(precedence, list) or not all(isinstance(p, str) for p in precedence):
+        r.problem("precedence", "must be a list of account names, like [\"shop\", \"ga4\"]")
+        precedence = []
+    attribution = _attribution(r, raw.get("attribution", {}))
+    accounts = _accounts(r, raw.get("accounts", {}), tz, lookback, initial)
+    for name in precedence:
+        if not any(a.name == name for a in accounts):
+            r.problem("precedence", f"names account {name!r}, which is not configured")
+    if r.problems:
+        raise ConfigError(r.problems)
+    return Config(
+        path=path,
+        database=database,
+        timezone=tz,
+        currency=currency,
+        lookback_days=lookback,
+        initial_days=initial,
+        workers=workers,
+        plugin_dirs=plugin_dirs,
+        precedence=tuple(precedence),
+        attribution=attribution,
+        accounts=tuple(accounts),
+    )
+
+
+def _database(value: str, base: Path) -> str:
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    return f"sqlite:///{path if path.is_absolute() else (base / path).resolve()}"
+
+
+def _paths(r: _Reader, value: Any, base: Path) -> list[Path]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        r.problem("plugin_dirs", "must be a list of folder paths, like [\"~/tracker-plugins\"]")
+        return []
+    return [p if p.is_absolute() else (base / p) for p in (Path(v).expanduser() for v in value)]
+
+
+def _attribution(r: _Reader, value: Any) -> Attribution:
+    if not isinstance(value, dict):
+        r.problem("attribution", "must be a table with `hosts` and/or `sources`")
+        return Attribution()
+    tables: dict[str, dict[str, str]] = {}
+    for key in ("hosts", "sources"):
+        table = value.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            r.problem(f"attribution.{key}", "must map text to a platform key, like { \"social.example\" = \"mastodon\" }")
+            table = {}
+        tables[key] = table
+    for key in sorted(set(value) - {"hosts", "sources"}):
+        r.problem(f"attribution.{key}", "unknown setting (known: hosts, sources)")
+    return Attribution().extended(tables["hosts"], tables["sources"])
+
+
+def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int) -> list[AccountConfig]:
+    if not isinstance(value, dict):
+        r.problem("accounts", "must be tables like [accounts.my_page]")
+        return []
+    accounts = []
+    for position, (name, table) in enumerate(value.items()):
+        label = f"accounts.{name}"
+        if not isinstance(table, dict):
+            r.problem(label, "must be a table with at least `plugin = \"...\"`")
+            continue
+        plugin = table.get("plugin")
+        if not isinstance(plugin, str) or not plugin:
+            r.problem(f"{label}.plugin", "missing: say which plugin reads this account, like plugin = \"facebook\"")
+            continue
+        enabled = table.get("enabled", True)
+        if not isinstance(enabled, bool):
+            r.problem(f"{label}.enabled", f"must be true or false, not {enabled!r}")
+        accounts.append(
+            AccountConfig(
+                name=name,
+                plugin=plugin,
+                options={k: v for k, v in table.items() if k not in ACCOUNT_KEYS},
+                timezone=r.tz(table, "timezone", f"{label}.timezone", tz),
+                lookback_days=r.int(table, "lookback_days", f"{label}.lookback_days", lookback)
+                if "lookback_days" in table
+                else None,
+                initial_days=r.int(table, "initial_days", f"{label}.initial_days", initial, minimum=1),
+                enabled=enabled is not False,
+                position=position,
+            )
+        )
+    return accounts

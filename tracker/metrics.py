@@ -1,0 +1,104 @@
+"""The canonical metric vocabulary: one name, one meaning, one way to add up.
+
+Every number tracker stores is a metric from this table, or an extra under a
+plugin's own namespace (`facebook.page_total_actions`). The kind decides how a
+period is summarised, which is where dashboards most often lie:
+
+- gauge:   a level at a moment (followers). A period shows the last value and
+           the change; never summed over days.
+- counter: an amount per day (likes). A period shows the sum.
+- unique:  distinct people per day (reach, visitors). Never summed over days;
+           a period shows the daily average, labelled as such.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Side(str, Enum):
+    VANITY = "vanity"
+    CONVERSION = "conversion"
+    CARE = "care"
+
+
+class Kind(str, Enum):
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    UNIQUE = "unique"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    side: Side
+    kind: Kind
+    unit: str
+    definition: str
+
+
+V, C, K = Side.VANITY, Side.CONVERSION, Side.CARE
+G, N, U = Kind.GAUGE, Kind.COUNTER, Kind.UNIQUE
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        # vanity
+        Metric("followers", V, G, "people", "Followers (or subscribers, fans) at the end of the day."),
+        Metric("following", V, G, "accounts", "Accounts this account follows."),
+        Metric("posts_total", V, G, "posts", "Posts the account has published in total."),
+        Metric("followers_gained", V, N, "people", "New followers that day."),
+        Metric("followers_lost", V, N, "people", "Followers who left that day."),
+        Metric("impressions", V, N, "times", "Times content was shown (the pre-2025 meaning; kept apart from views)."),
+        Metric("views", V, N, "times", "Times content was viewed or played, as the platform counts views (Meta's 2025 'views' metric, YouTube views)."),
+        Metric("reach", V, U, "people", "Distinct people who saw content that day."),
+        Metric("likes", V, N, "actions", "Likes and reactions received that day."),
+        Metric("comments", V, N, "actions", "Comments and replies received on the account's posts that day."),
+        Metric("shares", V, N, "actions", "Shares, reposts and boosts of the account's posts that day."),
+        Metric("engagements", V, N, "actions", "All interactions with the account's content that day, as the platform totals them."),
+        Metric("profile_views", V, N, "times", "Visits to the account's profile or page."),
+        Metric("link_clicks", V, N, "clicks", "Clicks on links in the profile or posts that lead off the platform."),
+        Metric("posts", V, N, "posts", "Posts published that day."),
+        Metric("post_likes", V, N, "actions", "Lifetime likes of the posts published that day, as last read (per-post platforms)."),
+        Metric("post_reposts", V, N, "actions", "Lifetime reposts/boosts of the posts published that day, as last read."),
+        Metric("post_replies", V, N, "actions", "Lifetime replies to the posts published that day, as last read."),
+        Metric("post_quotes", V, N, "actions", "Lifetime quotes of the posts published that day, as last read."),
+        # conversion
+        Metric("visits", C, N, "sessions", "Website visits (sessions) that came from the platform."),
+        Metric("visitors", C, U, "people", "Distinct website visitors that came from the platform that day."),
+        Metric("leads", C, N, "conversions", "Leads: enquiries, sign-ups, bookings and other non-purchase goals."),
+        Metric("orders", C, N, "conversions", "Orders and sales."),
+        Metric("conversions", C, N, "conversions", "All conversions: leads + orders + other goals."),
+        Metric("revenue", C, N, "money", "Revenue from conversions, in the source's currency."),
+        # care
+        Metric("messages", K, N, "messages", "Messages and questions received from customers."),
+        Metric("replies", K, N, "messages", "Replies the business sent to customers."),
+        Metric("response_time", K, G, "minutes", "Median time to the first reply, in minutes."),
+    )
+}
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_EXTRA = re.compile(r"^[a-z0-9][a-z0-9_-]*\.[a-z0-9][a-z0-9_.-]{0,120}$")
+
+# Buckets for conversions no platform can claim; shown after the platforms.
+BUCKETS = ("direct", "other", "unattributed")
+
+
+def is_platform(slug: str) -> bool:
+    """Platforms are an open set: any lowercase slug names one."""
+    return bool(_SLUG.match(slug))
+
+
+def is_extra(name: str, plugin: str) -> bool:
+    """True for `plugin.something`, the namespace for metrics outside the vocabulary."""
+    return bool(_EXTRA.match(name)) and name.startswith(plugin + ".")
+
+
+def get(name: str) -> Metric | None:
+    return METRICS.get(name)
+
+
+def conversion_metrics() -> list[str]:
+    return [m.name for m in METRICS.values() if m.side is Side.CONVERSION]

@@ -1,0 +1,182 @@
+"""The public plugin API: the only tracker module a plugin imports.
+
+A plugin is a module with a module-level `plugin = Plugin(...)`. Its fetch
+function receives the account's typed options, the window of days to fetch,
+an HTTP session (timeouts, retries, Retry-After, redaction) and the state it
+saved last time, and yields what it found:
+
+- `Sample` (or a list of them, one page at a time): one number for one day;
+- `Unavailable`: a metric the platform no longer serves, reported as missing;
+- `State`: what to remember for the next run, saved with the samples.
+
+The core validates everything yielded, writes an account's samples and state
+in one transaction, and never lets one plugin's failure stop another account.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import Enum
+from typing import Any, Union
+from zoneinfo import ZoneInfo
+
+from tracker.errors import (
+    ApiError,
+    AuthError,
+    NotFound,
+    PluginError,
+    QuotaExhausted,
+    RateLimited,
+)
+from tracker.http import HttpSession
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "ConversionSource",
+    "HttpSession",
+    "NotFound",
+    "Plugin",
+    "PluginError",
+    "QuotaExhausted",
+    "RateLimited",
+    "Sample",
+    "Secret",
+    "State",
+    "Unavailable",
+    "Window",
+    "option",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One number: `metric` about `platform` on `day` (the platform's own day)."""
+
+    platform: str
+    metric: str
+    day: date
+    value: float
+    provisional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A metric the platform refused or retired; the report shows it as missing, never zero."""
+
+    platform: str
+    metric: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The plugin's memory between runs (cursors, ids); JSON-serialisable."""
+
+    data: dict[str, Any]
+
+
+Yielded = Union[Sample, Iterable[Sample], Unavailable, State]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days to fetch, inclusive, as the core planned them.
+
+    `today` is the account's today; plugins that record "now" values (followers
+    as a daily snapshot) put them on `today`.
+    """
+
+    since: date
+    until: date
+    today: date
+    timezone: ZoneInfo
+
+    def days(self) -> Iterator[date]:
+        day = self.since
+        while day <= self.until:
+            yield day
+            day += timedelta(days=1)
+
+    def chunks(self, max_days: int) -> Iterator[Window]:
+        """Split into windows of at most `max_days` days, for APIs with a maximum span."""
+        start = self.since
+        while start <= self.until:
+            end = min(start + timedelta(days=max_days - 1), self.until)
+            yield dataclasses.replace(self, since=start, until=end)
+            start = end + timedelta(days=1)
+
+    def is_provisional(self, day: date, revision_days: int) -> bool:
+        """True for days the platform may still revise (the last `revision_days` days)."""
+        return day > self.today - timedelta(days=revision_days)
+
+
+class Secret:
+    """A secret option value: hidden from repr, str and tracebacks; call reveal() to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str) -> Any:
+    """Declare one option of a plugin's options dataclass, with the help text users see."""
+    if isinstance(default, (list, dict)):
+        value = default
+        return field(default_factory=lambda: type(value)(value), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+class ConversionSource(str, Enum):
+    """How a plugin's conversion numbers are known; first-party data wins over analytics."""
+
+    NONE = "none"
+    FIRST_PARTY = "first_party"
+    ANALYTICS = "analytics"
+
+
+FetchFn = Callable[[Any, Window, HttpSession, dict[str, Any]], Iterable[Yielded]]
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """What a plugin declares about itself.
+
+    `platforms` lists what its numbers are about; `("*",)` means any platform
+    (web analytics sees visits from everywhere). `options` is a dataclass whose
+    fields are the account's options; fields typed `Secret` must be given as
+    `${ENV_VAR}` references. `day_rule` tells users which clock decides a day.
+    """
+
+    name: str
+    platforms: tuple[str, ...]
+    fetch: FetchFn
+    options: type | None = None
+    description: str = ""
+    lookback_days: int | None = None
+    day_rule: str = "the account's timezone"
+    conversion_source: ConversionSource = ConversionSource.NONE
+    covers_all_platforms: bool = False
+    metrics: dict[str, str] = field(default_factory=dict)
+    check: Callable[[Any, HttpSession], str] | None = None
+
+    def reports_on(self, platform: str) -> bool:
+        return "*" in self.platforms or platform in self.platforms

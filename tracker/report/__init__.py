@@ -1,0 +1,1 @@
+"""Reports: SQL aggregates -> per-platform rows with a verdict -> table, JSON or CSV."""

@@ -1,0 +1,92 @@
+"""The plain-language verdict per platform: does it bring customers?
+
+The order of the checks is the product's point of view: a platform with no
+conversion source is "not tracked" whatever its likes; a tracked platform with
+zero conversions is "likes, no customers", however popular.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from tracker import metrics
+
+# Above this many interactions per conversion a platform "converts little".
+LOW_YIELD_ENGAGEMENT_PER_CONVERSION = 500
+
+
+class Code(str, Enum):
+    CONVERTS = "converts"
+    LOW_YIELD = "converts_little"
+    VANITY_ONLY = "vanity_only"
+    NOT_TRACKED = "not_tracked"
+    NO_DATA = "no_data"
+    BUCKET = "bucket"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: Code
+    text: str
+
+
+@dataclass(frozen=True)
+class Inputs:
+    platform: str
+    days: int
+    tracked: bool
+    engagement: float | None
+    followers: float | None
+    visits: float | None
+    conversions: float | None
+    revenue: float | None
+    conversions_previous: float | None
+    currency: str
+
+
+def _n(value: float | None) -> str:
+    if value is None:
+        return "no"
+    return f"{value:,.0f}"
+
+
+def _trend(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return ""
+    if before == 0:
+        return " (none in the period before)" if now else ""
+    change = (now - before) / before * 100
+    return f" ({change:+.0f}% on the period before)"
+
+
+def decide(i: Inputs) -> Verdict:
+    if i.platform in metrics.BUCKETS:
+        return Verdict(Code.BUCKET, f"{i.platform.capitalize()}: visits and conversions no platform can claim.")
+    if not i.tracked:
+        if i.engagement is None and i.followers is None:
+            return Verdict(Code.NO_DATA, "No data in this period.")
+        return Verdict(
+            Code.NOT_TRACKED,
+            f"Conversions not tracked: {_n(i.engagement)} interactions, {_n(i.followers)} followers, "
+            "but nothing measures customers from here. Connect web analytics or a shop export that sees this platform.",
+        )
+    conversions = i.conversions or 0
+    if conversions == 0:
+        return Verdict(
+            Code.VANITY_ONLY,
+            f"Likes, no customers: {_n(i.engagement)} interactions and {_n(i.visits)} visits, "
+            f"0 conversions in {i.days} days.",
+        )
+    money = f", {i.revenue:,.2f} {i.currency}" if i.revenue else ""
+    trend = _trend(conversions, i.conversions_previous)
+    if i.engagement and i.engagement / conversions > LOW_YIELD_ENGAGEMENT_PER_CONVERSION:
+        return Verdict(
+            Code.LOW_YIELD,
+            f"Few customers: {_n(conversions)} conversions{money} for {_n(i.engagement)} interactions "
+            f"({i.engagement / conversions:,.0f} per conversion){trend}.",
+        )
+    return Verdict(
+        Code.CONVERTS,
+        f"Brings customers: {_n(conversions)} conversions{money} from {_n(i.visits)} visits{trend}.",
+    )

@@ -1,0 +1,1 @@
+"""Where every sample, run and plugin state is kept (SQLite by default)."""

@@ -1,0 +1,139 @@
+"""Schema versions: an ordered list of named migrations, applied in place on open.
+
+Each migration and the record of it run in one transaction, so a crash leaves
+either the old schema or the new one. Names are keys: never rename, reorder or
+reuse one; add a new function at the end instead. Migrations are written with
+SQLAlchemy Core so that SQLite and PostgreSQL take the same steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+TABLE = "_tracker_migrations"
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    if any(m.name == fn.__name__ for m in MIGRATIONS):
+        raise ValueError(f"duplicate migration name {fn.__name__}")
+    MIGRATIONS.append(Migration(fn.__name__, fn))
+    return fn
+
+
+def _record_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        TABLE,
+        metadata,
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("applied_at", sa.DateTime, nullable=False),
+    )
+
+
+def applied(conn: Connection) -> list[str]:
+    if not sa.inspect(conn).has_table(TABLE):
+        return []
+    return [row[0] for row in conn.execute(sa.text(f"SELECT name FROM {TABLE}"))]
+
+
+def pending(engine: Engine) -> list[str]:
+    """Names not yet applied; reads only, for `tracker db status`."""
+    with engine.connect() as conn:
+        done = set(applied(conn))
+    return [m.name for m in MIGRATIONS if m.name not in done]
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply every pending migration in order; returns the names applied."""
+    metadata = sa.MetaData()
+    record = _record_table(metadata)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+    done: list[str] = []
+    for name in pending(engine):
+        step = next(m for m in MIGRATIONS if m.name == name)
+        with engine.begin() as conn:
+            step.apply(conn)
+            conn.execute(record.insert().values(name=name, applied_at=datetime.now(timezone.utc)))
+        done.append(name)
+    return done
+
+
+@migration
+def m001_initial(conn: Connection) -> None:
+    """The first schema; spelled out here because later migrations change the models."""
+    md = sa.MetaData()
+    sa.Table(
+        "account",
+        md,
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("plugin", sa.String, nullable=False),
+        sa.Column("options_json", sa.String, nullable=False),
+        sa.Column("conversion_source", sa.String, nullable=False),
+        sa.Column("covers_all_platforms", sa.Boolean, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("last_good_day", sa.Date),
+        sa.Column("state_json", sa.String, nullable=False),
+        sa.Column("state_run_id", sa.Integer),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    sa.Table(
+        "sync_run",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("trigger", sa.String, nullable=False),
+    )
+    sa.Table(
+        "account_run",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False, index=True),
+        sa.Column("account", sa.String, nullable=False, index=True),
+        sa.Column("since", sa.Date, nullable=False),
+        sa.Column("until", sa.Date, nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("rows", sa.Integer, nullable=False),
+        sa.Column("error", sa.String),
+    )
+    sa.Table(
+        "sample",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("platform", sa.String, primary_key=True),
+        sa.Column("metric", sa.String, primary_key=True),
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("provisional", sa.Boolean, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+        sa.Index("ix_sample_platform_metric_day", "platform", "metric", "day"),
+    )
+    sa.Table(
+        "metric_status",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("platform", sa.String, primary_key=True),
+        sa.Column("metric", sa.String, primary_key=True),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("reason", sa.String, nullable=False),
+        sa.Column("since", sa.DateTime, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+    )
+    md.create_all(conn)

@@ -1,0 +1,81 @@
+"""The tables, as SQLModel models: every stored number and where it came from.
+
+A sample's `platform` is what the number is about; its `account` is what
+produced it (visits from facebook counted by the analytics account have
+platform `facebook`). `run_id` names the sync run that last wrote the row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class Account(SQLModel, table=True):
+    """A configured source as last synced; options hold `${ENV}` references, never secrets."""
+
+    name: str = Field(primary_key=True)
+    plugin: str
+    options_json: str = "{}"
+    conversion_source: str = "none"
+    covers_all_platforms: bool = False
+    position: int = 0
+    last_good_day: date | None = None
+    state_json: str = "{}"
+    state_run_id: int | None = None
+    updated_at: datetime | None = None
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"  # running | ok | failed | interrupted
+    trigger: str = "manual"
+
+
+class AccountRun(SQLModel, table=True):
+    """One account's part of a run: its window, rows written and outcome."""
+
+    __tablename__ = "account_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="sync_run.id", index=True)
+    account: str = Field(index=True)
+    since: date
+    until: date
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"  # running | ok | failed | interrupted
+    rows: int = 0
+    error: str | None = None
+
+
+class Sample(SQLModel, table=True):
+    __table_args__ = (Index("ix_sample_platform_metric_day", "platform", "metric", "day"),)
+
+    account: str = Field(primary_key=True)
+    platform: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    value: float
+    provisional: bool = False
+    run_id: int = Field(foreign_key="sync_run.id")
+
+
+class MetricStatus(SQLModel, table=True):
+    """A metric a platform retired or refused, so reports say "missing" instead of zero."""
+
+    __tablename__ = "metric_status"
+
+    account: str = Field(primary_key=True)
+    platform: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    status: str = "unavailable"
+    reason: str = ""
+    since: datetime
+    run_id: int = Field(foreign_key="sync_run.id")

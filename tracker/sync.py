@@ -1,0 +1,319 @@
+"""Run accounts' plugins and store what they yield.
+
+Fetches run concurrently on a bounded thread pool, one HTTP session each; the
+calling thread is the only writer and commits each account whole when its
+fetch ends. One account's failure is recorded with a redacted reason and
+never stops or half-writes another.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import requests
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracker import metrics, options
+from tracker.config import AccountConfig, Config
+from tracker.errors import PluginError, RateLimited, SyncInterrupted, TrackerError, UnknownAccount
+from tracker.http import HttpSession, redact_text, redact_url
+from tracker.plugin import Plugin, Sample, State, Unavailable, Window
+from tracker.registry import Registry
+from tracker.store import writes
+from tracker.store.models import Account
+from tracker.windows import Plan, account_today, next_cursor, plan_window
+
+log = logging.getLogger("tracker.sync")
+
+MAX_RATE_LIMIT_WAIT = 120.0
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class Outcome:
+    """How one account's sync ended, for the summary table and the exit code."""
+
+    account: str
+    plugin: str
+    since: date | None = None
+    until: date | None = None
+    status: str = "pending"  # ok | failed | interrupted | skipped
+    rows: int = 0
+    message: str = ""
+    unavailable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    outcomes: list[Outcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "ok" for o in self.outcomes)
+
+
+class Progress(Protocol):
+    def started(self, account: str) -> None: ...
+    def fetched(self, account: str, samples: int) -> None: ...
+    def finished(self, outcome: Outcome) -> None: ...
+
+
+class NoProgress:
+    def started(self, account: str) -> None:
+        pass
+
+    def fetched(self, account: str, samples: int) -> None:
+        pass
+
+    def finished(self, outcome: Outcome) -> None:
+        pass
+
+
+@dataclass
+class _Job:
+    account: AccountConfig
+    plugin: Plugin
+    options: Any
+    secrets: list[str]
+    plan: Plan
+    state: dict[str, Any]
+    previous_cursor: date | None
+    account_run_id: int = 0
+
+
+def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
+    """Refuse anything the store or the report could misread, naming the plugin and value."""
+    if not isinstance(sample, Sample):
+        raise PluginError(f"plugin {plugin.name} yielded {type(sample).__name__}, not a Sample")
+    if not (metrics.is_platform(sample.platform) and (plugin.reports_on(sample.platform) or sample.platform in metrics.BUCKETS)):
+        raise PluginError(f"plugin {plugin.name} yielded platform {sample.platform!r}, which it does not declare")
+    if metrics.get(sample.metric) is None and not metrics.is_extra(sample.metric, plugin.name):
+        raise PluginError(
+            f"plugin {plugin.name} yielded metric {sample.metric!r}: use a canonical name or '{plugin.name}.<name>'"
+        )
+    if isinstance(sample.day, datetime) or not isinstance(sample.day, date):
+        raise PluginError(f"plugin {plugin.name} yielded day {sample.day!r}: it must be a date")
+    if not window.since <= sample.day <= window.until:
+        raise PluginError(
+            f"plugin {plugin.name} yielded {sample.metric} for {sample.day}, outside the window {window.since}..{window.until}"
+        )
+    value = sample.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PluginError(f"plugin {plugin.name} yielded {sample.metric}={value!r} for {sample.day}: not a finite number")
+    return sample
+
+
+@dataclass
+class Fetched:
+    samples: list[Sample] = field(default_factory=list)
+    unavailable: list[Unavailable] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+
+
+def collect(
+    plugin: Plugin,
+    opts: Any,
+    window: Window,
+    http: HttpSession,
+    state: dict[str, Any],
+    on_page: Callable[[int], None] = lambda n: None,
+) -> Fetched:
+    """Run one fetch to the end, validating everything it yields."""
+    out = Fetched()
+    for item in plugin.fetch(opts, window, http, dict(state)):
+        if http.stop.is_set():
+            raise SyncInterrupted("stopped")
+        if isinstance(item, State):
+            json.dumps(item.data)  # state must survive the database
+            out.state = item.data
+        elif isinstance(item, Unavailable):
+            out.unavailable.append(item)
+        elif isinstance(item, Sample):
+            out.samples.append(check_sample(plugin, item, window))
+            on_page(1)
+        elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
+            page = [check_sample(plugin, s, window) for s in item]
+            out.samples.extend(page)
+            on_page(len(page))
+        else:
+            raise PluginError(f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, list, State or Unavailable")
+    return out
+
+
+def describe_error(exc: BaseException, secrets: list[str]) -> str:
+    """One line for the user, scrubbed of secrets and credentials in URLs."""
+    if isinstance(exc, TrackerError):
+        text = str(exc)
+    elif isinstance(exc, requests.Timeout):
+        text = f"the service did not answer in time ({redact_url(getattr(exc.request, 'url', '') or '')})"
+    elif isinstance(exc, requests.ConnectionError):
+        text = f"cannot reach the service ({redact_url(getattr(exc.request, 'url', '') or '')})"
+    elif isinstance(exc, requests.RequestException):
+        text = f"HTTP error: {exc}"
+    else:
+        text = f"plugin bug: {type(exc).__name__}: {exc}"
+    return redact_text(" ".join(text.split()), secrets)
+
+
+class Syncer:
+    """One sync run over some accounts; `run()` returns every account's outcome."""
+
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        engine: Engine,
+        *,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        now: datetime | None = None,
+        http_factory: Callable[[threading.Event], HttpSession] | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.engine = engine
+        self.progress = progress or NoProgress()
+        self.stop = stop or threading.Event()
+        self.now = now
+        self.http_factory = http_factory or (lambda stop: HttpSession(stop=stop))
+
+    def run(
+        self,
+        account_names: list[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        trigger: str = "manual",
+    ) -> SyncResult:
+        accounts = self._select(account_names)
+        run_id = writes.start_run(self.engine, trigger)
+        outcomes: dict[str, Outcome] = {a.name: Outcome(a.name, a.plugin) for a in accounts}
+        jobs: list[_Job] = []
+        for account in accounts:
+            try:
+                jobs.append(self._prepare(account, since, until))
+            except TrackerError as exc:
+                outcomes[account.name].status = "failed"
+                outcomes[account.name].message = str(exc)
+                self.progress.finished(outcomes[account.name])
+        for job in jobs:
+            outcome = outcomes[job.account.name]
+            outcome.since, outcome.until = job.plan.window.since, job.plan.window.until
+            job.account_run_id = writes.start_account_run(
+                self.engine, run_id, job.account.name, job.plan.window.since, job.plan.window.until
+            )
+        self._execute(run_id, jobs, outcomes)
+        statuses = {o.status for o in outcomes.values()}
+        status = "interrupted" if "interrupted" in statuses else ("failed" if "failed" in statuses else "ok")
+        writes.finish_run(self.engine, run_id, status)
+        return SyncResult(run_id, list(outcomes.values()))
+
+    def _select(self, names: list[str] | None) -> list[AccountConfig]:
+        if not names:
+            return [a for a in self.config.accounts if a.enabled]
+        selected = []
+        for name in names:
+            account = self.config.account(name)
+            if account is None:
+                known = ", ".join(a.name for a in self.config.accounts) or "none configured"
+                raise UnknownAccount(f"no account named {name!r} in the config (accounts: {known})")
+            selected.append(account)
+        return selected
+
+    def _prepare(self, account: AccountConfig, since: date | None, until: date | None) -> _Job:
+        plugin = self.registry.get(account.plugin)
+        where = f"{self.config.path or '<config>'}: accounts.{account.name}"
+        opts, problems = options.build(plugin, account.options, where=where)
+        if problems:
+            raise PluginError("; ".join(problems))
+        stored = self._stored(account.name)
+        lookback = next(
+            v for v in (account.lookback_days, plugin.lookback_days, self.config.lookback_days) if v is not None
+        )
+        plan = plan_window(
+            tz=account.timezone,
+            today=account_today(account.timezone, self.now),
+            last_good_day=stored.last_good_day if stored else None,
+            lookback_days=lookback,
+            initial_days=account.initial_days,
+            since=since,
+            until=until,
+        )
+        state = json.loads(stored.state_json) if stored else {}
+        return _Job(account, plugin, opts, options.secret_values(opts), plan, state, stored.last_good_day if stored else None)
+
+    def _stored(self, name: str) -> Account | None:
+        table = Account.__table__
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
+        return Account(**row) if row else None
+
+    def _execute(self, run_id: int, jobs: list[_Job], outcomes: dict[str, Outcome]) -> None:
+        if not jobs:
+            return
+        workers = max(1, min(self.config.workers, len(jobs)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-sync") as pool:
+            futures: dict[Future[Fetched], _Job] = {pool.submit(self._fetch, job): job for job in jobs}
+            for future in as_completed(futures):
+                job = futures[future]
+                outcome = outcomes[job.account.name]
+                self._finish(run_id, job, future, outcome)
+                self.progress.finished(outcome)
+
+    def _fetch(self, job: _Job) -> Fetched:
+        name = job.account.name
+        self.progress.started(name)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            with self.http_factory(self.stop) as http:
+                try:
+                    return collect(
+                        job.plugin, job.options, job.plan.window, http, job.state, lambda n: self.progress.fetched(name, n)
+                    )
+                except RateLimited as exc:
+                    wait = exc.retry_after
+                    if attempt == MAX_ATTEMPTS or wait is None or wait > MAX_RATE_LIMIT_WAIT:
+                        raise
+                    log.info("%s: rate limited, waiting %.0fs before retrying", name, wait)
+                    if self.stop.wait(wait):
+                        raise SyncInterrupted("stopped while waiting out a rate limit") from None
+        raise AssertionError("unreachable")
+
+    def _finish(self, run_id: int, job: _Job, future: Future[Fetched], outcome: Outcome) -> None:
+        try:
+            fetched = future.result()
+        except SyncInterrupted as exc:
+            self._fail(job, outcome, "interrupted", describe_error(exc, job.secrets))
+            return
+        except BaseException as exc:
+            log.debug("account %s failed", job.account.name, exc_info=True)
+            self._fail(job, outcome, "failed", describe_error(exc, job.secrets))
+            return
+        result = writes.AccountResult(
+            account=job.account.name,
+            plugin=job.plugin.name,
+            options_json=json.dumps(job.account.options, sort_keys=True, default=str),
+            conversion_source=job.plugin.conversion_source.value,
+            covers_all_platforms=job.plugin.covers_all_platforms,
+            position=job.account.position,
+            samples=fetched.samples,
+            unavailable=fetched.unavailable,
+            state=fetched.state,
+            last_good_day=next_cursor(job.previous_cursor, job.plan),
+        )
+        outcome.rows = writes.commit_account(self.engine, run_id, job.account_run_id, result)
+        outcome.status = "ok"
+        outcome.unavailable = sorted({f"{u.platform}.{u.metric}: {u.reason}" for u in fetched.unavailable})
+
+    def _fail(self, job: _Job, outcome: Outcome, status: str, message: str) -> None:
+        outcome.status, outcome.message = status, message
+        writes.finish_account_run(self.engine, job.account_run_id, status, message)
+
