@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Union
 
+from tracker.attribution import Attribution
 from tracker.plugin import Plugin, Secret
 
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -50,7 +51,10 @@ def _type_name(hint: Any) -> str:
     elif origin is dict:
         name = "table"
     else:
-        name = {str: "text", int: "integer", float: "number", bool: "true/false", date: "date", Secret: "secret"}.get(
+        name = {
+            str: "text", int: "integer", float: "number", bool: "true/false", date: "date", Secret: "secret",
+            Attribution: "table (hosts, sources)",
+        }.get(
             hint, getattr(hint, "__name__", str(hint))
         )
     return name
@@ -79,11 +83,15 @@ class _Problem(Exception):
     pass
 
 
-def _coerce(value: Any, hint: Any, env: Mapping[str, str], resolve: bool) -> Any:
+def _coerce(value: Any, hint: Any, env: Mapping[str, str], resolve: bool, base: Attribution | None = None) -> Any:
     hint, optional = _unwrap_optional(hint)
     if value is None and optional:
         return None
     origin = typing.get_origin(hint)
+    if hint is Attribution:
+        if not isinstance(value, dict) or set(value) - {"hosts", "sources"}:
+            raise _Problem("must be a table with `hosts` and/or `sources`, like { sources = { newsletter = \"email\" } }")
+        return (base or Attribution()).extended(value.get("hosts"), value.get("sources"))
     if hint is Secret:
         match = ENV_REF.match(value) if isinstance(value, str) else None
         if not match:
@@ -148,8 +156,13 @@ def build(
     where: str,
     env: Mapping[str, str] | None = None,
     resolve_secrets: bool = True,
+    attribution: Attribution | None = None,
 ) -> tuple[Any, list[str]]:
-    """Return (options instance or None, problems); `where` prefixes each problem (file: accounts.NAME)."""
+    """Return (options instance or None, problems); `where` prefixes each problem (file: accounts.NAME).
+
+    An option typed `Attribution` starts from the config's `[attribution]` mapping
+    (`attribution`), extended by the account's own table.
+    """
     env = os.environ if env is None else env
     if plugin.options is None:
         extra = sorted(raw)
@@ -162,12 +175,15 @@ def build(
         problems.append(f"{where}.{key}: unknown option for plugin {plugin.name} (it takes: {known})")
     values: dict[str, Any] = {}
     for info in describe(plugin):
+        if info.name not in raw and _unwrap_optional(hints[info.name])[0] is Attribution:
+            values[info.name] = attribution or Attribution()
+            continue
         if info.name not in raw:
             if info.required:
                 problems.append(f"{where}.{info.name}: missing (required by plugin {plugin.name}: {info.help})")
             continue
         try:
-            values[info.name] = _coerce(raw[info.name], hints[info.name], env, resolve_secrets)
+            values[info.name] = _coerce(raw[info.name], hints[info.name], env, resolve_secrets, attribution)
         except _Problem as problem:
             problems.append(f"{where}.{info.name}: {problem}")
     if problems:

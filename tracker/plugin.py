@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any, Union
 from zoneinfo import ZoneInfo
 
+from tracker.attribution import Attribution
 from tracker.errors import (
     ApiError,
     AuthError,
@@ -35,6 +36,7 @@ from tracker.http import HttpSession
 
 __all__ = [
     "ApiError",
+    "Attribution",
     "AuthError",
     "ConversionSource",
     "HttpSession",
@@ -163,7 +165,11 @@ class Plugin:
     `platforms` lists what its numbers are about; `("*",)` means any platform
     (web analytics sees visits from everywhere). `options` is a dataclass whose
     fields are the account's options; fields typed `Secret` must be given as
-    `${ENV_VAR}` references. `day_rule` tells users which clock decides a day.
+    `${ENV_VAR}` references; a field typed `Attribution` receives the config's
+    referrer/UTM -> platform mapping. `day_rule` tells users which clock decides
+    a day. `check(options, http)` makes one cheap authenticated call for
+    `tracker accounts check` and returns a one-line description of what it
+    found, or raises AuthError/NotFound/... naming the exact problem.
     """
 
     name: str

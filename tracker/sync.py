@@ -232,7 +232,7 @@ class Syncer:
     def _prepare(self, account: AccountConfig, since: date | None, until: date | None) -> _Job:
         plugin = self.registry.get(account.plugin)
         where = f"{self.config.path or '<config>'}: accounts.{account.name}"
-        opts, problems = options.build(plugin, account.options, where=where)
+        opts, problems = options.build(plugin, account.options, where=where, attribution=self.config.attribution)
         if problems:
             raise PluginError("; ".join(problems))
         stored = self._stored(account.name)
