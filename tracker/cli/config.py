@@ -13,7 +13,7 @@ app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 
 STARTER = """\
 # tracker configuration. Every key is described in config.example.toml.
-# Secrets are never written here: give them as ${ENV_VAR} references.
+# Secrets are never written here: give them as ${{ENV_VAR}} references.
 
 timezone = "{timezone}"
 currency = "EUR"

@@ -1,0 +1,188 @@
+"""The command line, through Typer's runner and as the installed `tracker` command."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+
+from tracker.cli.main import app
+from tracker.windows import account_today
+from tracker.config import local_timezone
+from tracker_plugins import demo as demo_data
+
+SEED = 7
+
+
+def invoke(cli, *args):
+    return cli.invoke(app, list(args), env={"COLUMNS": "160", "NO_COLOR": "1"})
+
+
+def write_config(tmp_path, accounts='[accounts.bakery]\nplugin = "demo"\n'):
+    path = tmp_path / "config.toml"
+    path.write_text(f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\n{accounts}', encoding="utf-8")
+    return path
+
+
+def expected_sum(platform, metric, end, days):
+    """What the demo generator says, computed without tracker's store or report."""
+    total = 0
+    for i in range(days):
+        day = end - timedelta(days=i)
+        total += next(s.value for s in demo_data.day_samples(SEED, platform, day, False) if s.metric == metric)
+    return total
+
+
+def test_demo_report_numbers_match_the_demo_data(cli):
+    result = invoke(cli, "demo", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    end = date.fromisoformat(report["period"]["end"])
+    assert end == account_today(local_timezone())
+    rows = {r["platform"]: r for r in report["platforms"]}
+    assert rows["instagram"]["likes"] == expected_sum("instagram", "likes", end, 30)
+    assert rows["facebook"]["conversions"] == expected_sum("facebook", "conversions", end, 30)
+    assert rows["facebook"]["visits"] == expected_sum("facebook", "visits", end, 30)
+    assert rows["xing"]["followers"] == demo_data.followers(SEED, "xing", end)
+
+
+def test_demo_tells_the_story_one_verdict_per_platform(cli):
+    report = json.loads(invoke(cli, "demo", "--format", "json").stdout)
+    verdicts = {r["platform"]: r["verdict"] for r in report["platforms"]}
+    assert verdicts["facebook"] == "converts"
+    assert verdicts["instagram"] == "converts_little"
+    assert verdicts["xing"] == "not_tracked"
+
+
+def test_demo_never_touches_the_users_database(cli, isolated_env):
+    invoke(cli, "demo")
+    assert not (isolated_env / "data" / "tracker" / "tracker.db").exists()
+    assert (isolated_env / "data" / "tracker" / "demo" / "demo.db").exists()
+
+
+def test_sync_twice_leaves_the_same_number_of_rows(cli, tmp_path, samples):
+    config = write_config(tmp_path)
+    assert invoke(cli, "sync", "--config", str(config)).exit_code == 0
+    first = len(samples(f"sqlite:///{tmp_path / 't.db'}"))
+    assert invoke(cli, "sync", "--config", str(config)).exit_code == 0
+    assert len(samples(f"sqlite:///{tmp_path / 't.db'}")) == first > 0
+
+
+def test_sync_prints_a_summary_and_exits_nonzero_when_an_account_fails(cli, tmp_path):
+    config = write_config(tmp_path, '[accounts.bakery]\nplugin = "demo"\n[accounts.gone]\nplugin = "demo"\nseed = "${UNSET_VAR}"\n')
+    result = invoke(cli, "sync", "--config", str(config))
+    assert result.exit_code == 1
+    assert "bakery" in result.stdout and "FAILED" in result.stdout and "UNSET_VAR" in result.stdout
+
+
+def test_report_json_holds_vanity_and_conversion_fields_per_platform(cli, tmp_path):
+    config = write_config(tmp_path)
+    invoke(cli, "sync", "--config", str(config))
+    report = json.loads(invoke(cli, "report", "--config", str(config), "--format", "json").stdout)
+    for row in report["platforms"]:
+        for field in ("followers", "engagement", "visits", "conversions", "conversion_rate", "revenue", "verdict"):
+            assert field in row
+
+
+def test_report_csv_has_one_line_per_platform(cli, tmp_path):
+    config = write_config(tmp_path)
+    invoke(cli, "sync", "--config", str(config))
+    lines = invoke(cli, "report", "--config", str(config), "--format", "csv").stdout.strip().splitlines()
+    assert lines[0].startswith("platform,")
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ["direct", "facebook", "instagram", "xing"]
+
+
+def test_report_table_is_plain_text_without_color(cli, tmp_path):
+    config = write_config(tmp_path)
+    invoke(cli, "sync", "--config", str(config))
+    out = invoke(cli, "report", "--config", str(config)).stdout
+    assert "\x1b[" not in out
+    assert "not tracked" in out and "xing" in out
+
+
+def test_broken_config_gives_one_line_and_exit_code_2_without_traceback(cli, tmp_path):
+    config = write_config(tmp_path, '[accounts.bakery]\nplugin = "demo"\nseed = "lots"\n')
+    result = invoke(cli, "config", "check", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: {config}: accounts.bakery.seed: must be a whole number, not 'lots'"]
+    assert "Traceback" not in result.output
+
+
+def test_config_check_says_ok_for_a_good_config(cli, tmp_path):
+    config = write_config(tmp_path)
+    result = invoke(cli, "config", "check", "--config", str(config))
+    assert result.exit_code == 0 and "ok (1 account)" in result.stdout
+
+
+def test_sync_without_a_config_tells_how_to_make_one(cli):
+    result = invoke(cli, "sync")
+    assert result.exit_code == 2 and "tracker init" in result.stderr
+
+
+def test_init_writes_a_config_that_checks_ok_and_refuses_to_overwrite(cli, isolated_env):
+    assert invoke(cli, "init").exit_code == 0
+    assert invoke(cli, "config", "check").exit_code == 0
+    again = invoke(cli, "init")
+    assert again.exit_code == 2 and "--force" in again.stderr
+
+
+def test_plugins_list_shows_origin_options_and_broken_plugins(cli, tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "wobbly.py").write_text("raise RuntimeError('half written')\n")
+    config = write_config(tmp_path, f'plugin_dirs = ["{folder}"]\n')
+    result = invoke(cli, "plugins", "list", "--config", str(config), "--format", "json")
+    entries = {e["name"]: e for e in json.loads(result.stdout)}
+    assert entries["demo"]["origin"] == "built-in" and entries["demo"]["options"] == "seed"
+    assert entries["wobbly"]["status"] == "broken" and "half written" in entries["wobbly"]["error"]
+
+
+def test_plugins_show_describes_options_and_day_rule(cli):
+    result = invoke(cli, "plugins", "show", "demo")
+    assert result.exit_code == 0
+    assert "seed" in result.stdout and "days follow" in result.stdout
+
+
+def test_plugins_new_writes_a_plugin_whose_own_test_passes(cli, tmp_path):
+    result = invoke(cli, "plugins", "new", "shopfeed", "--dir", str(tmp_path / "mine"))
+    assert result.exit_code == 0, result.output
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_shopfeed.py"],
+        cwd=tmp_path / "mine",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+
+
+def test_db_status_reports_migrations_and_counts(cli, tmp_path):
+    config = write_config(tmp_path)
+    invoke(cli, "sync", "--config", str(config))
+    out = invoke(cli, "db", "status", "--config", str(config)).stdout
+    assert "pending: 0" in out and "sample:" in out
+
+
+def test_every_command_has_help(cli):
+    for args in (["sync"], ["report"], ["demo"], ["init"], ["config", "check"], ["plugins", "list"], ["plugins", "new"], ["db", "status"]):
+        result = invoke(cli, *args, "--help")
+        assert result.exit_code == 0 and "Usage" in result.stdout, args
+
+
+@pytest.mark.subprocess
+def test_installed_tracker_command_runs_the_demo_in_a_real_process(tmp_path, isolated_env):
+    exe = shutil.which("tracker", path=os.path.dirname(sys.executable)) or shutil.which("tracker")
+    assert exe, "the tracker console script is not installed"
+    env = {**os.environ, "COLUMNS": "160"}
+    run = subprocess.run([exe, "demo"], capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "facebook" in run.stdout and "brings customers" in run.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("workers = -1\n")
+    run = subprocess.run([exe, "config", "check", "--config", str(bad)], capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"error: {bad}: workers: must be a whole number >= 1, not -1"
