@@ -1,0 +1,235 @@
+"""Mastodon: follower snapshots and per-post counts of one account, read from its home server.
+
+Mastodon has no per-day history for a normal user: counts are "now" values.
+So followers, following and posts are daily snapshots on the account's today,
+and the likes, boosts, replies and quotes of each post are stored on the day
+the post was published (in the account's time zone), re-read on every run
+for the last `post_lookback_days` so they catch up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+import requests
+
+from tracker.plugin import (
+    ApiError,
+    AuthError,
+    HttpSession,
+    NotFound,
+    Plugin,
+    RateLimited,
+    Sample,
+    Secret,
+    Unavailable,
+    Window,
+    option,
+)
+
+PLATFORM = "mastodon"
+PAGE_SIZE = 40  # the documented maximum of /accounts/:id/statuses
+AUTH_REQUIRED = "requires an authenticated user"
+DEFAULT_RATE_WAIT = 60.0
+POST_COUNTS = {
+    "post_likes": "favourites_count",
+    "post_reposts": "reblogs_count",
+    "post_replies": "replies_count",
+}
+
+
+@dataclass(frozen=True)
+class MastodonOptions:
+    instance: str = option(help="The account's home server, e.g. https://mastodon.social (its API base URL).")
+    acct: str = option(help="The account name on that server, e.g. baeckerei (or baeckerei@mastodon.social).")
+    token: Secret | None = option(
+        None, help="Optional user token (scope read); needed only on servers that refuse anonymous API calls."
+    )
+    post_lookback_days: int = option(
+        7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
+    )
+
+
+def _headers(opts: MastodonOptions) -> dict[str, str]:
+    return {"Authorization": f"Bearer {opts.token.reveal()}"} if opts.token else {}
+
+
+def _url(opts: MastodonOptions, path: str) -> str:
+    return opts.instance.rstrip("/") + path
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
+
+
+def _retry_after(response: requests.Response) -> float:
+    """Seconds until X-RateLimit-Reset (ISO 8601); Mastodon sends no Retry-After."""
+    reset = response.headers.get("X-RateLimit-Reset")
+    if not reset:
+        return DEFAULT_RATE_WAIT
+    try:
+        at = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+    except ValueError:
+        return DEFAULT_RATE_WAIT
+    return max(1.0, (at - datetime.now(timezone.utc)).total_seconds())
+
+
+def _raise_for(response: requests.Response, opts: MastodonOptions, what: str) -> None:
+    """Turn a failed answer into the domain error that says what to do (branching on status, not text)."""
+    status, server = response.status_code, opts.instance.rstrip("/")
+    if status < 400:
+        return
+    if status == 429:
+        raise RateLimited(f"{server} rate limit reached while reading {what}", retry_after=_retry_after(response))
+    if status in (401, 422) and not opts.token:
+        raise AuthError(
+            f"{server} requires a token for its API: create one (Preferences > Development, scope read) "
+            "and set the account's `token` option"
+        )
+    if status == 401:
+        raise AuthError(
+            f"the Mastodon token was refused by {server} (invalid or revoked): create a new one and update `token`"
+        )
+    if status == 403:
+        raise AuthError(f"{server} does not allow reading {what}: check the token's scope (read)")
+    if status in (404, 410):
+        raise NotFound(
+            f"no account {opts.acct!r} on {server}: check `acct`, and that `instance` is the account's home server"
+        )
+    raise ApiError(f"{server} answered HTTP {status} while reading {what}: {_error_text(response) or 'no details'}")
+
+
+def _get(
+    http: HttpSession, opts: MastodonOptions, url: str, what: str, params: dict[str, Any] | None = None
+) -> requests.Response:
+    response = http.get(url, params=params, headers=_headers(opts))
+    _raise_for(response, opts, what)
+    return response
+
+
+def lookup(opts: MastodonOptions, http: HttpSession) -> dict[str, Any]:
+    """The account entity; its counts are the snapshot values."""
+    acct = opts.acct.strip().lstrip("@")
+    account = _get(http, opts, _url(opts, "/api/v1/accounts/lookup"), f"account {acct}", {"acct": acct}).json()
+    if account.get("suspended"):
+        raise NotFound(f"the account {acct!r} is suspended on {opts.instance.rstrip('/')}")
+    return account
+
+
+def statuses(opts: MastodonOptions, http: HttpSession, account_id: str, start: datetime) -> Iterator[dict[str, Any]]:
+    """The account's own posts, newest first, until one is older than `start`.
+
+    Pages are followed through the Link header exactly as given: the ids in it
+    are the server's to choose.
+    """
+    url: str | None = _url(opts, f"/api/v1/accounts/{account_id}/statuses")
+    params: dict[str, Any] | None = {"limit": PAGE_SIZE, "exclude_reblogs": "true"}
+    while url:
+        response = _get(http, opts, url, "posts", params)
+        page = response.json()
+        for status in page:
+            if status.get("reblog"):
+                continue  # a boost that slipped through: its counts belong to someone else
+            if _published(status) < start:
+                return
+            yield status
+        url, params = (response.links.get("next", {}).get("url") if page else None), None
+
+
+def _published(status: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(status["created_at"].replace("Z", "+00:00"))
+
+
+def _days(window: Window) -> list[date]:
+    """Days of the window that have begun: no zeros for days that have not happened yet."""
+    return [d for d in window.days() if d <= window.today]
+
+
+def _post_samples(
+    posts: list[dict[str, Any]], window: Window, opts: MastodonOptions
+) -> tuple[list[Sample], Unavailable | None]:
+    days = _days(window)
+    totals = {day: dict.fromkeys(["posts", *POST_COUNTS, "post_quotes"], 0) for day in days}
+    no_quotes: set[date] = set()
+    for status in posts:
+        day = _published(status).astimezone(window.timezone).date()
+        if day not in totals:
+            continue
+        totals[day]["posts"] += 1
+        for metric, key in POST_COUNTS.items():
+            totals[day][metric] += int(status.get(key) or 0)
+        if "quotes_count" in status:
+            totals[day]["post_quotes"] += int(status["quotes_count"] or 0)
+        else:
+            no_quotes.add(day)
+    out = [
+        Sample(PLATFORM, metric, day, value, window.is_provisional(day, opts.post_lookback_days))
+        for day, values in totals.items()
+        for metric, value in values.items()
+        if not (metric == "post_quotes" and day in no_quotes)
+    ]
+    missing = None
+    if no_quotes:
+        missing = Unavailable(PLATFORM, "post_quotes", "this server does not count quotes (Mastodon 4.5 or later does)")
+    return out, missing
+
+
+def _snapshot(account: dict[str, Any], window: Window) -> list[Sample]:
+    if not window.since <= window.today <= window.until:
+        return []
+    fields = {"followers": "followers_count", "following": "following_count", "posts_total": "statuses_count"}
+    return [
+        Sample(PLATFORM, metric, window.today, int(account[key]), provisional=True)
+        for metric, key in fields.items()
+        if isinstance(account.get(key), int)
+    ]
+
+
+def fetch(opts: MastodonOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
+    account = lookup(opts, http)
+    yield _snapshot(account, window)
+    days = _days(window)
+    if not days:
+        return
+    start = datetime.combine(days[0], datetime.min.time(), window.timezone)
+    posts = list(statuses(opts, http, str(account["id"]), start))
+    samples, missing = _post_samples(posts, window, opts)
+    yield samples
+    if missing:
+        yield missing
+
+
+def check(opts: MastodonOptions, http: HttpSession) -> str:
+    account = lookup(opts, http)
+    name = account.get("display_name") or account.get("username") or opts.acct
+    followers = account.get("followers_count", 0)
+    return f"@{account.get('acct', opts.acct)} ({name}) on {opts.instance.rstrip('/')}, {followers:,} followers"
+
+
+plugin = Plugin(
+    name="mastodon",
+    platforms=(PLATFORM,),
+    fetch=fetch,
+    options=MastodonOptions,
+    description="Followers and per-post likes, boosts, replies and quotes of a Mastodon account (public API).",
+    lookback_days=7,
+    day_rule="the account's timezone (snapshots on today; post counts on the day the post was published)",
+    metrics={
+        "followers": "Followers (followers_count) as read that day: a daily snapshot.",
+        "following": "Accounts this account follows (following_count), as read that day.",
+        "posts_total": "Posts in the account's profile count (statuses_count; may include boosts), as read that day.",
+        "posts": "Posts and replies the account published that day (boosts excluded).",
+        "post_likes": "Lifetime favourites of the posts published that day, as last read.",
+        "post_reposts": "Lifetime boosts (reblogs_count) of the posts published that day, as last read.",
+        "post_replies": "Lifetime replies (replies_count) to the posts published that day, as last read.",
+        "post_quotes": "Lifetime accepted quotes (quotes_count, Mastodon 4.5+) of the posts published that day.",
+    },
+    check=check,
+)
