@@ -1,0 +1,239 @@
+"""Meta Graph API helpers shared by the Facebook and Instagram plugins (not a plugin itself).
+
+Both platforms answer with the same error envelope, the same usage headers, the
+same Pacific-midnight `end_time` stamps and the same never-ending `paging.next`
+links, so the rules for reading them live here once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+from tracker.plugin import ApiError, AuthError, HttpSession, NotFound, QuotaExhausted, RateLimited, Secret
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
+SLOW_DOWN_AT = 80.0  # percent of any usage field: pause between calls
+STOP_AT = 95.0  # percent: stop before Graph blocks the app or the Page
+MAX_PAUSE = 3.0  # seconds between calls just below STOP_AT
+DEFAULT_BACKOFF = 60.0  # seconds, when Graph throttles without saying for how long
+LONG_WAIT = 120.0  # seconds: longer waits stop the account (the core waits at most this long)
+RETIRED_TEXTS = (
+    "must be a valid insights metric",
+    "must be one of the following values",
+    "is no longer supported",
+)
+TOKEN_DEAD = {
+    463: "has expired",
+    460: "was invalidated because the password changed",
+    467: "is invalid or the user logged out",
+    458: "was revoked because the app was removed",
+    459: "needs the user to pass a Facebook checkpoint",
+    492: "belongs to an invalid session",
+    493: "belongs to a session inactive for 90 days",
+}
+R = TypeVar("R")
+
+
+class MetricRejected(ApiError):
+    """Graph refused a metric by name (retired or unknown): the whole call failed because of it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How close the app/Page/account is to Graph's rate limit, from the usage headers."""
+
+    percent: float = 0.0  # the highest field of any usage header
+    regain_seconds: float = 0.0  # Business Use Case `estimated_time_to_regain_access`
+
+    def pause(self) -> float:
+        """Seconds to wait before the next call: none below SLOW_DOWN_AT, rising to MAX_PAUSE near STOP_AT."""
+        if self.percent < SLOW_DOWN_AT:
+            return 0.0
+        return min(MAX_PAUSE, MAX_PAUSE * (self.percent - SLOW_DOWN_AT) / (STOP_AT - SLOW_DOWN_AT))
+
+
+def read_usage(headers: Mapping[str, str]) -> Usage:
+    """Combine X-App-Usage, X-Page-Usage and X-Business-Use-Case-Usage (all in percent)."""
+    fields: list[dict[str, Any]] = []
+    for name in ("X-App-Usage", "X-Page-Usage", "X-Ad-Account-Usage"):
+        body = _json_header(headers.get(name))
+        if isinstance(body, dict):
+            fields.append(body)
+    buc = _json_header(headers.get("X-Business-Use-Case-Usage"))
+    if isinstance(buc, dict):
+        fields += [entry for entries in buc.values() if isinstance(entries, list) for entry in entries if isinstance(entry, dict)]
+    percent = max((_number(v) for f in fields for k, v in f.items() if k in ("call_count", "total_cputime", "total_time")), default=0.0)
+    regain = max((_number(f.get("estimated_time_to_regain_access")) for f in fields), default=0.0) * 60
+    return Usage(percent, regain)
+
+
+def _json_header(value: str | None) -> Any:
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def backoff(what: str, wait: float, why: str) -> RateLimited | QuotaExhausted:
+    """A short wait the core can sit out, or a long one that stops the account until then."""
+    wait = max(wait, 1.0)
+    if wait > LONG_WAIT:
+        until = datetime.now(timezone.utc) + timedelta(seconds=wait)
+        return QuotaExhausted(f"{what}: {why}; Graph allows calls again in about {wait / 60:.0f} min", until=until)
+    return RateLimited(f"{what}: {why}; retrying in {wait:.0f} s", retry_after=wait)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the error messages name: the object asked about and the permissions it needs."""
+
+    what: str  # "Facebook page 123"
+    permissions: str  # "read_insights and pages_read_engagement"
+    token_hint: str  # where to get a new token
+
+
+def classify(status: int, error: Mapping[str, Any], usage: Usage, target: Target) -> Exception:
+    """Turn Graph's error envelope into a domain error whose one line says what to do."""
+    code = int(_number(error.get("code")))
+    sub = int(_number(error.get("error_subcode")))
+    message = " ".join(str(error.get("message") or "no message").split())
+    said = f"(Graph error {code}{f'/{sub}' if sub else ''}: {message[:200]})"
+    if code == 190 or sub in TOKEN_DEAD:
+        state = TOKEN_DEAD.get(sub, "is invalid, expired or revoked")
+        return AuthError(f"{target.what}: the access token {state} {said}; {target.token_hint}")
+    if code in (102, 104):
+        return AuthError(f"{target.what}: Graph got no usable access token {said}; {target.token_hint}")
+    if code in THROTTLE_CODES:
+        return backoff(target.what, usage.regain_seconds or DEFAULT_BACKOFF, f"Graph is throttling calls {said}")
+    if code == 100 and any(text in message for text in RETIRED_TEXTS):
+        return MetricRejected(message)
+    if code == 100 and (sub == 33 or "does not exist" in message):
+        return NotFound(f"{target.what} does not exist or this token cannot see it {said}; check the id and that "
+                        f"the token has {target.permissions}")
+    if code == 10 or 200 <= code <= 299 or "app secret proof" in message or "permission" in message:
+        return AuthError(f"{target.what}: the token lacks a permission {said}; grant {target.permissions} "
+                         f"(apps that require appsecret_proof are not supported: turn that setting off)")
+    if code in (1, 2) or error.get("is_transient"):
+        return ApiError(f"{target.what}: Graph had a temporary problem {said}; the next sync tries again")
+    return ApiError(f"{target.what}: Graph answered HTTP {status} {said}")
+
+
+class Graph:
+    """One account's Graph client: token in the Authorization header, usage headers obeyed, errors classified."""
+
+    def __init__(self, http: HttpSession, base_url: str, version: str, token: Secret, target: Target) -> None:
+        self.http = http
+        self.root = f"{base_url.rstrip('/')}/{version.strip('/')}"
+        self.token = token
+        self.target = target
+        self.usage = Usage()
+
+    def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        if self.usage.percent >= STOP_AT:
+            raise backoff(self.target.what, self.usage.regain_seconds or DEFAULT_BACKOFF,
+                          f"Graph usage is at {self.usage.percent:.0f}% of the rate limit")
+        if self.usage.pause():
+            self.http.stop.wait(self.usage.pause())  # a stop request ends the wait; the request below then refuses
+        response = self.http.get(
+            f"{self.root}/{path.lstrip('/')}",
+            params=dict(params),
+            headers={"Authorization": f"Bearer {self.token.reveal()}"},
+        )
+        self.usage = read_usage(response.headers)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ApiError(f"{self.target.what}: Graph answered HTTP {response.status_code} with a body that is not JSON")
+        if "error" in body or response.status_code >= 400:
+            raise classify(response.status_code, body.get("error") or {}, self.usage, self.target)
+        return body
+
+    def series(self, path: str, params: Mapping[str, Any], until: int) -> Iterator[dict[str, Any]]:
+        """Every `data[]` entry of an insights call, following `paging.next` only while it stays before `until`.
+
+        Graph's `next` link never runs out (it always points at the following
+        window), so the range we asked for is the only end. The link embeds the
+        token: we keep only its since/until and send our own request instead.
+        """
+        params = dict(params)
+        while True:
+            body = self.get(path, params)
+            yield from (e for e in body.get("data") or [] if isinstance(e, dict))
+            following = dict(parse_qsl(urlsplit(str((body.get("paging") or {}).get("next") or "")).query))
+            start = int(_number(following.get("since")))
+            if not start or start >= until or start <= int(_number(params.get("since"))):
+                return
+            params.update(since=start, until=min(int(_number(following.get("until"))) or until, until))
+
+
+def request_metrics(metrics: Sequence[str], call: Callable[[Sequence[str]], R]) -> tuple[list[R], dict[str, str]]:
+    """Ask for all metrics in one call; if Graph refuses one by name, ask one by one.
+
+    One retired metric fails the whole call (code 100), so the fallback makes it
+    cost only itself. Returns the results and {refused metric: Graph's reason}.
+    """
+    try:
+        return [call(metrics)], {}
+    except MetricRejected as exc:
+        if len(metrics) == 1:
+            return [], {metrics[0]: exc.reason}
+    results: list[R] = []
+    refused: dict[str, str] = {}
+    for metric in metrics:
+        try:
+            results.append(call([metric]))
+        except MetricRejected as exc:
+            refused[metric] = exc.reason
+    return results, refused
+
+
+def pacific_midnight(day: date) -> int:
+    """Unix seconds of `day` 00:00 in Los Angeles: how Graph reads a day boundary."""
+    return int(datetime.combine(day, time(), PACIFIC).timestamp())
+
+
+def day_of(end_time: str) -> date:
+    """The Pacific day a value belongs to: `end_time` is the following Pacific midnight (07:00/08:00 UTC)."""
+    return (datetime.fromisoformat(end_time).astimezone(PACIFIC) - timedelta(hours=12)).date()
+
+
+def number(value: Any) -> float | None:
+    """A metric value as a number; None for dicts, nulls and anything else that is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def points(entry: Mapping[str, Any]) -> Iterator[tuple[date, float]]:
+    """(Pacific day, value) for each time-series point of one `data[]` entry; missing values are skipped, not zero."""
+    for point in entry.get("values") or []:
+        value = number(point.get("value")) if isinstance(point, dict) else None
+        if value is not None and point.get("end_time"):
+            yield day_of(point["end_time"]), value
