@@ -1,0 +1,227 @@
+"""Plausible Analytics: visits and goal conversions per traffic source, via the Stats API v2.
+
+Two queries cover any window: visits/visitors by day and source, then goal
+conversions (and revenue, for revenue goals) by day, source and goal. Each
+source is mapped to a platform with the account's attribution table; sources
+that land on one platform are summed. Plausible omits days without data, so
+every platform seen in the window gets an explicit zero on its quiet days
+(otherwise a daily average of visitors would skip them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tracker.plugin import (
+    ApiError,
+    Attribution,
+    AuthError,
+    ConversionSource,
+    HttpSession,
+    NotFound,
+    Plugin,
+    RateLimited,
+    Sample,
+    Secret,
+    Window,
+    option,
+)
+
+PAGE_SIZE = 10_000  # the API's maximum
+PROVISIONAL_DAYS = 2
+HOURLY_WAIT = 3600.0
+DIRECT_SOURCES = {"direct / none"}
+UNATTRIBUTED_SOURCES = {"(not set)", ""}
+
+
+@dataclass(frozen=True)
+class PlausibleOptions:
+    site_id: str = option(help="The site's domain as registered in Plausible, e.g. example.com.")
+    token: Secret = option(help="A Stats API key (Settings -> API Keys -> New API Key -> Stats API).")
+    goals: list[str] = option([], help="Goal names to count as conversions, as shown in Plausible; empty = all goals.")
+    base_url: str = option("https://plausible.io", help="Plausible's address; change it for self-hosted Community Edition.")
+    attribution: Attribution = option(
+        Attribution(),
+        help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
+    )
+
+
+class _Tally:
+    """Sums per (platform, metric, day): several sources (m.facebook.com, Facebook) may be one platform."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str, date], float] = defaultdict(float)
+
+    def add(self, platform: str, metric: str, day: date, value: float) -> None:
+        self.values[(platform, metric, day)] += value
+
+    def samples(self, window: Window, metrics: tuple[str, ...]) -> list[Sample]:
+        """Every metric for every day for each platform seen: a day Plausible left out is a zero."""
+        platforms = sorted({p for p, _, _ in self.values})
+        return [
+            Sample(p, m, d, self.values.get((p, m, d), 0.0), window.is_provisional(d, PROVISIONAL_DAYS))
+            for p in platforms
+            for m in metrics
+            for d in window.days()
+        ]
+
+
+def platform_of(source: str, attribution: Attribution) -> str:
+    """Plausible's source name (`Facebook`, `Direct / None`, a host) -> platform or bucket.
+
+    Well-known networks arrive as names (`Reddit`) that are their .com host, so a
+    name the table does not know is tried as that host before it counts as other.
+    """
+    value = source.strip()
+    if value.lower() in DIRECT_SOURCES:
+        return "direct"
+    if value.lower() in UNATTRIBUTED_SOURCES:
+        return "unattributed"
+    platform = attribution.platform_for_source(value)
+    if platform == "other" and re.fullmatch(r"[A-Za-z0-9-]+", value):
+        platform = attribution.platform_for_host(f"{value}.com") or "other"
+    return platform
+
+
+def _url(opts: PlausibleOptions) -> str:
+    return opts.base_url.rstrip("/") + "/api/v2/query"
+
+
+def _error_text(response: Any) -> str:
+    try:
+        text = str(response.json().get("error", ""))
+    except ValueError:
+        text = response.text[:200]
+    return " ".join(text.split()) or f"HTTP {response.status_code}"
+
+
+def _raise_for(response: Any, opts: PlausibleOptions) -> None:
+    """Turn Plausible's `{"error": ...}` answers into the domain error that says what to do."""
+    status, text = response.status_code, _error_text(response)
+    if status == 401:
+        raise AuthError(
+            f"Plausible refused the API key for site {opts.site_id!r} ({text}): check the key is a Stats API key "
+            "of a user with access to this site, and that site_id is the domain as registered"
+        )
+    if status == 402:
+        raise AuthError(f"Plausible: the plan behind site {opts.site_id!r} does not include the Stats API ({text})")
+    if status == 429:
+        burst = re.search(r"limit is (\d+) per (\d+) seconds", text)
+        if burst:
+            raise RateLimited(f"Plausible: too many requests in a short time ({text})", retry_after=float(burst[2]))
+        raise RateLimited(
+            f"Plausible: this API key used its hourly request allowance ({text}); sync again within the hour",
+            retry_after=HOURLY_WAIT,
+        )
+    if status == 404:
+        raise NotFound(f"no Plausible Stats API v2 at {opts.base_url} (self-hosted needs Community Edition v3 or later)")
+    raise ApiError(f"Plausible answered HTTP {status}: {text}")
+
+
+def query(http: HttpSession, opts: PlausibleOptions, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """All result rows of one query, page after page until meta.total_rows is reached."""
+    offset = 0
+    while True:
+        page = {**body, "include": {"total_rows": True}, "pagination": {"limit": PAGE_SIZE, "offset": offset}}
+        response = http.post(_url(opts), json=page, headers={"Authorization": f"Bearer {opts.token.reveal()}"})
+        if response.status_code != 200:
+            _raise_for(response, opts)
+        data = response.json()
+        rows = data.get("results") or []
+        yield from rows
+        offset += len(rows)
+        total = int((data.get("meta") or {}).get("total_rows") or 0)
+        if not rows or offset >= total:
+            return
+
+
+def _revenue(value: Any) -> float | None:
+    """Revenue arrives as {"value": 12.5, "currency": ...} or null (no revenue goal, mixed currencies)."""
+    if isinstance(value, dict) and value.get("value") is not None:
+        return float(value["value"])
+    return None
+
+
+def _count_visits(tally: _Tally, rows: Iterator[dict[str, Any]], attribution: Attribution) -> None:
+    for row in rows:
+        day, source = row["dimensions"]
+        visits, visitors = row["metrics"]
+        platform = platform_of(source, attribution)
+        tally.add(platform, "visits", date.fromisoformat(day[:10]), float(visits))
+        tally.add(platform, "visitors", date.fromisoformat(day[:10]), float(visitors))
+
+
+def _count_conversions(tally: _Tally, rows: Iterator[dict[str, Any]], attribution: Attribution) -> bool:
+    """Add conversions (and revenue); True when any row carried a revenue amount."""
+    saw_revenue = False
+    for row in rows:
+        day, source, _goal = row["dimensions"]
+        events, *rest = row["metrics"]
+        platform, when = platform_of(source, attribution), date.fromisoformat(day[:10])
+        tally.add(platform, "conversions", when, float(events))
+        revenue = _revenue(rest[0]) if rest else None
+        if revenue is not None:
+            tally.add(platform, "revenue", when, revenue)
+            saw_revenue = True
+    return saw_revenue
+
+
+def _conversion_rows(http: HttpSession, opts: PlausibleOptions, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Goal conversions with revenue; without revenue where the site's plan or version refuses it."""
+    body = {
+        **base,
+        "metrics": ["events", "total_revenue"],
+        "dimensions": ["time:day", "visit:source", "event:goal"],
+        "filters": [["is", "event:goal", list(opts.goals)]] if opts.goals else [],
+    }
+    try:
+        return list(query(http, opts, body))
+    except ApiError as exc:
+        if "revenue" not in str(exc).lower():
+            raise
+    return list(query(http, opts, {**body, "metrics": ["events"]}))
+
+
+def fetch(opts: PlausibleOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
+    base = {"site_id": opts.site_id, "date_range": [window.since.isoformat(), window.until.isoformat()]}
+    tally = _Tally()
+    visits = {**base, "metrics": ["visits", "visitors"], "dimensions": ["time:day", "visit:source"]}
+    _count_visits(tally, query(http, opts, visits), opts.attribution)
+    saw_revenue = _count_conversions(tally, iter(_conversion_rows(http, opts, base)), opts.attribution)
+    metrics = ("visits", "visitors", "conversions") + (("revenue",) if saw_revenue else ())
+    yield tally.samples(window, metrics)
+
+
+def check(opts: PlausibleOptions, http: HttpSession) -> str:
+    body = {"site_id": opts.site_id, "date_range": "28d", "metrics": ["visits", "visitors"]}
+    rows = list(query(http, opts, body))
+    visits = int(rows[0]["metrics"][0]) if rows else 0
+    return f"site {opts.site_id}: {visits:,} visits in the last 28 days"
+
+
+plugin = Plugin(
+    name="plausible",
+    platforms=("*",),
+    fetch=fetch,
+    options=PlausibleOptions,
+    description="Plausible Analytics: visits, visitors, goal conversions and revenue per traffic source.",
+    lookback_days=3,
+    day_rule="the site's reporting time zone in Plausible (days as Plausible returns them)",
+    conversion_source=ConversionSource.ANALYTICS,
+    covers_all_platforms=True,
+    metrics={
+        "visits": "Plausible `visits`: sessions that started from this source that day.",
+        "visitors": "Plausible `visitors`: unique visitors from this source that day (summed over the sources "
+        "that map to one platform, so a person arriving via two of them counts twice).",
+        "conversions": "Plausible `events` per goal: completions of the configured goals (all goals when `goals` "
+        "is empty) in visits from this source that day; Plausible cannot tell leads from orders.",
+        "revenue": "Plausible `total_revenue` of revenue goals, in the goal's currency (only when the site has "
+        "revenue goals in one currency).",
+    },
+    check=check,
+)
