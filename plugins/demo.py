@@ -120,6 +120,10 @@ def fetch(opts: DemoOptions, window: Window, http: HttpSession, state: dict) -> 
     yield State({"last_until": window.until.isoformat(), "runs": int(state.get("runs", 0)) + 1})
 
 
+def check(opts: DemoOptions, http: HttpSession) -> str:
+    return f"made-up bakery, seed {opts.seed}: {', '.join(PROFILES)}"
+
+
 plugin = Plugin(
     name="demo",
     platforms=tuple(PROFILES),
@@ -129,4 +133,5 @@ plugin = Plugin(
     lookback_days=PROVISIONAL_DAYS,
     conversion_source=ConversionSource.ANALYTICS,
     day_rule="the account's timezone (the data is generated per calendar day)",
+    check=check,
 )

@@ -168,7 +168,7 @@ def test_db_status_reports_migrations_and_counts(cli, tmp_path):
 
 
 def test_every_command_has_help(cli):
-    for args in (["sync"], ["report"], ["demo"], ["init"], ["config", "check"], ["plugins", "list"], ["plugins", "new"], ["db", "status"]):
+    for args in (["sync"], ["report"], ["demo"], ["init"], ["config", "check"], ["accounts", "check"], ["plugins", "list"], ["plugins", "show"], ["plugins", "new"], ["db", "status"]):
         result = invoke(cli, *args, "--help")
         assert result.exit_code == 0 and "Usage" in result.stdout, args
 
@@ -186,3 +186,12 @@ def test_installed_tracker_command_runs_the_demo_in_a_real_process(tmp_path, iso
     run = subprocess.run([exe, "config", "check", "--config", str(bad)], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: {bad}: workers: must be a whole number >= 1, not -1"
+
+
+def test_accounts_check_reports_each_account_in_one_line(cli, tmp_path):
+    config = write_config(tmp_path, '[accounts.bakery]\nplugin = "demo"\n[accounts.bad]\nplugin = "demo"\nseed = "x"\n')
+    result = invoke(cli, "accounts", "check", "--config", str(config), "--format", "json")
+    by_name = {r["account"]: r for r in json.loads(result.stdout)}
+    assert result.exit_code == 1
+    assert by_name["bakery"]["status"] == "ok"
+    assert by_name["bad"]["status"] == "failed" and "accounts.bad.seed" in by_name["bad"]["message"]

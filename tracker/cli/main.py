@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tracker.cli import config, db, demo, plugins, report, sync
+from tracker.cli import accounts, config, db, demo, plugins, report, sync
 
 app = typer.Typer(
     name="tracker",
@@ -19,6 +19,7 @@ app.command(rich_help_panel="Daily use")(report.report)
 app.command(rich_help_panel="Getting started")(demo.demo)
 app.command(rich_help_panel="Getting started")(config.init)
 app.add_typer(config.app, name="config", rich_help_panel="Setup")
+app.add_typer(accounts.app, name="accounts", rich_help_panel="Setup")
 app.add_typer(plugins.app, name="plugins", rich_help_panel="Setup")
 app.add_typer(db.app, name="db", rich_help_panel="Setup")
 
