@@ -124,7 +124,7 @@ def classify(status: int, error: Mapping[str, Any], usage: Usage, target: Target
     if code in THROTTLE_CODES:
         return backoff(target.what, usage.regain_seconds or DEFAULT_BACKOFF, f"Graph is throttling calls {said}")
     if code == 100 and any(text in message for text in RETIRED_TEXTS):
-        return MetricRejected(message)
+        return MetricRejected(message[:240])  # Instagram's version lists every accepted metric name
     if code == 100 and (sub == 33 or "does not exist" in message):
         return NotFound(f"{target.what} does not exist or this token cannot see it {said}; check the id and that "
                         f"the token has {target.permissions}")
