@@ -1,0 +1,206 @@
+"""Bluesky: profile snapshots and per-post counts of one account, from the public AppView (no login).
+
+Bluesky has no per-day history and no views: profile counts are "now"
+values, stored as daily snapshots on the account's today, and the likes,
+reposts, replies and quotes of each own post are stored on the day the post
+was published (in the account's time zone), re-read on every run for the
+last `post_lookback_days` so they catch up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+import requests
+
+from tracker.plugin import (
+    ApiError,
+    HttpSession,
+    NotFound,
+    Plugin,
+    RateLimited,
+    Sample,
+    Unavailable,
+    Window,
+    option,
+)
+
+PLATFORM = "bluesky"
+PROFILE = "app.bsky.actor.getProfile"
+PAGE_SIZE = 100  # the lexicon's maximum for getAuthorFeed
+# Own posts and the account's replies, without reposts: the same set Mastodon's statuses list gives.
+FEED_FILTER = "posts_with_replies"
+DEFAULT_RATE_WAIT = 60.0
+GONE = {"AccountTakedown": "has been suspended by Bluesky", "AccountDeactivated": "is deactivated"}
+PROFILE_COUNTS = {"followers": "followersCount", "following": "followsCount", "posts_total": "postsCount"}
+POST_COUNTS = {"post_likes": "likeCount", "post_reposts": "repostCount", "post_replies": "replyCount",
+               "post_quotes": "quoteCount"}
+
+
+@dataclass(frozen=True)
+class BlueskyOptions:
+    handle: str = option(help="The account's handle (baeckerei-lindner.bsky.social) or, better, its DID (did:plc:...).")
+    base_url: str = option("https://public.api.bsky.app", help="The public AppView; no login is needed.")
+    post_lookback_days: int = option(
+        7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
+    )
+
+
+def _retry_after(response: requests.Response) -> float:
+    """Seconds until `ratelimit-reset` (epoch seconds); an edge proxy's 429 may carry no header at all."""
+    try:
+        reset = float(response.headers["ratelimit-reset"])
+    except (KeyError, ValueError):
+        return DEFAULT_RATE_WAIT
+    return max(1.0, reset - datetime.now(timezone.utc).timestamp())
+
+
+def _call(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One XRPC query; errors are classified by status and `error` name, never by `message`.
+
+    getProfile's only parameter is the actor, so its InvalidRequest means the
+    handle or DID is unknown or malformed; fetch always asks it first.
+    """
+    response = http.get(f"{opts.base_url.rstrip('/')}/xrpc/{nsid}", params=params)
+    if response.status_code == 429:
+        raise RateLimited(f"Bluesky rate limit reached while calling {nsid}", retry_after=_retry_after(response))
+    if response.status_code < 400:
+        return response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    name = body.get("error", "") if isinstance(body, dict) else ""
+    if response.status_code == 400 and name in GONE:
+        raise NotFound(f"the Bluesky account {opts.handle!r} {GONE[name]}")
+    if response.status_code == 400 and name == "InvalidRequest" and nsid == PROFILE:
+        raise NotFound(f"no Bluesky account {opts.handle!r}: check `handle` (a handle like name.bsky.social, or a DID)")
+    detail = f"{name}: {body.get('message', '')}" if name else "no details"
+    raise ApiError(f"Bluesky answered HTTP {response.status_code} to {nsid} ({detail})")
+
+
+def profile(opts: BlueskyOptions, http: HttpSession) -> dict[str, Any]:
+    return _call(http, opts, PROFILE, {"actor": opts.handle.strip().lstrip("@")})
+
+
+def _instant(value: str) -> datetime:
+    """Bluesky times carry some offset (or `Z`); compare them as instants."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def published(post: dict[str, Any]) -> datetime:
+    """The earlier of the client's `createdAt` (can be backdated or in the future) and the server's `indexedAt`."""
+    times = [_instant(t) for t in (post.get("record", {}).get("createdAt"), post.get("indexedAt")) if t]
+    return min(times)
+
+
+def own_posts(opts: BlueskyOptions, http: HttpSession, did: str, start: datetime) -> Iterator[dict[str, Any]]:
+    """The account's own posts, newest first, until the feed reaches posts older than `start`.
+
+    Reposts (feed items with a `reason`) are skipped: their counts belong to
+    the original author. The cursor is opaque and passed back unchanged.
+    """
+    params: dict[str, Any] = {"actor": did, "limit": PAGE_SIZE, "filter": FEED_FILTER}
+    while True:
+        page = _call(http, opts, "app.bsky.feed.getAuthorFeed", params)
+        feed = page.get("feed") or []
+        for item in feed:
+            post = item.get("post") or {}
+            if item.get("reason") or post.get("author", {}).get("did") != did:
+                continue
+            if published(post) < start:
+                return
+            yield post
+        if not feed or not page.get("cursor"):
+            return
+        params = {**params, "cursor": page["cursor"]}
+
+
+def _days(window: Window) -> list[date]:
+    """Days of the window that have begun: no zeros for days that have not happened yet."""
+    return [d for d in window.days() if d <= window.today]
+
+
+def _post_samples(posts: list[dict[str, Any]], window: Window, opts: BlueskyOptions) -> tuple[list[Sample], list[str]]:
+    """Per-day sums; a day with a post lacking a count gets no sample for it (unknown is not zero)."""
+    totals = {day: dict.fromkeys(["posts", *POST_COUNTS], 0) for day in _days(window)}
+    unknown: dict[str, set[date]] = {metric: set() for metric in POST_COUNTS}
+    for post in posts:
+        day = published(post).astimezone(window.timezone).date()
+        if day not in totals:
+            continue
+        totals[day]["posts"] += 1
+        for metric, key in POST_COUNTS.items():
+            if isinstance(post.get(key), int):
+                totals[day][metric] += post[key]
+            else:
+                unknown[metric].add(day)
+    samples = [
+        Sample(PLATFORM, metric, day, value, window.is_provisional(day, opts.post_lookback_days))
+        for day, values in totals.items()
+        for metric, value in values.items()
+        if day not in unknown.get(metric, ())
+    ]
+    return samples, sorted(metric for metric, days in unknown.items() if days)
+
+
+def _snapshot(account: dict[str, Any], window: Window) -> tuple[list[Sample], list[str]]:
+    if not window.since <= window.today <= window.until:
+        return [], []
+    samples = [
+        Sample(PLATFORM, metric, window.today, account[key], provisional=True)
+        for metric, key in PROFILE_COUNTS.items()
+        if isinstance(account.get(key), int)
+    ]
+    return samples, [metric for metric, key in PROFILE_COUNTS.items() if not isinstance(account.get(key), int)]
+
+
+def fetch(opts: BlueskyOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
+    account = profile(opts, http)
+    snapshot, missing = _snapshot(account, window)
+    yield snapshot
+    for metric in missing:
+        yield Unavailable(PLATFORM, metric, "the AppView did not return this count for the profile")
+    days = _days(window)
+    if not days:
+        return
+    start = datetime.combine(days[0], datetime.min.time(), window.timezone)
+    posts = list(own_posts(opts, http, account["did"], start))
+    samples, uncounted = _post_samples(posts, window, opts)
+    yield samples
+    for metric in uncounted:
+        yield Unavailable(PLATFORM, metric, "the AppView returned posts without this count")
+
+
+def check(opts: BlueskyOptions, http: HttpSession) -> str:
+    account = profile(opts, http)
+    name = account.get("displayName") or account["handle"]
+    followers = account.get("followersCount")
+    counted = f"{followers:,} followers" if isinstance(followers, int) else "followers not shown"
+    return f"@{account['handle']} ({name}, {account['did']}), {counted}"
+
+
+plugin = Plugin(
+    name="bluesky",
+    platforms=(PLATFORM,),
+    fetch=fetch,
+    options=BlueskyOptions,
+    description="Followers and per-post likes, reposts, replies and quotes of a Bluesky account (public AppView).",
+    lookback_days=7,
+    day_rule="the account's timezone (snapshots on today; post counts on the day the post was published)",
+    metrics={
+        "followers": "Followers (followersCount) as read that day: a daily snapshot.",
+        "following": "Accounts this account follows (followsCount), as read that day.",
+        "posts_total": "Posts in the profile's count (postsCount), as read that day.",
+        "posts": "Posts and replies the account published that day (reposts excluded).",
+        "post_likes": "Lifetime likes (likeCount) of the posts published that day, as last read.",
+        "post_reposts": "Lifetime reposts (repostCount) of the posts published that day, as last read.",
+        "post_replies": "Lifetime replies (replyCount) to the posts published that day, as last read.",
+        "post_quotes": "Lifetime quote posts (quoteCount) of the posts published that day, as last read.",
+    },
+    check=check,
+)
