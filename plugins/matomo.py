@@ -1,0 +1,229 @@
+"""Matomo (self-hosted or Matomo Cloud): visits and goal conversions per traffic source.
+
+Four Reporting API reports, each for a range of days at once (`period=day`,
+`date=A,B`), together cover every visit exactly once: `Referrers.getSocials`
+(networks by name), `getWebsites` (referring hosts), `getCampaigns` (campaign
+names) and `getReferrerType` for what has no detail report (direct entries,
+search engines, AI assistants). `Referrers.getAll` would be one report, but it
+refuses date ranges. Conversions come from each row's `goals` column: the
+conversions Matomo attributed to that referrer, split into ecommerce orders and
+other goals (leads). The token goes in the POST body only: Matomo 5 rejects
+secure-only tokens in the URL, and URLs end up in logs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tracker.plugin import (
+    ApiError,
+    Attribution,
+    AuthError,
+    ConversionSource,
+    HttpSession,
+    Plugin,
+    Sample,
+    Secret,
+    Window,
+    option,
+)
+
+PAGE_SIZE = 500  # rows per day table per request (filter_limit)
+MAX_DAYS = 31  # days per request: keeps one request's archiving work (and its time) bounded
+PROVISIONAL_DAYS = 2
+METRICS = ("visits", "visitors", "conversions", "leads", "orders", "revenue")
+ORDER_GOAL = "ecommerceOrder"
+SKIPPED_GOALS = {"ecommerceAbandonedCart"}  # a cart left behind is not a conversion
+AUTH_HINTS = ("token_auth", "'view' access", "can't access", "authenticat", "not logged in")
+
+
+@dataclass(frozen=True)
+class MatomoOptions:
+    base_url: str = option(help="Your Matomo's address, e.g. https://stats.example.com (the folder with index.php).")
+    site_id: int = option(help="The website's ID in Matomo (idSite, shown under Administration -> Websites).")
+    token: Secret = option(help="A token_auth of a user with view access (Administration -> Personal -> Security).")
+    goals: list[str] = option([], help='Goal IDs to count, e.g. ["1", "ecommerceOrder"]; empty = all goals.')
+    attribution: Attribution = option(
+        Attribution(),
+        help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
+    )
+
+
+class _Tally:
+    """Sums per (platform, metric, day): several referrers (l.facebook.com, Facebook) may be one platform."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str, date], float] = defaultdict(float)
+
+    def add(self, platform: str, metric: str, day: date, value: float) -> None:
+        self.values[(platform, metric, day)] += value
+
+    def samples(self, window: Window) -> list[Sample]:
+        """Every metric for every day for each platform seen: Matomo answers [] for a day without visits."""
+        platforms = sorted({p for p, _, _ in self.values})
+        return [
+            Sample(p, m, d, self.values.get((p, m, d), 0.0), window.is_provisional(d, PROVISIONAL_DAYS))
+            for p in platforms
+            for m in METRICS
+            for d in window.days()
+        ]
+
+
+def _endpoint(opts: MatomoOptions) -> str:
+    url = opts.base_url.rstrip("/")
+    return url if url.endswith("index.php") else url + "/index.php"
+
+
+def _number(value: Any) -> float:
+    """Matomo emits numbers as ints, floats or strings ("1", "79.8"), depending on the report."""
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _raise_error(opts: MatomoOptions, method: str, status: int, message: str) -> None:
+    message = " ".join(message.split())[:300]
+    if status in (401, 403) or any(hint in message for hint in AUTH_HINTS):
+        raise AuthError(
+            f"Matomo refused the token for site {opts.site_id} ({message}): use a token_auth of a user with view "
+            "access to this site (Administration -> Personal -> Security)"
+        )
+    raise ApiError(f"Matomo {method} failed (HTTP {status}): {message}")
+
+
+def call(http: HttpSession, opts: MatomoOptions, method: str, **params: Any) -> Any:
+    """One Reporting API call; both error styles (HTTP 200 and 4xx with result=error) raise."""
+    body = {"module": "API", "method": method, "idSite": opts.site_id, "format": "JSON", **params}
+    response = http.post(_endpoint(opts), data={**body, "token_auth": opts.token.reveal()})
+    try:
+        data = response.json()
+    except ValueError:
+        if response.status_code in (401, 403):
+            _raise_error(opts, method, response.status_code, "access denied")
+        raise ApiError(
+            f"Matomo at {opts.base_url} answered {method} with HTTP {response.status_code} and no JSON: check base_url "
+            "points at the Matomo install (the folder with index.php)"
+        ) from None
+    if isinstance(data, dict) and data.get("result") == "error":
+        _raise_error(opts, method, response.status_code, str(data.get("message", "")))
+    if response.status_code != 200:
+        _raise_error(opts, method, response.status_code, response.text[:200])
+    return data
+
+
+def report(http: HttpSession, opts: MatomoOptions, method: str, window: Window) -> Iterator[tuple[date, dict[str, Any]]]:
+    """(day, row) for every row of a per-day report, paging each day's table with filter_offset."""
+    dates = f"{window.since.isoformat()},{window.until.isoformat()}"
+    offset = 0
+    while True:
+        data = call(http, opts, method, period="day", date=dates, filter_limit=PAGE_SIZE, filter_offset=offset)
+        tables = data if isinstance(data, dict) else {window.since.isoformat(): data}
+        full = False
+        for day, rows in tables.items():
+            rows = rows if isinstance(rows, list) else [rows]
+            full = full or len(rows) >= PAGE_SIZE
+            for row in rows:
+                yield date.fromisoformat(day), row
+        if not full:
+            return
+        offset += PAGE_SIZE
+
+
+def social_platform(row: dict[str, Any], attribution: Attribution) -> str:
+    """A network Matomo names (`Facebook`, `reddit`): by name, then by its main host (`url`, or name + .com)."""
+    label = str(row.get("label", ""))
+    platform = attribution.platform_for_source(label)
+    for host in (row.get("url"), f"{label}.com" if re.fullmatch(r"[A-Za-z0-9-]+", label) else None):
+        if platform == "other" and host:
+            platform = attribution.platform_for_host(str(host)) or "other"
+    return platform
+
+
+def _referrer_type(row: dict[str, Any]) -> str:
+    """`direct`, `search`, `website`, ... from the segment (labels are translated, so never the label)."""
+    match = re.search(r"referrerType==(\w+)", str(row.get("segment", "")))
+    if match:
+        return match[1]
+    return {1: "direct", 2: "search", 3: "website", 6: "campaign", 7: "social"}.get(int(_number(row.get("referer_type"))), "")
+
+
+def _platform_by_type(row: dict[str, Any], attribution: Attribution) -> str | None:
+    """getReferrerType rows without a detail report: direct, or other (search engines, AI assistants)."""
+    kind = _referrer_type(row)
+    if kind in ("website", "social", "campaign"):
+        return None  # counted from their own reports
+    return "direct" if kind == "direct" else "other"
+
+
+def _campaign_platform(row: dict[str, Any], attribution: Attribution) -> str:
+    """Matomo keeps only the campaign name (utm_source only when no name): a name that is no source is unattributed."""
+    platform = attribution.platform_for_source(str(row.get("label", "")))
+    return "unattributed" if platform in ("other", "direct") else platform
+
+
+REPORTS = {
+    "Referrers.getReferrerType": _platform_by_type,
+    "Referrers.getSocials": social_platform,
+    "Referrers.getWebsites": lambda row, a: a.platform_for_source(str(row.get("label", ""))),
+    "Referrers.getCampaigns": _campaign_platform,
+}
+
+
+def _count(tally: _Tally, platform: str, day: date, row: dict[str, Any], goals: list[str]) -> None:
+    tally.add(platform, "visits", day, _number(row.get("nb_visits")))
+    tally.add(platform, "visitors", day, _number(row.get("nb_uniq_visitors")))
+    for key, goal in (row.get("goals") or {}).items():
+        goal_id = str(key).removeprefix("idgoal=")
+        if goal_id in SKIPPED_GOALS or (goals and goal_id not in goals):
+            continue
+        conversions = _number(goal.get("nb_conversions"))
+        tally.add(platform, "conversions", day, conversions)
+        tally.add(platform, "orders" if goal_id == ORDER_GOAL else "leads", day, conversions)
+        tally.add(platform, "revenue", day, _number(goal.get("revenue")))
+
+
+def fetch(opts: MatomoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
+    goals = [str(g) for g in opts.goals]
+    for chunk in window.chunks(MAX_DAYS):
+        tally = _Tally()
+        for method, platform_of in REPORTS.items():
+            for day, row in report(http, opts, method, chunk):
+                platform = platform_of(row, opts.attribution)
+                if platform is not None:
+                    _count(tally, platform, day, row, goals)
+        yield tally.samples(chunk)
+
+
+def check(opts: MatomoOptions, http: HttpSession) -> str:
+    site = call(http, opts, "SitesManager.getSiteFromId")
+    return f"site {site.get('name')} ({site.get('main_url')}), time zone {site.get('timezone')}, {site.get('currency')}"
+
+
+plugin = Plugin(
+    name="matomo",
+    platforms=("*",),
+    fetch=fetch,
+    options=MatomoOptions,
+    description="Matomo: visits, visitors, goal conversions, ecommerce orders and revenue per traffic source.",
+    lookback_days=3,
+    day_rule="the site's time zone in Matomo (days as Matomo returns them)",
+    conversion_source=ConversionSource.ANALYTICS,
+    covers_all_platforms=True,
+    metrics={
+        "visits": "Matomo `nb_visits`: visits whose referrer was this source that day.",
+        "visitors": "Matomo `nb_uniq_visitors`: unique visitors from this source that day (summed over the referrers "
+        "that map to one platform).",
+        "conversions": "Matomo goal conversions attributed to this source (the `goals` column of the referrer "
+        "reports): the selected goals plus ecommerce orders, abandoned carts excluded.",
+        "leads": "Conversions of the selected (non-ecommerce) goals attributed to this source.",
+        "orders": "Ecommerce orders (`idgoal=ecommerceOrder`) attributed to this source.",
+        "revenue": "Goal revenue plus ecommerce order revenue attributed to this source, in the site's currency.",
+    },
+    check=check,
+)
