@@ -66,14 +66,16 @@ class Usage:
 def read_usage(headers: Mapping[str, str]) -> Usage:
     """Combine X-App-Usage, X-Page-Usage and X-Business-Use-Case-Usage (all in percent)."""
     fields: list[dict[str, Any]] = []
-    for name in ("X-App-Usage", "X-Page-Usage", "X-Ad-Account-Usage"):
+    for name in ("X-App-Usage", "X-Page-Usage"):
         body = _json_header(headers.get(name))
         if isinstance(body, dict):
             fields.append(body)
     buc = _json_header(headers.get("X-Business-Use-Case-Usage"))
     if isinstance(buc, dict):
-        fields += [entry for entries in buc.values() if isinstance(entries, list) for entry in entries if isinstance(entry, dict)]
-    percent = max((_number(v) for f in fields for k, v in f.items() if k in ("call_count", "total_cputime", "total_time")), default=0.0)
+        for entries in buc.values():  # one list per business id; several ids may appear
+            fields += [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    shares = (_number(f.get(k)) for f in fields for k in ("call_count", "total_cputime", "total_time"))
+    percent = max(shares, default=0.0)
     regain = max((_number(f.get("estimated_time_to_regain_access")) for f in fields), default=0.0) * 60
     return Usage(percent, regain)
 
@@ -163,7 +165,7 @@ class Graph:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise ApiError(f"{self.target.what}: Graph answered HTTP {response.status_code} with a body that is not JSON")
+            raise ApiError(f"{self.target.what}: Graph answered HTTP {response.status_code} without a JSON body")
         if "error" in body or response.status_code >= 400:
             raise classify(response.status_code, body.get("error") or {}, self.usage, self.target)
         return body

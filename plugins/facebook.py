@@ -80,7 +80,9 @@ def _read(graph: Graph, page_id: str, metrics: Sequence[str], window: Window) ->
     return list(found.values())
 
 
-def fetch(opts: FacebookOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample] | Unavailable]:
+def fetch(
+    opts: FacebookOptions, window: Window, http: HttpSession, state: dict
+) -> Iterator[list[Sample] | Unavailable]:
     graph = _graph(opts, http)
     asked = list(METRICS)
     for chunk in window.chunks(MAX_DAYS):

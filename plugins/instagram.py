@@ -67,8 +67,10 @@ class InstagramOptions:
     token: Secret = option(help="An access token with instagram_basic and instagram_manage_insights "
                                 "(or instagram_business_* with Instagram Login), as ${ENV_VAR}.")
     api_version: str = option("v25.0", help="Graph API version, e.g. v25.0.")
-    base_url: str = option("https://graph.facebook.com", help="https://graph.facebook.com for Facebook Login tokens, "
-                                                               "https://graph.instagram.com for Instagram Login tokens.")
+    base_url: str = option(
+        "https://graph.facebook.com",
+        help="https://graph.facebook.com (Facebook Login tokens) or https://graph.instagram.com (Instagram Login).",
+    )
 
 
 def _graph(opts: InstagramOptions, http: HttpSession) -> Graph:
@@ -89,8 +91,9 @@ def _snapshot(node: dict, window: Window) -> list[Sample]:
     return [Sample(PLATFORM, m, window.today, v, provisional=True) for m, v in values.items() if v is not None]
 
 
-def _series(graph: Graph, opts: InstagramOptions, names: dict[str, str], metrics: Sequence[str], window: Window
-            ) -> list[Sample]:
+def _series(
+    graph: Graph, opts: InstagramOptions, names: dict[str, str], metrics: Sequence[str], window: Window
+) -> list[Sample]:
     since, until = pacific_midnight(window.since), pacific_midnight(window.until + timedelta(days=1))
     params = {"metric": ",".join(metrics), "period": "day", "since": since, "until": until}
     found: dict[tuple[str, date], Sample] = {}
@@ -127,7 +130,9 @@ def _refused(names: dict[str, str], refused: dict[str, str]) -> Iterator[Unavail
         yield Unavailable(PLATFORM, names[metric], f"Graph refused {metric}: {reason}")
 
 
-def fetch(opts: InstagramOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample] | Unavailable]:
+def fetch(
+    opts: InstagramOptions, window: Window, http: HttpSession, state: dict
+) -> Iterator[list[Sample] | Unavailable]:
     graph = _graph(opts, http)
     node = graph.get(opts.user_id, {"fields": "id,username,followers_count,follows_count,media_count"})
     yield _snapshot(node, window)
@@ -151,8 +156,9 @@ def fetch(opts: InstagramOptions, window: Window, http: HttpSession, state: dict
             return
 
 
-def _new_followers(graph: Graph, opts: InstagramOptions, window: Window, followers: float | None
-                   ) -> Iterator[list[Sample] | Unavailable]:
+def _new_followers(
+    graph: Graph, opts: InstagramOptions, window: Window, followers: float | None
+) -> Iterator[list[Sample] | Unavailable]:
     """follower_count is served for the last 30 Pacific days before today; the margin covers any account timezone."""
     metric, name = NEW_FOLLOWERS
     if followers is not None and followers < MIN_FOLLOWERS:

@@ -74,10 +74,13 @@ def test_facebook_multi_week_sync_stores_every_metric_on_its_pacific_day(
         for i in range(29)
     }
     assert got == expected
-    assert end_time(date(2026, 10, 30)).endswith("T07:00:00+0000") and end_time(date(2026, 11, 2)).endswith("T08:00:00+0000")
+    assert end_time(date(2026, 10, 30)).endswith("T07:00:00+0000")
+    assert end_time(date(2026, 11, 2)).endswith("T08:00:00+0000")
 
 
-def test_facebook_recent_three_days_are_provisional(graph: FakeGraph, account: Any, run_sync: Any, samples: Any) -> None:
+def test_facebook_recent_three_days_are_provisional(
+    graph: FakeGraph, account: Any, run_sync: Any, samples: Any
+) -> None:
     graph.add_page(seeded(date(2026, 11, 1), TODAY - timedelta(days=1)))
     assert run_sync(account, now=noon(TODAY)).ok
     provisional = {date.fromisoformat(str(r["day"])) for r in samples(account.database) if r["provisional"]}
@@ -253,7 +256,9 @@ def test_facebook_fake_page_node_has_the_real_keys_and_types(graph: FakeGraph) -
     ("error_100_missing_permission.json", NotFound),
     ("error_100_ppca_appsecret_proof.json", AuthError),
 ])
-def test_facebook_real_error_bodies_are_classified_and_never_taken_for_retired_metrics(name: str, expected: type) -> None:
+def test_facebook_real_error_bodies_are_classified_and_never_taken_for_retired_metrics(
+    name: str, expected: type
+) -> None:
     body = _real(name)
     assert set(graph_error(100, "x")["error"]) <= set(body["error"]) | {"error_subcode"}
     target = _graph.Target("Facebook page 1", "read_insights", "make a new token")
@@ -268,6 +273,6 @@ def test_facebook_parser_reads_real_pacific_midnight_end_times() -> None:
         pytest.skip(f"real Graph insights recordings not available ({folder} is absent)")
     body = json.loads((folder / "legacy_2017_user_insights_time_series.json").read_text())
     assert list(_graph.points(body["data"][1])) == [(date(2017, 5, 3), 3.0), (date(2017, 5, 4), 36.0)]
-    fake_point = FakeGraph._values(None, {date(2017, 5, 3): 3}, date(2017, 5, 3), date(2017, 5, 4))[0]  # type: ignore[arg-type]
+    fake_point = FakeGraph._values(None, {date(2017, 5, 3): 3}, date(2017, 5, 3), date(2017, 5, 4))[0]  # type: ignore
     assert set(fake_point) == set(body["data"][1]["values"][0])
     assert fake_point["end_time"] == body["data"][1]["values"][0]["end_time"]

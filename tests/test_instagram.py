@@ -131,7 +131,8 @@ def test_instagram_reach_paging_next_is_followed_to_until_and_never_beyond(
     graph.add_ig_user(seeded(date(2026, 10, 1), TODAY + timedelta(days=20)))
     since, until = date(2026, 11, 1), date(2026, 11, 10)
     result = check_plugin(plugin, raw, since=since, until=until, today=TODAY, env=ENV)
-    assert sorted(s.day for s in result.samples if s.metric == "reach") == [since + timedelta(days=i) for i in range(10)]
+    reach_days = sorted(s.day for s in result.samples if s.metric == "reach")
+    assert reach_days == [since + timedelta(days=i) for i in range(10)]
     reach_calls = [r for r in graph.insights_requests(USER) if r.params["metric"] == "reach"]
     assert len(reach_calls) == 3 * 3  # three fetches, 10 days at 4 a page
     assert max(int(r.params["until"]) for r in reach_calls) == _graph.pacific_midnight(until + timedelta(days=1))
