@@ -1,0 +1,238 @@
+"""YouTube: a channel's subscriber snapshot (Data API, API key) and, with an OAuth token, its daily
+views, likes, comments, shares and subscriber gains and losses (Analytics API).
+
+The Data API only knows lifetime totals "now", so they are daily snapshots on
+the account's today; its subscriber count is rounded down to three
+significant figures. The Analytics API reports per day, in Pacific days,
+stopping at the last day it has finished processing (usually two to three
+days ago); recent days can still change, so every run re-reads five days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from tracker.plugin import (
+    ApiError,
+    AuthError,
+    HttpSession,
+    NotFound,
+    Plugin,
+    QuotaExhausted,
+    RateLimited,
+    Sample,
+    Secret,
+    Unavailable,
+    Window,
+    option,
+)
+
+PLATFORM = "youtube"
+PACIFIC = ZoneInfo("America/Los_Angeles")
+REVISION_DAYS = 3  # Analytics days younger than this may still change
+MAX_DAYS = 365  # not a documented limit: one report per year keeps each answer small
+PAGE_ROWS = 200  # maxResults; startIndex pages through the rest
+RATE_WAIT = 30.0
+# Analytics metric -> tracker metric
+DAILY = {
+    "views": "views",
+    "likes": "likes",
+    "comments": "comments",
+    "shares": "shares",
+    "subscribersGained": "followers_gained",
+    "subscribersLost": "followers_lost",
+}
+SCOPES = "yt-analytics.readonly and youtube.readonly"
+
+
+@dataclass(frozen=True)
+class YouTubeOptions:
+    channel_id: str = option(help="The channel id (starts with UC), from YouTube Studio > Settings > Channel.")
+    api_key: Secret = option(help="A Google Cloud API key with the YouTube Data API v3 enabled (public counts).")
+    token: Secret | None = option(
+        None, help=f"Optional OAuth access token of the channel owner ({SCOPES}) for daily Analytics numbers."
+    )
+    base_url: str = option("https://www.googleapis.com", help="Data API host (tests point it at a fake).")
+    analytics_base_url: str = option(
+        "https://youtubeanalytics.googleapis.com", help="Analytics API host (tests point it at a fake)."
+    )
+
+
+def next_pacific_midnight(now: datetime | None = None) -> datetime:
+    """When the daily quota resets: Google counts quota per Pacific day."""
+    now = (now or datetime.now(PACIFIC)).astimezone(PACIFIC)
+    return datetime.combine(now.date() + timedelta(days=1), time(0), PACIFIC)
+
+
+def _envelope(response: requests.Response) -> tuple[str, set[str], str]:
+    """(first reason, every reason incl. details[], message) of a Google error envelope."""
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return "", set(), ""
+    if not isinstance(error, dict):
+        return "", set(), str(error)
+    reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
+    details = {d.get("reason", "") for d in error.get("details", []) if isinstance(d, dict)}
+    message = re.sub(r"<[^>]+>", "", str(error.get("message", "")))  # quota messages embed a link
+    return (reasons[0] if reasons else ""), set(reasons) | details, message
+
+
+def _raise_for(response: requests.Response, api: str) -> None:
+    """Classify on HTTP status and reason, as Google documents; never on the message text."""
+    status = response.status_code
+    if status < 400:
+        return
+    reason, reasons, message = _envelope(response)
+    if reasons & {"quotaExceeded", "dailyLimitExceeded"}:
+        until = next_pacific_midnight()
+        raise QuotaExhausted(
+            f"the {api} daily quota (10,000 units per Google Cloud project) is used up; it resets at midnight "
+            f"Pacific time ({until:%Y-%m-%d %H:%M %Z}): sync again after that",
+            until=until,
+        )
+    if reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
+        raise RateLimited(f"the {api} asks to slow down", retry_after=RATE_WAIT)
+    if reasons & {"API_KEY_INVALID", "keyInvalid", "keyExpired"}:
+        raise AuthError(
+            "the YouTube API key (option `api_key`) is not valid: create a new key in the Google Cloud console"
+        )
+    if reasons & {"accessNotConfigured", "SERVICE_DISABLED"}:
+        raise AuthError(f"the {api} is not enabled in the Google Cloud project of the key: enable it in the console")
+    if status == 401:
+        raise AuthError(
+            f"the YouTube OAuth token (option `token`) is invalid or expired: get a new one with the scopes {SCOPES}"
+        )
+    if status == 403:
+        raise AuthError(
+            f"the {api} refused access ({reason or 'forbidden'}): the token needs the scopes {SCOPES} and must "
+            "belong to the channel's owner"
+        )
+    raise ApiError(f"the {api} answered HTTP {status} ({reason or 'no reason'}): {message or 'no details'}")
+
+
+def channel(opts: YouTubeOptions, http: HttpSession) -> dict[str, Any]:
+    """The channel resource; the key goes in a header so it never appears in a URL."""
+    response = http.get(
+        f"{opts.base_url.rstrip('/')}/youtube/v3/channels",
+        params={"part": "snippet,statistics", "id": opts.channel_id},
+        headers={"X-Goog-Api-Key": opts.api_key.reveal()},
+    )
+    _raise_for(response, "YouTube Data API")
+    items = response.json().get("items") or []  # an unknown id is a 200 without `items`
+    if not items:
+        raise NotFound(f"no YouTube channel with id {opts.channel_id!r}: check `channel_id` (it starts with UC)")
+    return items[0]
+
+
+def _snapshot(item: dict[str, Any], window: Window) -> Iterator[Sample | Unavailable]:
+    if not window.since <= window.today <= window.until:
+        return
+    stats = item.get("statistics", {})
+    day = window.today
+    if stats.get("hiddenSubscriberCount") or "subscriberCount" not in stats:
+        yield Unavailable(PLATFORM, "followers", "the channel hides its subscriber count")
+    else:
+        yield Sample(PLATFORM, "followers", day, int(stats["subscriberCount"]), provisional=True)
+    if "videoCount" in stats:
+        yield Sample(PLATFORM, "posts_total", day, int(stats["videoCount"]), provisional=True)
+    if "viewCount" in stats:
+        yield Sample(PLATFORM, "youtube.views_total", day, int(stats["viewCount"]), provisional=True)
+
+
+def report_rows(
+    opts: YouTubeOptions, token: Secret, http: HttpSession, start: date, end: date
+) -> Iterator[dict[str, Any]]:
+    """Rows of the daily channel report for start..end (inclusive), as {column: value}, page by page."""
+    index = 1
+    while True:
+        response = http.get(
+            f"{opts.analytics_base_url.rstrip('/')}/v2/reports",
+            params={
+                "ids": f"channel=={opts.channel_id}",
+                "startDate": start.isoformat(),
+                "endDate": end.isoformat(),
+                "metrics": ",".join(DAILY),
+                "dimensions": "day",
+                "sort": "day",
+                "maxResults": PAGE_ROWS,
+                "startIndex": index,
+            },
+            headers={"Authorization": f"Bearer {token.reveal()}"},
+        )
+        _raise_for(response, "YouTube Analytics API")
+        body = response.json()
+        names = [c["name"] for c in body.get("columnHeaders", [])]
+        rows = body.get("rows") or []  # omitted when there is no data
+        yield from (dict(zip(names, row)) for row in rows)
+        if len(rows) < PAGE_ROWS:
+            return
+        index += PAGE_ROWS
+
+
+def _daily(opts: YouTubeOptions, token: Secret, http: HttpSession, window: Window) -> Iterator[list[Sample]]:
+    for chunk in window.chunks(MAX_DAYS):
+        end = min(chunk.until, window.today)
+        if chunk.since > end:
+            return
+        page = []
+        for row in report_rows(opts, token, http, chunk.since, end):
+            day = date.fromisoformat(row["day"])  # a Pacific day: stored as such, never re-bucketed
+            provisional = window.is_provisional(day, REVISION_DAYS)
+            page += [Sample(PLATFORM, ours, day, row[k], provisional) for k, ours in DAILY.items() if k in row]
+        yield page
+
+
+def fetch(opts: YouTubeOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
+    snapshot = list(_snapshot(channel(opts, http), window))
+    yield [s for s in snapshot if isinstance(s, Sample)]
+    yield from (u for u in snapshot if isinstance(u, Unavailable))
+    if opts.token:
+        yield from _daily(opts, opts.token, http, window)
+
+
+def check(opts: YouTubeOptions, http: HttpSession) -> str:
+    item = channel(opts, http)
+    stats = item.get("statistics", {})
+    title = item.get("snippet", {}).get("title", opts.channel_id)
+    if stats.get("hiddenSubscriberCount"):
+        subscribers = "subscriber count hidden"
+    else:
+        subscribers = f"about {int(stats.get('subscriberCount', 0)):,} subscribers"
+    if opts.token:
+        yesterday = datetime.now(PACIFIC).date() - timedelta(days=1)
+        next(report_rows(opts, opts.token, http, yesterday, yesterday), None)  # proves the token works for this channel
+        return f"channel {title}, {subscribers}; Analytics token works"
+    return f"channel {title}, {subscribers}; no token, so no daily Analytics numbers"
+
+
+plugin = Plugin(
+    name="youtube",
+    platforms=(PLATFORM,),
+    fetch=fetch,
+    options=YouTubeOptions,
+    description="A YouTube channel's subscribers (API key) and, with an OAuth token, daily views, likes, "
+    "comments, shares and subscriber gains/losses (YouTube Analytics).",
+    lookback_days=5,
+    day_rule="Pacific days for Analytics numbers (as YouTube reports them); snapshots on the account's today",
+    metrics={
+        "followers": "Subscribers (Data API subscriberCount) as read that day; YouTube rounds it down to three "
+        "significant figures (2,345 shows as 2,340), so small channels move in steps.",
+        "posts_total": "Public videos on the channel (videoCount), as read that day.",
+        "youtube.views_total": "Lifetime views of the channel (viewCount), as read that day: a level, not a daily sum.",
+        "views": "Views that Pacific day (Analytics `views`; YouTube now counts a view when playback starts).",
+        "likes": "Likes received on the channel's videos that Pacific day (Analytics `likes`).",
+        "comments": "Comments posted on the channel's videos that Pacific day (Analytics `comments`).",
+        "shares": "Times the channel's videos were shared via the Share button that Pacific day (Analytics `shares`).",
+        "followers_gained": "Subscribers gained that Pacific day (Analytics `subscribersGained`).",
+        "followers_lost": "Subscribers lost that Pacific day (Analytics `subscribersLost`).",
+    },
+    check=check,
+)
