@@ -7,6 +7,10 @@ saved last time, and yields what it found:
 
 - `Sample` (or a list of them, one page at a time): one number for one day;
 - `Unavailable`: a metric the platform no longer serves, reported as missing;
+- `Conversion`: one order or lead (shop exports), kept as a record so that
+  re-imports add nothing and the daily figures are recomputed exactly;
+- `Notice`: something the user should know that did not stop the fetch
+  (a bad CSV row, named by file and line);
 - `State`: what to remember for the next run, saved with the samples.
 
 The core validates everything yielded, writes an account's samples and state
@@ -38,9 +42,12 @@ __all__ = [
     "ApiError",
     "Attribution",
     "AuthError",
+    "Basis",
+    "Conversion",
     "ConversionSource",
     "HttpSession",
     "NotFound",
+    "Notice",
     "Plugin",
     "PluginError",
     "QuotaExhausted",
@@ -74,6 +81,38 @@ class Unavailable:
     reason: str
 
 
+class Basis(str, Enum):
+    """How a conversion was tied to a platform; the report states it beside every figure."""
+
+    SESSION_SOURCE = "session_source"
+    UTM = "utm"
+    COUPON = "coupon"
+    SELF_REPORTED = "self_reported"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """One order or lead, keyed by `id` (an order number, or a hash of the row) within its account."""
+
+    id: str
+    platform: str
+    day: date
+    kind: str = "order"  # order | lead
+    amount: float = 0.0
+    currency: str | None = None
+    basis: Basis = Basis.SELF_REPORTED
+    ref: str = ""  # where it came from, e.g. "orders.csv line 14"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A problem worth telling the user that did not stop the fetch."""
+
+    message: str
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """The plugin's memory between runs (cursors, ids); JSON-serialisable."""
@@ -81,7 +120,7 @@ class State:
     data: dict[str, Any]
 
 
-Yielded = Union[Sample, Iterable[Sample], Unavailable, State]
+Yielded = Union[Sample, Iterable[Sample], Unavailable, Conversion, Iterable[Conversion], Notice, State]
 
 
 @dataclass(frozen=True)
@@ -167,7 +206,8 @@ class Plugin:
     fields are the account's options; fields typed `Secret` must be given as
     `${ENV_VAR}` references; a field typed `Attribution` receives the config's
     referrer/UTM -> platform mapping. `day_rule` tells users which clock decides
-    a day. `check(options, http)` makes one cheap authenticated call for
+    a day. `attribution` says how its conversions are tied to a platform and
+    over what window (the report repeats it). `check(options, http)` makes one cheap authenticated call for
     `tracker accounts check` and returns a one-line description of what it
     found, or raises AuthError/NotFound/... naming the exact problem.
     """
@@ -183,6 +223,7 @@ class Plugin:
     covers_all_platforms: bool = False
     metrics: dict[str, str] = field(default_factory=dict)
     check: Callable[[Any, HttpSession], str] | None = None
+    attribution: str = ""
 
     def reports_on(self, platform: str) -> bool:
         return "*" in self.platforms or platform in self.platforms

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import requests
@@ -26,7 +26,7 @@ from tracker import metrics, options
 from tracker.config import AccountConfig, Config
 from tracker.errors import PluginError, RateLimited, SyncInterrupted, TrackerError, UnknownAccount
 from tracker.http import HttpSession, redact_text, redact_url
-from tracker.plugin import Plugin, Sample, State, Unavailable, Window
+from tracker.plugin import Conversion, Notice, Plugin, Sample, State, Unavailable, Window
 from tracker.registry import Registry
 from tracker.store import writes
 from tracker.store.models import Account
@@ -50,6 +50,7 @@ class Outcome:
     rows: int = 0
     message: str = ""
     unavailable: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,10 +114,29 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
     return sample
 
 
+def check_conversion(plugin: Plugin, record: Any, window: Window) -> Conversion:
+    """Order records may lie outside the window (an export covers what it covers), never in the future."""
+    if not isinstance(record, Conversion):
+        raise PluginError(f"plugin {plugin.name} yielded {type(record).__name__} in a list of conversions")
+    if not record.id or not isinstance(record.id, str):
+        raise PluginError(f"plugin {plugin.name} yielded a conversion without an id")
+    if not (metrics.is_platform(record.platform) and (plugin.reports_on(record.platform) or record.platform in metrics.BUCKETS)):
+        raise PluginError(f"plugin {plugin.name} yielded a conversion for platform {record.platform!r}, which it does not declare")
+    if isinstance(record.day, datetime) or not isinstance(record.day, date) or record.day > window.today + timedelta(days=1):
+        raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} dated {record.day!r}: not a past date")
+    if record.kind not in ("order", "lead"):
+        raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} of kind {record.kind!r} (order or lead)")
+    if isinstance(record.amount, bool) or not isinstance(record.amount, (int, float)) or not math.isfinite(record.amount):
+        raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} with amount {record.amount!r}")
+    return record
+
+
 @dataclass
 class Fetched:
     samples: list[Sample] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
+    conversions: list[Conversion] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
     state: dict[str, Any] | None = None
 
 
@@ -138,15 +158,26 @@ def collect(
             out.state = item.data
         elif isinstance(item, Unavailable):
             out.unavailable.append(item)
+        elif isinstance(item, Notice):
+            out.notices.append(str(item.message))
         elif isinstance(item, Sample):
             out.samples.append(check_sample(plugin, item, window))
             on_page(1)
+        elif isinstance(item, Conversion):
+            out.conversions.append(check_conversion(plugin, item, window))
+            on_page(1)
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
-            page = [check_sample(plugin, s, window) for s in item]
-            out.samples.extend(page)
+            page = list(item)
+            if page and isinstance(page[0], Conversion):
+                out.conversions.extend(check_conversion(plugin, c, window) for c in page)
+            else:
+                out.samples.extend(check_sample(plugin, s, window) for s in page)
             on_page(len(page))
         else:
-            raise PluginError(f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, list, State or Unavailable")
+            raise PluginError(
+                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, a list of either, "
+                "Unavailable, Notice or State"
+            )
     return out
 
 
@@ -306,12 +337,16 @@ class Syncer:
             position=job.account.position,
             samples=fetched.samples,
             unavailable=fetched.unavailable,
+            conversions=fetched.conversions,
+            notices=[redact_text(n, job.secrets) for n in fetched.notices],
+            attribution=job.plugin.attribution,
             state=fetched.state,
             last_good_day=next_cursor(job.previous_cursor, job.plan),
         )
         outcome.rows = writes.commit_account(self.engine, run_id, job.account_run_id, result)
         outcome.status = "ok"
         outcome.unavailable = sorted({f"{u.platform}.{u.metric}: {u.reason}" for u in fetched.unavailable})
+        outcome.notices = result.notices
 
     def _fail(self, job: _Job, outcome: Outcome, status: str, message: str) -> None:
         outcome.status, outcome.message = status, message

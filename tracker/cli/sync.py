@@ -45,7 +45,9 @@ def summary(result: SyncResult) -> Table:
         table.add_column(header, justify="right" if header == "Rows" else "left")
     for o in result.outcomes:
         days = f"{o.since} .. {o.until}" if o.since else ""
-        message = o.message or "; ".join(f"missing {u}" for u in o.unavailable)
+        message = o.message or "; ".join(
+            [f"missing {u}" for u in o.unavailable] + ([f"{len(o.notices)} notice(s) below"] if o.notices else [])
+        )
         status = {"ok": "[green]ok[/]", "failed": "[bold red]FAILED[/]"}.get(o.status, o.status)
         table.add_row(o.account, o.plugin, days, str(o.rows), status, message)
     return table
@@ -111,6 +113,10 @@ def sync(
 ) -> None:
     """Fetch new numbers for every account (or --account NAME) into the database."""
     result = run_sync(stderr(), config, account, since.date() if since else None, until.date() if until else None)
-    stdout().print(summary(result))
+    console = stdout()
+    console.print(summary(result))
+    for o in result.outcomes:
+        for notice in o.notices:
+            console.print(f"{o.account}: {notice}", highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(code=1)

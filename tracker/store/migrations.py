@@ -137,3 +137,31 @@ def m001_initial(conn: Connection) -> None:
         sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
     )
     md.create_all(conn)
+
+
+@migration
+def m002_conversion_records(conn: Connection) -> None:
+    """Order-level records, so re-imports, undo and precedence are exact; plus notices and attribution text."""
+    md = sa.MetaData()
+    sa.Table("sync_run", md, sa.Column("id", sa.Integer, primary_key=True))  # exists: only the FK target
+    conversion = sa.Table(
+        "conversion",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("platform", sa.String, nullable=False),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("amount", sa.Float, nullable=False),
+        sa.Column("currency", sa.String),
+        sa.Column("basis", sa.String, nullable=False),
+        sa.Column("ref", sa.String, nullable=False),
+        sa.Column("note", sa.String, nullable=False),
+        sa.Column("withdrawn", sa.Boolean, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+        sa.Column("recorded_at", sa.DateTime, nullable=False),
+        sa.Index("ix_conversion_account_platform_day", "account", "platform", "day"),
+    )
+    md.create_all(conn, tables=[conversion])
+    conn.execute(sa.text("ALTER TABLE account ADD COLUMN attribution VARCHAR NOT NULL DEFAULT ''"))
+    conn.execute(sa.text("ALTER TABLE account_run ADD COLUMN notices VARCHAR NOT NULL DEFAULT ''"))

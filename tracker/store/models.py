@@ -26,6 +26,7 @@ class Account(SQLModel, table=True):
     state_json: str = "{}"
     state_run_id: int | None = None
     updated_at: datetime | None = None
+    attribution: str = ""
 
 
 class SyncRun(SQLModel, table=True):
@@ -53,6 +54,7 @@ class AccountRun(SQLModel, table=True):
     status: str = "running"  # running | ok | failed | interrupted
     rows: int = 0
     error: str | None = None
+    notices: str = ""
 
 
 class Sample(SQLModel, table=True):
@@ -79,3 +81,27 @@ class MetricStatus(SQLModel, table=True):
     reason: str = ""
     since: datetime
     run_id: int = Field(foreign_key="sync_run.id")
+
+
+class ConversionRecord(SQLModel, table=True):
+    """One order or lead; the account's daily conversion samples are recomputed from these.
+
+    Withdrawn records (`tracker log undo`) are kept, not deleted, and no longer count.
+    """
+
+    __tablename__ = "conversion"
+    __table_args__ = (Index("ix_conversion_account_platform_day", "account", "platform", "day"),)
+
+    account: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    platform: str
+    day: date
+    kind: str = "order"
+    amount: float = 0.0
+    currency: str | None = None
+    basis: str = "self_reported"
+    ref: str = ""
+    note: str = ""
+    withdrawn: bool = False
+    run_id: int = Field(foreign_key="sync_run.id")
+    recorded_at: datetime

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from tracker.plugin import Sample, Unavailable
+from tracker.plugin import Conversion, Sample, Unavailable
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import Account, AccountRun, MetricStatus, SyncRun
+from tracker.store.models import Account, AccountRun, ConversionRecord, MetricStatus, SyncRun
 from tracker.store.models import Sample as SampleRow
 
 BATCH = 1000
@@ -73,6 +73,9 @@ class AccountResult:
     position: int
     samples: list[Sample] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
+    conversions: list[Conversion] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    attribution: str = ""
     state: dict[str, Any] | None = None
     last_good_day: date | None = None
 
@@ -126,14 +129,106 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
     with _write(engine) as conn, conn.begin():
         _save_account(conn, run_id, result)
         _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
+        written = len(rows) + _save_conversions(conn, run_id, result.account, result.conversions)
         _save_statuses(conn, run_id, result)
         runs = AccountRun.__table__
         conn.execute(
             sa.update(runs)
             .where(runs.c.id == account_run_id)
-            .values(finished_at=now(), status="ok", rows=len(rows), error=None)
+            .values(finished_at=now(), status="ok", rows=written, error=None, notices="\n".join(result.notices))
         )
+    return written
+
+
+def _save_conversions(conn: Connection, run_id: int, account: str, conversions: list[Conversion]) -> int:
+    """Upsert order-level records, then recompute the daily samples of every day they touch.
+
+    A record's withdrawn flag survives re-imports: undoing a sale is never reverted by a sync.
+    """
+    if not conversions:
+        return 0
+    table = ConversionRecord.__table__
+    latest = {c.id: c for c in conversions}
+    touched = _record_days(conn, account, list(latest))
+    rows = [
+        {
+            "account": account,
+            "id": c.id,
+            "platform": c.platform,
+            "day": c.day,
+            "kind": c.kind,
+            "amount": float(c.amount),
+            "currency": c.currency,
+            "basis": getattr(c.basis, "value", c.basis),
+            "ref": c.ref,
+            "note": c.note,
+            "withdrawn": False,
+            "run_id": run_id,
+            "recorded_at": now(),
+        }
+        for c in latest.values()
+    ]
+    stmt = _insert(conn, table)
+    keep = {"account", "id", "withdrawn", "recorded_at"}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account", "id"], set_={c: stmt.excluded[c] for c in rows[0] if c not in keep}
+    )
+    for start in range(0, len(rows), BATCH):
+        conn.execute(stmt, rows[start : start + BATCH])
+    touched |= {(c.platform, c.day) for c in latest.values()}
+    return recompute_conversion_samples(conn, run_id, account, touched)
+
+
+def _record_days(conn: Connection, account: str, ids: list[str]) -> set[tuple[str, date]]:
+    """Where these records were before this write, in case a re-import moved one."""
+    table = ConversionRecord.__table__
+    found: set[tuple[str, date]] = set()
+    for start in range(0, len(ids), BATCH):
+        query = sa.select(table.c.platform, table.c.day).where(
+            table.c.account == account, table.c.id.in_(ids[start : start + BATCH])
+        )
+        found |= {(r.platform, r.day) for r in conn.execute(query)}
+    return found
+
+
+def recompute_conversion_samples(conn: Connection, run_id: int, account: str, days: set[tuple[str, date]]) -> int:
+    """Daily orders, leads, conversions and revenue of an account, from its records that count."""
+    table = ConversionRecord.__table__
+    rows = []
+    for platform, day in sorted(days):
+        query = (
+            sa.select(table.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0))
+            .where(table.c.account == account, table.c.platform == platform, table.c.day == day)
+            .where(table.c.withdrawn == sa.false())
+            .group_by(table.c.kind)
+        )
+        by_kind = {r[0]: (int(r[1]), float(r[2])) for r in conn.execute(query)}
+        orders, order_revenue = by_kind.get("order", (0, 0.0))
+        leads, lead_revenue = by_kind.get("lead", (0, 0.0))
+        values = {"orders": orders, "leads": leads, "conversions": orders + leads, "revenue": order_revenue + lead_revenue}
+        base = {"account": account, "platform": platform, "day": day, "provisional": False, "run_id": run_id}
+        rows += [{**base, "metric": metric, "value": float(value)} for metric, value in values.items()]
+    _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
     return len(rows)
+
+
+def withdraw_conversion(engine: Engine, account: str, record_id: str, trigger: str = "log undo") -> bool:
+    """Mark a record withdrawn (kept, not deleted) and recompute its day; False if unknown or already withdrawn."""
+    table = ConversionRecord.__table__
+    run_id = start_run(engine, trigger)
+    with _write(engine) as conn, conn.begin():
+        row = conn.execute(
+            sa.select(table.c.platform, table.c.day, table.c.withdrawn).where(
+                table.c.account == account, table.c.id == record_id
+            )
+        ).first()
+        if row is not None and not row.withdrawn:
+            conn.execute(
+                sa.update(table).where(table.c.account == account, table.c.id == record_id).values(withdrawn=True)
+            )
+            recompute_conversion_samples(conn, run_id, account, {(row.platform, row.day)})
+    finish_run(engine, run_id, "ok")
+    return row is not None and not row.withdrawn
 
 
 def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
@@ -146,6 +241,7 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
         "conversion_source": result.conversion_source,
         "covers_all_platforms": result.covers_all_platforms,
         "position": result.position,
+        "attribution": result.attribution,
         "updated_at": now(),
     }
     if result.state is not None:
