@@ -65,7 +65,9 @@ class XOptions:
                 + (", not both" if self.username else "")
             )
         if self.username and not re.fullmatch(r"[A-Za-z0-9_]{1,15}", self.username):
-            raise ValueError(f"username must be an X handle without @ (letters, digits, _; up to 15), not {self.username!r}")
+            raise ValueError(
+                f"username must be an X handle without @ (letters, digits, _; up to 15), not {self.username!r}"
+            )
         if self.user_id and not re.fullmatch(r"[0-9]{1,20}", self.user_id):
             raise ValueError(f"user_id must be the account's numeric id, not {self.user_id!r}")
         if self.post_lookback_days < 1:
@@ -191,7 +193,8 @@ def _rfc3339(moment: datetime) -> str:
 def read_posts(client: Client, user: User, window: Window) -> Iterator[list[dict[str, Any]]]:
     """Original posts published in the window, newest first, page by page until X gives no next_token.
 
-    `end_time` is left out when the window reaches today: X refuses times in the future.
+    `start_time`/`end_time` are inclusive (a post at the next midnight is dropped by its day); `end_time` is
+    left out when the window reaches today, as X refuses end times that are not in the past.
     """
     params: dict[str, Any] = {
         "tweet.fields": "public_metrics,created_at",

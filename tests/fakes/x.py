@@ -85,16 +85,17 @@ class FakeX:
     def _handle(self, request: Request) -> Response:
         self.requests.append(request)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return self._reply({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
-                               401)
+            unauthorized = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+            return self._reply(unauthorized, 401)
         if self.credits_depleted:
-            return self._reply({"title": "CreditsDepleted", "type": f"{PROBLEMS}credits",
-                                "detail": "Your enrolled account [1234] does not have any credits to fulfill this request."},
-                               402)
+            detail = "Your enrolled account [1234] does not have any credits to fulfill this request."
+            return self._reply({"title": "CreditsDepleted", "type": f"{PROBLEMS}credits", "detail": detail}, 402)
         if self.usage_capped:
-            return self._reply({"account_id": "REDACTED", "product_name": "standard-basic", "title": "UsageCapExceeded",
-                                "period": "Monthly", "scope": "Product", "detail": "Usage cap exceeded: Monthly product cap",
-                                "type": f"{PROBLEMS}usage-capped"}, 429)
+            return self._reply({
+                "account_id": "REDACTED", "product_name": "standard-basic", "title": "UsageCapExceeded",
+                "period": "Monthly", "scope": "Product", "detail": "Usage cap exceeded: Monthly product cap",
+                "type": f"{PROBLEMS}usage-capped",
+            }, 429)
         if time.time() >= self.reset_at:
             self.remaining, self.reset_at = self.rate_limit, int(time.time()) + 900
         self.remaining -= 1
@@ -116,19 +117,16 @@ class FakeX:
         problem = self._invalid(args, {"user.fields", "expansions", "tweet.fields"}, {"user.fields": USER_FIELDS})
         if problem:
             return problem
-        if value not in (self.username if parameter == "username" else self.user_id,):
-            return self._reply({"errors": [{
-                "value": value, "detail": f"Could not find user with {parameter}: [{value}].", "title": "Not Found Error",
-                "resource_type": "user", "parameter": parameter, "resource_id": value,
-                "type": f"{PROBLEMS}resource-not-found",
-            }]})
+        if value != (self.username if parameter == "username" else self.user_id):
+            return self._not_found(parameter, value)
         data: dict[str, Any] = {"id": self.user_id, "name": self.name, "username": self.username}
         if "public_metrics" in args.get("user.fields", "").split(","):
             data["public_metrics"] = dict(self.counts)
         return self._reply({"data": data})
 
     def _timeline(self, args: Any, user_id: str) -> Response:
-        problem = self._invalid(args, TIMELINE_PARAMS, {"tweet.fields": TWEET_FIELDS, "exclude": {"retweets", "replies"}})
+        allowed = {"tweet.fields": TWEET_FIELDS, "exclude": {"retweets", "replies"}}
+        problem = self._invalid(args, TIMELINE_PARAMS, allowed)
         if problem:
             return problem
         size = args.get("max_results", "10")
@@ -142,11 +140,7 @@ class FakeX:
                 return self._invalid_request({name: [args[name]]}, f"Invalid '{name}':'{args[name]}'. '{name}' must be "
                                              "a minimum of 10 seconds prior to the request time.")
         if user_id != self.user_id:
-            return self._reply({"errors": [{
-                "value": user_id, "detail": f"Could not find user with id: [{user_id}].", "title": "Not Found Error",
-                "resource_type": "user", "parameter": "id", "resource_id": user_id,
-                "type": f"{PROBLEMS}resource-not-found",
-            }]})
+            return self._not_found("id", user_id)  # unconfirmed for timelines; the same 200 + errors as lookups
         offset = 0
         if "pagination_token" in args:
             if args["pagination_token"] not in self.issued_tokens:
@@ -177,7 +171,7 @@ class FakeX:
         return [
             p for p in posts
             if {"retweet": "retweets", "reply": "replies"}.get(p.kind) not in excluded
-            and (start is None or p.created_at >= start) and (end is None or p.created_at < end)
+            and (start is None or p.created_at >= start) and (end is None or p.created_at <= end)  # both inclusive
         ][:3200]
 
     def _invalid(self, args: Any, known: set[str], values: dict[str, set[str]]) -> Response | None:
@@ -188,9 +182,17 @@ class FakeX:
         for name, allowed in values.items():
             wrong = sorted(set(args.get(name, "").split(",")) - allowed - {""})
             if wrong:
-                return self._invalid_request({name: [args[name]]},
-                                             f"The `{name}` query parameter value [{wrong[0]}] is not one of {sorted(allowed)}")
+                message = f"The `{name}` query parameter value [{wrong[0]}] is not one of {sorted(allowed)}"
+                return self._invalid_request({name: [args[name]]}, message)
         return None
+
+    def _not_found(self, parameter: str, value: str) -> Response:
+        """Unknown users are HTTP 200 with an `errors` array and no `data`."""
+        return self._reply({"errors": [{
+            "value": value, "detail": f"Could not find user with {parameter}: [{value}].", "title": "Not Found Error",
+            "resource_type": "user", "parameter": parameter, "resource_id": value,
+            "type": f"{PROBLEMS}resource-not-found",
+        }]})
 
     def _invalid_request(self, parameters: dict[str, list[str]], message: str) -> Response:
         return self._reply({"errors": [{"parameters": parameters, "message": message}], "title": "Invalid Request",
