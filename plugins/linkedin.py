@@ -54,7 +54,7 @@ SHARE_METRICS = {
 
 @dataclass(frozen=True)
 class LinkedInOptions:
-    organization_id: str = option(help="Numeric id of the LinkedIn page, as in urn:li:organization:<id> (e.g. 2414183).")
+    organization_id: str = option(help="Numeric id of the page, as in urn:li:organization:<id> (e.g. 2414183).")
     token: Secret = option(help="OAuth access token of a page ADMINISTRATOR, scope rw_organization_admin.")
     linkedin_version: str = option(
         DEFAULT_VERSION, help="LinkedIn API version, YYYYMM; each version is sunset about a year after release."
@@ -68,7 +68,9 @@ class LinkedInOptions:
                 f"not {self.organization_id!r}"
             )
         if not re.fullmatch(r"20[0-9]{2}(0[1-9]|1[0-2])", self.linkedin_version):
-            raise ValueError(f"linkedin_version must be a YYYYMM month like {DEFAULT_VERSION}, not {self.linkedin_version!r}")
+            raise ValueError(
+                f"linkedin_version must be a YYYYMM month like {DEFAULT_VERSION}, not {self.linkedin_version!r}"
+            )
 
 
 def _urn(opts: LinkedInOptions) -> str:
@@ -190,20 +192,18 @@ def _samples(body: dict[str, Any], window: Window, parse: Any) -> list[Sample]:
     return out
 
 
-def _statistics(http: HttpSession, opts: LinkedInOptions, window: Window) -> Iterator[list[Sample]]:
-    """Follower gains and page views for whole UTC days, in requests under the 14-month limit.
+def _finder(http: HttpSession, opts: LinkedInOptions, resource: str, key: str, chunk: Window) -> dict[str, Any]:
+    """One statistics finder call for whole UTC days; it answers every bucket at once (no paging)."""
+    intervals = time_intervals(chunk.since, chunk.until)
+    return _get(http, opts, resource, f"q={key}&{key}={_urn(opts)}&timeIntervals={intervals}")
 
-    These finders answer every bucket in one response (their `paging.count` is not a page size).
-    """
-    entity = _urn(opts)
+
+def _statistics(http: HttpSession, opts: LinkedInOptions, window: Window) -> Iterator[list[Sample]]:
+    """Follower gains and page views, in requests under the 14-month limit."""
     for chunk in window.chunks(MAX_DAYS):
-        intervals = time_intervals(chunk.since, chunk.until)
-        body = _get(
-            http, opts, "organizationalEntityFollowerStatistics",
-            f"q=organizationalEntity&organizationalEntity={entity}&timeIntervals={intervals}",
-        )
+        body = _finder(http, opts, "organizationalEntityFollowerStatistics", "organizationalEntity", chunk)
         yield _samples(body, chunk, follower_metrics)
-        body = _get(http, opts, "organizationPageStatistics", f"q=organization&organization={entity}&timeIntervals={intervals}")
+        body = _finder(http, opts, "organizationPageStatistics", "organization", chunk)
         yield _samples(body, chunk, page_metrics)
 
 
@@ -213,10 +213,7 @@ def _share_statistics(http: HttpSession, opts: LinkedInOptions, window: Window) 
     if since > window.until:
         return
     for chunk in dataclasses.replace(window, since=since).chunks(MAX_DAYS):
-        body = _get(
-            http, opts, "organizationalEntityShareStatistics",
-            f"q=organizationalEntity&organizationalEntity={_urn(opts)}&timeIntervals={time_intervals(chunk.since, chunk.until)}",
-        )
+        body = _finder(http, opts, "organizationalEntityShareStatistics", "organizationalEntity", chunk)
         yield _samples(body, chunk, lambda e: share_metrics(e.get("totalShareStatistics") or {}))
 
 

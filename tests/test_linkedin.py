@@ -106,7 +106,8 @@ def test_last_days_are_marked_provisional_because_linkedin_still_revises_them(fa
 def test_todays_incomplete_utc_day_is_never_requested(fake, config, run_sync):
     run_sync(config(), now=noon(TODAY))
     end = int(datetime.combine(TODAY, time(), tzinfo=timezone.utc).timestamp() * 1000)
-    for call in fake.calls("organizationalEntityFollowerStatistics") + fake.calls("organizationalEntityShareStatistics"):
+    calls = fake.calls("organizationalEntityFollowerStatistics") + fake.calls("organizationalEntityShareStatistics")
+    for call in calls:
         assert f"end:{end})" in call.query
 
 
@@ -279,7 +280,8 @@ def test_fake_bodies_have_the_real_keys_and_types(fake, httpserver):
         ("organizationalEntityShareStatistics", "share_statistics_lifetime_element.json"),
         ("organizationalEntityFollowerStatistics", "follower_statistics_lifetime_element.json"),
     ):
-        body = requests.get(f"{base}{resource}?q=organizationalEntity&organizationalEntity={urn}", headers=headers).json()
+        url = f"{base}{resource}?q=organizationalEntity&organizationalEntity={urn}"
+        body = requests.get(url, headers=headers).json()
         (element,) = body["elements"]
         assert shape(element) == shape(real(name))
     org = requests.get(f"{base}organizations/2414183", headers=headers).json()

@@ -122,7 +122,8 @@ class FakeLinkedIn:
         if resource == "organizations":
             if request.path != f"/rest/organizations/{self.organization_id}" or params:
                 return self._not_found(raw_path)
-            return _json({"vanityName": "baeckerei-lindner", "localizedName": self.name, "id": int(self.organization_id)})
+            org = {"vanityName": "baeckerei-lindner", "localizedName": self.name, "id": int(self.organization_id)}
+            return _json(org)
         finders = {
             "organizationalEntityFollowerStatistics": ("organizationalEntity", self._followers),
             "organizationPageStatistics": ("organization", self._pages),
@@ -172,7 +173,8 @@ class FakeLinkedIn:
             return _error(401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", service=65602)
         if self.forbidden:
             resource = request.path.removeprefix("/rest/").split("/", 1)[0]
-            return _error(403, "ACCESS_DENIED", f"Not enough permissions to access: {resource}.GET.{version}", service=100)
+            message = f"Not enough permissions to access: {resource}.GET.{version}"
+            return _error(403, "ACCESS_DENIED", message, service=100)
         return None
 
     def _not_found(self, raw_path: str) -> Response:
@@ -180,7 +182,10 @@ class FakeLinkedIn:
 
     def _element(self, day: date, key: str = "organizationalEntity") -> dict[str, Any]:
         start = _millis(day)
-        return {"timeRange": {"start": start, "end": start + DAY_MS}, key: f"urn:li:organization:{self.organization_id}"}
+        return {"timeRange": {"start": start, "end": start + DAY_MS}, key: self._plain_urn()}
+
+    def _plain_urn(self) -> str:
+        return f"urn:li:organization:{self.organization_id}"
 
     def _followers(self, day: date | None) -> dict[str, Any] | None:
         if day is None:
@@ -214,7 +219,7 @@ class FakeLinkedIn:
                 for k, v in stats.items():
                     totals[k] = totals.get(k, 0) + v
             totals["engagement"] = float(totals.get("engagement", 0.0))
-            return {"totalShareStatistics": totals, "organizationalEntity": f"urn:li:organization:{self.organization_id}"}
+            return {"totalShareStatistics": totals, "organizationalEntity": self._plain_urn()}
         if day not in self.shares or day < self.today - timedelta(days=365):
             return None  # share statistics cover a rolling 12 months
         return {**self._element(day), "totalShareStatistics": dict(self.shares[day])}
