@@ -48,6 +48,10 @@ class BlueskyOptions:
         7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
     )
 
+    def __post_init__(self) -> None:
+        if self.post_lookback_days < 0:
+            raise ValueError("post_lookback_days must be 0 or more")
+
 
 def _retry_after(response: requests.Response) -> float:
     """Seconds until `ratelimit-reset` (epoch seconds); an edge proxy's 429 may carry no header at all."""

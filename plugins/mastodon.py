@@ -52,6 +52,10 @@ class MastodonOptions:
         7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
     )
 
+    def __post_init__(self) -> None:
+        if self.post_lookback_days < 0:
+            raise ValueError("post_lookback_days must be 0 or more")
+
 
 def _headers(opts: MastodonOptions) -> dict[str, str]:
     return {"Authorization": f"Bearer {opts.token.reveal()}"} if opts.token else {}

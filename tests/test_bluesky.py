@@ -230,3 +230,8 @@ def test_the_parser_reads_a_real_post_view(fake: FakeBluesky, httpserver: HTTPSe
         real["likeCount"], real["repostCount"], real["replyCount"],
     )
     assert [u.metric for u in result.unavailable] == ["post_quotes"]  # recorded before quoteCount existed
+
+
+def test_a_negative_post_lookback_is_refused_as_a_config_problem(httpserver: HTTPServer) -> None:
+    with pytest.raises(AssertionError, match="post_lookback_days must be 0 or more"):
+        make_options(plugin, raw(httpserver, post_lookback_days=-1))

@@ -257,3 +257,8 @@ def test_real_error_bodies_are_classified(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/v1/accounts/lookup").respond_with_json(invalid, status=401)
     error = raises_domain_error(plugin, raw(httpserver, token="${T}"), window(TODAY, TODAY), env={"T": TOKEN})
     assert isinstance(error, AuthError) and "invalid or revoked" in str(error)
+
+
+def test_a_negative_post_lookback_is_refused_as_a_config_problem(httpserver: HTTPServer) -> None:
+    with pytest.raises(AssertionError, match="post_lookback_days must be 0 or more"):
+        make_options(plugin, raw(httpserver, post_lookback_days=-1))
