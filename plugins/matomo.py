@@ -117,7 +117,9 @@ def call(http: HttpSession, opts: MatomoOptions, method: str, **params: Any) -> 
     return data
 
 
-def report(http: HttpSession, opts: MatomoOptions, method: str, window: Window) -> Iterator[tuple[date, dict[str, Any]]]:
+def report(
+    http: HttpSession, opts: MatomoOptions, method: str, window: Window
+) -> Iterator[tuple[date, dict[str, Any]]]:
     """(day, row) for every row of a per-day report, paging each day's table with filter_offset."""
     dates = f"{window.since.isoformat()},{window.until.isoformat()}"
     offset = 0
@@ -150,7 +152,9 @@ def _referrer_type(row: dict[str, Any]) -> str:
     match = re.search(r"referrerType==(\w+)", str(row.get("segment", "")))
     if match:
         return match[1]
-    return {1: "direct", 2: "search", 3: "website", 6: "campaign", 7: "social"}.get(int(_number(row.get("referer_type"))), "")
+    return {1: "direct", 2: "search", 3: "website", 6: "campaign", 7: "social"}.get(
+        int(_number(row.get("referer_type"))), ""
+    )
 
 
 def _platform_by_type(row: dict[str, Any], attribution: Attribution) -> str | None:

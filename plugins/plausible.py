@@ -44,7 +44,9 @@ class PlausibleOptions:
     site_id: str = option(help="The site's domain as registered in Plausible, e.g. example.com.")
     token: Secret = option(help="A Stats API key (Settings -> API Keys -> New API Key -> Stats API).")
     goals: list[str] = option([], help="Goal names to count as conversions, as shown in Plausible; empty = all goals.")
-    base_url: str = option("https://plausible.io", help="Plausible's address; change it for self-hosted Community Edition.")
+    base_url: str = option(
+        "https://plausible.io", help="Plausible's address; change it for self-hosted Community Edition."
+    )
     attribution: Attribution = option(
         Attribution(),
         help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
@@ -119,7 +121,9 @@ def _raise_for(response: Any, opts: PlausibleOptions) -> None:
             retry_after=HOURLY_WAIT,
         )
     if status == 404:
-        raise NotFound(f"no Plausible Stats API v2 at {opts.base_url} (self-hosted needs Community Edition v3 or later)")
+        raise NotFound(
+            f"no Plausible Stats API v2 at {opts.base_url} (self-hosted needs Community Edition v3 or later)"
+        )
     raise ApiError(f"Plausible answered HTTP {status}: {text}")
 
 

@@ -52,7 +52,15 @@ def stored(rows: list[dict], platform: str, metric: str, day: date) -> float | N
 def test_conformance_kit_passes(fake: FakeMatomo) -> None:
     seed(fake)
     result = check_plugin(plugin, options(fake), since=date(2026, 11, 1), until=date(2026, 11, 10), env=ENV)
-    assert {s.platform for s in result.samples} == {"facebook", "x", "reddit", "direct", "other", "instagram", "unattributed"}
+    assert {s.platform for s in result.samples} == {
+        "facebook",
+        "x",
+        "reddit",
+        "direct",
+        "other",
+        "instagram",
+        "unattributed",
+    }
 
 
 def test_base_url_is_required_because_matomo_is_self_hosted() -> None:
@@ -62,7 +70,9 @@ def test_base_url_is_required_because_matomo_is_self_hosted() -> None:
     assert any("base_url" in p for p in problems)
 
 
-def test_sync_stores_visits_and_conversions_per_day_per_platform(fake, make_config, run_sync, samples, monkeypatch) -> None:
+def test_sync_stores_visits_and_conversions_per_day_per_platform(
+    fake, make_config, run_sync, samples, monkeypatch
+) -> None:
     monkeypatch.setenv("TEST_TOKEN", TOKEN)
     seed(fake)
     cfg = make_config({"stats": {"plugin": "matomo", **options(fake)}})
@@ -70,11 +80,20 @@ def test_sync_stores_visits_and_conversions_per_day_per_platform(fake, make_conf
     assert result.ok, result.outcomes
     rows = samples(cfg.database)
     expected = {
-        ("facebook", "visits", NOV2): 12, ("facebook", "visitors", NOV2): 11, ("facebook", "leads", NOV2): 2,
-        ("facebook", "orders", NOV2): 1, ("facebook", "conversions", NOV2): 3, ("facebook", "revenue", NOV2): 79.8,
-        ("facebook", "visits", NOV9): 5, ("facebook", "visits", date(2026, 11, 5)): 0,
-        ("direct", "visits", NOV2): 20, ("direct", "orders", NOV2): 1, ("direct", "revenue", NOV2): 35,
-        ("x", "visits", NOV2): 2, ("reddit", "visits", NOV2): 1, ("instagram", "visits", NOV2): 4,
+        ("facebook", "visits", NOV2): 12,
+        ("facebook", "visitors", NOV2): 11,
+        ("facebook", "leads", NOV2): 2,
+        ("facebook", "orders", NOV2): 1,
+        ("facebook", "conversions", NOV2): 3,
+        ("facebook", "revenue", NOV2): 79.8,
+        ("facebook", "visits", NOV9): 5,
+        ("facebook", "visits", date(2026, 11, 5)): 0,
+        ("direct", "visits", NOV2): 20,
+        ("direct", "orders", NOV2): 1,
+        ("direct", "revenue", NOV2): 35,
+        ("x", "visits", NOV2): 2,
+        ("reddit", "visits", NOV2): 1,
+        ("instagram", "visits", NOV2): 4,
         ("instagram", "leads", NOV2): 1,
         ("other", "visits", NOV2): 9,  # a search engine and an unknown website: kept, as other
         ("unattributed", "visits", NOV2): 2,  # a campaign whose name says nothing about its source
@@ -114,7 +133,9 @@ def test_multi_page_day_tables_are_read_to_the_end(fake: FakeMatomo, monkeypatch
     assert pages == ["0", "2", "4"]
 
 
-def test_backfill_longer_than_31_days_is_split_into_31_day_requests(fake, make_config, run_sync, samples, monkeypatch) -> None:
+def test_backfill_longer_than_31_days_is_split_into_31_day_requests(
+    fake, make_config, run_sync, samples, monkeypatch
+) -> None:
     monkeypatch.setenv("TEST_TOKEN", TOKEN)
     fake.add(date(2026, 1, 1), "social", "Facebook", 1)
     fake.add(date(2026, 3, 11), "social", "Facebook", 7)
@@ -186,7 +207,10 @@ def test_last_two_days_are_provisional(fake: FakeMatomo) -> None:
 def test_check_names_the_site_and_its_time_zone(fake: FakeMatomo) -> None:
     opts = make_options(plugin, options(fake), env=ENV)
     with HttpSession(retries=0) as http:
-        assert plugin.check(opts, http) == "site Bäckerei Lindner (https://baeckerei.example), time zone Europe/Berlin, EUR"
+        assert (
+            plugin.check(opts, http)
+            == "site Bäckerei Lindner (https://baeckerei.example), time zone Europe/Berlin, EUR"
+        )
 
 
 def test_check_with_a_wrong_site_raises_auth_error(fake: FakeMatomo) -> None:
@@ -213,7 +237,9 @@ def test_fake_and_parser_agree_with_matomos_recorded_outputs(fake: FakeMatomo) -
     folder = SHARED_FIXTURES / "matomo"
     if not folder.is_dir():
         pytest.skip(f"recorded Matomo outputs not available ({folder} is absent)")
-    socials = ET.parse(folder / "test_oneVisitor_oneWebsite_severalDays_DateRange_IndexedByDate__Referrers.getSocials_day.xml")
+    socials = ET.parse(
+        folder / "test_oneVisitor_oneWebsite_severalDays_DateRange_IndexedByDate__Referrers.getSocials_day.xml"
+    )
     site1 = socials.getroot().find("result[@idSite='1']")
     real = {r.get("date"): _xml_rows(r) for r in site1.findall("result")}
     assert real["2010-12-10"] == []  # empty days are empty tables

@@ -76,7 +76,9 @@ def test_sync_stores_visits_visitors_conversions_and_revenue_per_day_per_platfor
     assert stored(rows, "other", "visits", nov2) == 3  # an unknown referrer is kept, as other
 
 
-def test_days_plausible_leaves_out_are_stored_as_zero_not_missing(fake, make_config, run_sync, samples, monkeypatch) -> None:
+def test_days_plausible_leaves_out_are_stored_as_zero_not_missing(
+    fake, make_config, run_sync, samples, monkeypatch
+) -> None:
     monkeypatch.setenv("TEST_TOKEN", KEY)
     seed_week(fake)
     cfg = make_config({"site": {"plugin": "plausible", **options(fake)}})
@@ -170,7 +172,9 @@ def test_rate_limited_sync_fails_the_account_with_a_clear_message(fake, make_con
     assert "hourly request allowance" in outcome.message
 
 
-def test_invalid_key_fails_the_account_with_one_line_naming_the_problem(fake, make_config, run_sync, monkeypatch) -> None:
+def test_invalid_key_fails_the_account_with_one_line_naming_the_problem(
+    fake, make_config, run_sync, monkeypatch
+) -> None:
     monkeypatch.setenv("TEST_TOKEN", "wrong-key-123")
     cfg = make_config({"site": {"plugin": "plausible", **options(fake)}})
     outcome = run_sync(cfg, now=noon(TODAY)).outcomes[0]
@@ -231,20 +235,34 @@ def test_fake_and_parser_agree_with_plausibles_recorded_responses(fake: FakePlau
         pytest.skip(f"recorded Plausible responses not available ({folder} is absent)")
     real = json.loads((folder / "pagination-response.json").read_text())
     fake.add_visits(date(2024, 9, 10), "twitter", 3, 2)
-    body = {"site_id": "example.com", "metrics": ["visitors", "events", "pageviews"],
-            "date_range": ["2024-09-10", "2024-09-16"], "dimensions": ["visit:source"],
-            "include": {"total_rows": True}, "pagination": {"limit": 3, "offset": 0}}
+    body = {
+        "site_id": "example.com",
+        "metrics": ["visitors", "events", "pageviews"],
+        "date_range": ["2024-09-10", "2024-09-16"],
+        "dimensions": ["visit:source"],
+        "include": {"total_rows": True},
+        "pagination": {"limit": 3, "offset": 0},
+    }
     mine = fake._answer(body)
     assert set(mine) == set(real) and set(mine["meta"]) == set(real["meta"])
     assert set(mine["query"]) == set(real["query"])
     assert _shape(mine["results"][0]) == _shape(real["results"][0])
     timeseries = json.loads((folder / "timeseries-response.json").read_text())
-    assert all(isinstance(d, str) and date.fromisoformat(d[:10]) for r in timeseries["results"] for d in r["dimensions"])
+    assert all(
+        isinstance(d, str) and date.fromisoformat(d[:10]) for r in timeseries["results"] for d in r["dimensions"]
+    )
     revenue = json.loads((folder / "revenue-metrics-response.json").read_text())["results"]
     assert [module._revenue(r["metrics"][0]) for r in revenue] == [96336315.0, None]
     fake.add_conversions(date(2024, 9, 10), "Facebook", "Purchase", 1, revenue=12.5)
-    goal_rows = fake._goal_rows({"metrics": ["total_revenue"], "dimensions": ["event:goal"]}, date(2024, 9, 1), date(2024, 9, 30))
+    goal_rows = fake._goal_rows(
+        {"metrics": ["total_revenue"], "dimensions": ["event:goal"]}, date(2024, 9, 1), date(2024, 9, 30)
+    )
     assert set(goal_rows[0]["metrics"][0]) == set(revenue[0]["metrics"][0])
     utm = json.loads((folder / "utm-response.json").read_text())["results"]
     attribution = make_options(plugin, options(fake), env=ENV).attribution
-    assert {module.platform_of(r["dimensions"][1], attribution) for r in utm} == {"other", "x", "facebook", "unattributed"}
+    assert {module.platform_of(r["dimensions"][1], attribution) for r in utm} == {
+        "other",
+        "x",
+        "facebook",
+        "unattributed",
+    }

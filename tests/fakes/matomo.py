@@ -22,12 +22,27 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 TYPE_LABELS = {
-    "direct": "Direct Entry", "search": "Search Engines", "website": "Websites", "campaign": "Campaigns",
-    "social": "Social Networks", "ai": "AI Assistants",
+    "direct": "Direct Entry",
+    "search": "Search Engines",
+    "website": "Websites",
+    "campaign": "Campaigns",
+    "social": "Social Networks",
+    "ai": "AI Assistants",
 }
-SOCIAL_URLS = {"Facebook": "facebook.com", "Instagram": "instagram.com", "LinkedIn": "linkedin.com",
-               "Twitter": "twitter.com", "XING": "xing.com", "reddit": "reddit.com"}
-REPORT_METHODS = {"Referrers.getReferrerType", "Referrers.getSocials", "Referrers.getWebsites", "Referrers.getCampaigns"}
+SOCIAL_URLS = {
+    "Facebook": "facebook.com",
+    "Instagram": "instagram.com",
+    "LinkedIn": "linkedin.com",
+    "Twitter": "twitter.com",
+    "XING": "xing.com",
+    "reddit": "reddit.com",
+}
+REPORT_METHODS = {
+    "Referrers.getReferrerType",
+    "Referrers.getSocials",
+    "Referrers.getWebsites",
+    "Referrers.getCampaigns",
+}
 PERIODS = {"day", "week", "month", "year", "range"}
 DATE_ERROR = (
     "Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function "
@@ -56,16 +71,26 @@ class FakeMatomo:
     def __post_init__(self) -> None:
         self.server.expect_request("/index.php").respond_with_handler(self._handle)
 
-    def add(self, day: date, kind: str, label: str, visits: int, visitors: int | None = None,
-            goals: dict[str, tuple[int, float]] | None = None) -> None:
+    def add(
+        self,
+        day: date,
+        kind: str,
+        label: str,
+        visits: int,
+        visitors: int | None = None,
+        goals: dict[str, tuple[int, float]] | None = None,
+    ) -> None:
         self.data[day].append(Visit(kind, label, visits, visits if visitors is None else visitors, goals or {}))
 
     def _handle(self, request: Request) -> Response:
         self.requests.append({"url": request.url, "method": request.method, "form": dict(request.form)})
         params = {**request.args.to_dict(), **request.form.to_dict()}
         if "token_auth" in request.args or params.get("token_auth") != self.token:
-            return self._error(401, f"You can't access this resource as it requires 'view' access for the website id = "
-                                    f"{params.get('idSite', '')}.")
+            return self._error(
+                401,
+                f"You can't access this resource as it requires 'view' access for the website id = "
+                f"{params.get('idSite', '')}.",
+            )
         method = params.get("method", "")
         if params.get("module") != "API":
             return self._error(400, "The parameter module must be API.")
@@ -73,14 +98,27 @@ class FakeMatomo:
             module, _, name = method.partition(".")
             return self._error(400, f"The method '{name}' does not exist or is not available in the module '{module}'.")
         if str(params.get("idSite")) != str(self.site_id):
-            return self._error(401, f"You can't access this resource as it requires 'view' access for the website id = "
-                                    f"{params.get('idSite')}.")
+            return self._error(
+                401,
+                f"You can't access this resource as it requires 'view' access for the website id = "
+                f"{params.get('idSite')}.",
+            )
         if method == "SitesManager.getSiteFromId":
-            return _json({"idsite": str(self.site_id), "name": "Bäckerei Lindner", "main_url": "https://baeckerei.example",
-                          "timezone": "Europe/Berlin", "currency": "EUR"})
+            return _json(
+                {
+                    "idsite": str(self.site_id),
+                    "name": "Bäckerei Lindner",
+                    "main_url": "https://baeckerei.example",
+                    "timezone": "Europe/Berlin",
+                    "currency": "EUR",
+                }
+            )
         if params.get("period") not in PERIODS:
-            return self._error(200, f"The period '{params.get('period')}' is not supported. Try any of the following "
-                                    "instead: day, week, month, year, range")
+            return self._error(
+                200,
+                f"The period '{params.get('period')}' is not supported. Try any of the following "
+                "instead: day, week, month, year, range",
+            )
         days = _dates(params.get("date", ""))
         if days is None:
             return self._error(200, DATE_ERROR.format(params.get("date", "")))
@@ -95,9 +133,14 @@ class FakeMatomo:
             groups = _group(visits, lambda v: v.kind)
             rows = [_row(TYPE_LABELS[kind], vs) | {"segment": f"referrerType=={kind}"} for kind, vs in groups.items()]
         else:
-            kind = {"Referrers.getSocials": "social", "Referrers.getWebsites": "website",
-                    "Referrers.getCampaigns": "campaign"}[method]
-            labels = _group([v for v in visits if v.kind == kind], lambda v: v.label.lower() if kind == "campaign" else v.label)
+            kind = {
+                "Referrers.getSocials": "social",
+                "Referrers.getWebsites": "website",
+                "Referrers.getCampaigns": "campaign",
+            }[method]
+            labels = _group(
+                [v for v in visits if v.kind == kind], lambda v: v.label.lower() if kind == "campaign" else v.label
+            )
             rows = [_row(label, vs) | _metadata(kind, label) for label, vs in labels.items()]
         for i, row in enumerate(rows, start=1):
             row["idsubdatatable"] = i
@@ -117,8 +160,14 @@ def _group(visits: list[Visit], key: Any) -> dict[str, list[Visit]]:
 def _row(label: str, visits: list[Visit]) -> dict[str, Any]:
     n = sum(v.visits for v in visits)
     row: dict[str, Any] = {
-        "label": label, "nb_uniq_visitors": sum(v.visitors for v in visits), "nb_visits": n, "nb_actions": 3 * n,
-        "nb_users": 0, "max_actions": 7, "sum_visit_length": 120 * n, "bounce_count": n // 2,
+        "label": label,
+        "nb_uniq_visitors": sum(v.visitors for v in visits),
+        "nb_visits": n,
+        "nb_actions": 3 * n,
+        "nb_users": 0,
+        "max_actions": 7,
+        "sum_visit_length": 120 * n,
+        "bounce_count": n // 2,
     }
     goals: dict[str, dict[str, Any]] = {}
     for v in visits:
@@ -139,8 +188,11 @@ def _row(label: str, visits: list[Visit]) -> dict[str, Any]:
 def _metadata(kind: str, label: str) -> dict[str, Any]:
     if kind == "social":
         url = SOCIAL_URLS.get(label, f"{label.lower()}.com")
-        return {"url": url, "logo": f"plugins/Morpheus/icons/dist/socials/{url}.png",
-                "segment": f"referrerType==social;referrerName=={label}"}
+        return {
+            "url": url,
+            "logo": f"plugins/Morpheus/icons/dist/socials/{url}.png",
+            "segment": f"referrerType==social;referrerName=={label}",
+        }
     if kind == "campaign":
         return {"segment": f"referrerType==campaign;referrerName=={label.lower()}"}
     return {"segment": f"referrerName=={label}"}
@@ -152,7 +204,7 @@ def _money(value: float) -> float | int:
 
 
 def _page(rows: list[dict[str, Any]], limit: int, offset: int) -> list[dict[str, Any]]:
-    return rows[offset:] if limit == -1 else rows[offset: offset + limit]
+    return rows[offset:] if limit == -1 else rows[offset : offset + limit]
 
 
 def _dates(value: str) -> list[date] | None:

@@ -19,14 +19,40 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 METRICS = {
-    "visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events", "scroll_depth",
-    "percentage", "conversion_rate", "group_conversion_rate", "average_revenue", "total_revenue", "time_on_page",
+    "visitors",
+    "visits",
+    "pageviews",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+    "events",
+    "scroll_depth",
+    "percentage",
+    "conversion_rate",
+    "group_conversion_rate",
+    "average_revenue",
+    "total_revenue",
+    "time_on_page",
 }
-DIMENSIONS = {"time", "time:hour", "time:day", "time:week", "time:month", "visit:source", "visit:referrer",
-              "visit:channel", "visit:utm_source", "visit:utm_medium", "visit:utm_campaign", "event:goal", "event:page"}
+DIMENSIONS = {
+    "time",
+    "time:hour",
+    "time:day",
+    "time:week",
+    "time:month",
+    "visit:source",
+    "visit:referrer",
+    "visit:channel",
+    "visit:utm_source",
+    "visit:utm_medium",
+    "visit:utm_campaign",
+    "event:goal",
+    "event:page",
+}
 BODY_KEYS = {"site_id", "date_range", "metrics", "dimensions", "filters", "order_by", "include", "pagination"}
 HOURLY_LIMIT_MESSAGE = (
-    "Too many API requests. Your API key is limited to 600 requests per hour. Please contact us to request more capacity."
+    "Too many API requests. Your API key is limited to 600 requests per hour. "
+    "Please contact us to request more capacity."
 )
 
 
@@ -53,7 +79,9 @@ class FakePlausible:
         self.conversions[(day, source, goal)] = (events, revenue)
 
     def _handle(self, request: Request) -> Response:
-        self.requests.append({"url": request.url, "headers": dict(request.headers), "body": request.get_data(as_text=True)})
+        self.requests.append(
+            {"url": request.url, "headers": dict(request.headers), "body": request.get_data(as_text=True)}
+        )
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return _error(401, "Missing API key. Please use a valid Plausible API key as a Bearer Token.")
@@ -91,7 +119,7 @@ class FakePlausible:
             if dim not in DIMENSIONS:
                 return f'#/dimensions/{i}: Invalid dimension "{dim}"'
         if _range(body.get("date_range")) is None:
-            return f'#/date_range: Invalid date range {json.dumps(body.get("date_range"))}'
+            return f"#/date_range: Invalid date range {json.dumps(body.get('date_range'))}"
         goals = _goal_filter(body)
         missing = [g for g in goals or [] if g not in self.goals]
         if missing:
@@ -108,18 +136,27 @@ class FakePlausible:
     def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
         since, until = _range(body["date_range"])  # type: ignore[misc]
         dims, metrics = body.get("dimensions", []), body["metrics"]
-        rows = self._goal_rows(body, since, until) if "event:goal" in dims else self._visit_rows(dims, metrics, since, until)
-        rows.sort(key=lambda r: (r["dimensions"][0] if dims and dims[0].startswith("time") else "", -_num(r["metrics"][0])))
+        rows = (
+            self._goal_rows(body, since, until)
+            if "event:goal" in dims
+            else self._visit_rows(dims, metrics, since, until)
+        )
+        rows.sort(
+            key=lambda r: (r["dimensions"][0] if dims and dims[0].startswith("time") else "", -_num(r["metrics"][0]))
+        )
         pagination = {"offset": 0, "limit": 10_000, **(body.get("pagination") or {})}
-        page = rows[pagination["offset"]: pagination["offset"] + pagination["limit"]]
+        page = rows[pagination["offset"] : pagination["offset"] + pagination["limit"]]
         include = body.get("include") or {}
         meta = {"total_rows": len(rows)} if include.get("total_rows") else {}
         query = {
-            "site_id": body["site_id"], "metrics": metrics,
+            "site_id": body["site_id"],
+            "metrics": metrics,
             "date_range": [f"{since}T00:00:00+00:00", f"{until}T23:59:59+00:00"],
-            "filters": body.get("filters", []), "dimensions": dims,
+            "filters": body.get("filters", []),
+            "dimensions": dims,
             "order_by": [["time:day", "asc"], [metrics[0], "desc"]] if "time:day" in dims else [[metrics[0], "desc"]],
-            "include": include, "pagination": pagination,
+            "include": include,
+            "pagination": pagination,
         }
         return {"results": page, "meta": meta, "query": query}
 
@@ -138,9 +175,18 @@ class FakePlausible:
         rows = []
         for (day, source, goal), (events, revenue) in self.conversions.items():
             if since <= day <= until and (goals is None or goal in goals):
-                values = {"events": events, "visitors": events, "total_revenue": _money(revenue, goal in self.revenue_goals)}
+                values = {
+                    "events": events,
+                    "visitors": events,
+                    "total_revenue": _money(revenue, goal in self.revenue_goals),
+                }
                 dims = {"time:day": day.isoformat(), "visit:source": source, "event:goal": goal}
-                rows.append({"metrics": [values[m] for m in body["metrics"]], "dimensions": [dims[d] for d in body["dimensions"]]})
+                rows.append(
+                    {
+                        "metrics": [values[m] for m in body["metrics"]],
+                        "dimensions": [dims[d] for d in body["dimensions"]],
+                    }
+                )
         return rows
 
 

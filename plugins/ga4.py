@@ -1,0 +1,343 @@
+"""Google Analytics 4: sessions, users, key events and revenue per session source (Data API runReport).
+
+Two reports per window: sessions, users and purchase revenue by date and
+session source; then conversions by date, session source and event name, so
+purchases can be counted as orders and every other key event as a lead.
+Sources are mapped to platforms with the account's attribution table and
+summed per platform and day. GA4 drops all-zero rows, so every platform seen
+in the window gets an explicit zero on its quiet days.
+
+Authentication is a service account: the plugin signs a short-lived RS256 JWT
+with the key file's private key and exchanges it at the key file's `token_uri`
+for an access token (the JWT bearer flow, RFC 7523), renewed before it expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tracker.plugin import (
+    ApiError,
+    Attribution,
+    AuthError,
+    ConversionSource,
+    HttpSession,
+    NotFound,
+    Plugin,
+    QuotaExhausted,
+    RateLimited,
+    Sample,
+    Window,
+    option,
+)
+
+SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_LIFETIME = 3600
+RENEW_EARLY = 300  # seconds before expiry when a token counts as spent
+PAGE_SIZE = 100_000  # rows per page; the API serves at most 250,000
+PROVISIONAL_DAYS = 2
+METRICS = ("visits", "visitors", "conversions", "leads", "orders", "revenue")
+ORDER_EVENTS = {"purchase", "in_app_purchase"}
+UNATTRIBUTED_SOURCES = {"(not set)", "(other)", ""}
+CONCURRENT_WAIT = 30.0
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+@dataclass(frozen=True)
+class Ga4Options:
+    property_id: str = option(
+        help="The numeric GA4 property ID (Admin -> Property details), not a G-XXXX measurement ID."
+    )
+    credentials_file: str = option(
+        help="Path to the service account's JSON key file (it must be a Viewer of the property)."
+    )
+    conversion_events: list[str] = option(
+        [], help='Event names counted as conversions, e.g. ["generate_lead", "purchase"]; empty = all key events.'
+    )
+    base_url: str = option("https://analyticsdata.googleapis.com", help="The Google Analytics Data API's address.")
+    attribution: Attribution = option(
+        Attribution(),
+        help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
+    )
+
+    def __post_init__(self) -> None:
+        if not str(self.property_id).isdigit():
+            raise ValueError(
+                f"property_id {self.property_id!r} must be the numeric GA4 property ID (Admin -> Property details), "
+                "not a G-XXXX measurement ID"
+            )
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """The parts of a Google service-account key file the JWT flow needs."""
+
+    email: str
+    key_id: str
+    private_key: rsa.RSAPrivateKey
+    token_uri: str
+
+
+def load_key(path: str) -> ServiceAccount:
+    """Read the key file; a missing or malformed file is a credentials problem, named by path only."""
+    try:
+        data = json.loads(Path(path).expanduser().read_text())
+        key = serialization.load_pem_private_key(data["private_key"].encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the private key is not an RSA key")
+        return ServiceAccount(data["client_email"], data.get("private_key_id", ""), key, data["token_uri"])
+    except OSError as exc:
+        raise AuthError(f"cannot read the GA4 key file {path}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AuthError(
+            f"the GA4 key file {path} is not a service-account JSON key ({type(exc).__name__}: {exc}); "
+            "download a new JSON key in Google Cloud -> IAM -> Service accounts -> Keys"
+        ) from None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signed_jwt(account: ServiceAccount, now: int) -> str:
+    """An RS256 assertion for the token endpoint (RSASSA-PKCS1-v1_5 with SHA-256)."""
+    header = {"alg": "RS256", "typ": "JWT", "kid": account.key_id}
+    claims = {"iss": account.email, "scope": SCOPE, "aud": account.token_uri, "iat": now, "exp": now + TOKEN_LIFETIME}
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    signature = account.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{_b64(signature)}"
+
+
+class AccessToken:
+    """The service account's access token for one fetch, renewed shortly before it expires."""
+
+    def __init__(self, account: ServiceAccount, http: HttpSession) -> None:
+        self.account, self.http = account, http
+        self._token, self._expires = "", 0.0
+
+    def header(self) -> dict[str, str]:
+        if time.time() >= self._expires - RENEW_EARLY:
+            self._renew()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def invalidate(self) -> None:
+        self._expires = 0.0
+
+    def _renew(self) -> None:
+        now = int(time.time())
+        response = self.http.post(
+            self.account.token_uri, data={"grant_type": JWT_GRANT, "assertion": signed_jwt(self.account, now)}
+        )
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.status_code != 200 or "access_token" not in data:
+            reason = " ".join(str(data.get("error_description") or data.get("error") or response.status_code).split())
+            hint = (
+                "check this computer's clock"
+                if "iat" in reason or "timeframe" in reason
+                else ("the key was deleted or replaced: create a new JSON key for it")
+            )
+            raise AuthError(f"Google refused the service-account key of {self.account.email} ({reason}); {hint}")
+        self._token = data["access_token"]
+        self._expires = now + float(data.get("expires_in", TOKEN_LIFETIME))
+
+
+class _InvalidArgument(ApiError):
+    """A 400 INVALID_ARGUMENT: the request names something this property does not know."""
+
+
+def _next_hour() -> datetime:
+    now = datetime.now(timezone.utc)
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def _next_pacific_midnight() -> datetime:
+    now = datetime.now(PACIFIC)
+    return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), PACIFIC)
+
+
+def _raise_for(response: Any, opts: Ga4Options, account: ServiceAccount) -> None:
+    """google.rpc.Status answers -> the domain error that says what to do."""
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        error = {}
+    status, message = response.status_code, " ".join(str(error.get("message", "")).split())[:300]
+    if status == 403:
+        if "SERVICE_DISABLED" in json.dumps(error) or "has not been used" in message or "is disabled" in message:
+            raise AuthError(
+                f"GA4: the Google Analytics Data API is off in the key's Cloud project; enable it ({message})"
+            )
+        raise AuthError(
+            f"GA4 property {opts.property_id} does not let {account.email} read it: add this service account as a "
+            "Viewer under Admin -> Property access management"
+        )
+    if status == 429:
+        if "concurrent" in message.lower():
+            raise RateLimited(f"GA4: too many requests at once ({message})", retry_after=CONCURRENT_WAIT)
+        if "per day" in message.lower():
+            raise QuotaExhausted(
+                f"GA4 daily quota of property {opts.property_id} is spent ({message})", until=_next_pacific_midnight()
+            )
+        raise QuotaExhausted(
+            f"GA4 hourly quota of property {opts.property_id} is spent ({message})", until=_next_hour()
+        )
+    if status == 404:
+        raise NotFound(f"GA4 property {opts.property_id} does not exist ({message}): check property_id")
+    if status == 400:
+        raise _InvalidArgument(f"GA4 refused the report request: {message}")
+    raise ApiError(f"GA4 answered HTTP {status}: {message or response.text[:200]}")
+
+
+def run_report(http: HttpSession, opts: Ga4Options, token: AccessToken, body: dict[str, Any]) -> dict[str, Any]:
+    """One runReport call; an expired access token is renewed once."""
+    url = f"{opts.base_url.rstrip('/')}/v1beta/properties/{opts.property_id}:runReport"
+    for attempt in (1, 2):
+        response = http.post(url, json=body, headers=token.header())
+        if response.status_code == 401 and attempt == 1:
+            token.invalidate()
+            continue
+        if response.status_code == 401:
+            raise AuthError(f"GA4 does not accept the access token of {token.account.email}: check the key file")
+        if response.status_code != 200:
+            _raise_for(response, opts, token.account)
+        return response.json()
+    raise AssertionError("unreachable")
+
+
+def report_rows(http: HttpSession, opts: Ga4Options, token: AccessToken, body: dict[str, Any]) -> Iterator[list[str]]:
+    """Every row as its dimension values then metric values (all strings), page by page until rowCount."""
+    offset = 0
+    while True:
+        data = run_report(http, opts, token, {**body, "limit": str(PAGE_SIZE), "offset": str(offset)})
+        rows = data.get("rows") or []  # absent, not empty, when there is nothing
+        for row in rows:
+            yield [v.get("value", "") for v in row["dimensionValues"]] + [
+                v.get("value", "0") for v in row["metricValues"]
+            ]
+        offset += len(rows)
+        if not rows or offset >= int(data.get("rowCount") or 0):
+            return
+
+
+def platform_of(source: str, attribution: Attribution) -> str:
+    """GA4's sessionSource (`l.facebook.com`, `ig`, `(direct)`) -> platform or bucket."""
+    if source.strip().lower() in UNATTRIBUTED_SOURCES:
+        return "unattributed"
+    return attribution.platform_for_source(source)
+
+
+class _Tally:
+    """Sums per (platform, metric, day): several sources (m.facebook.com, l.facebook.com) may be one platform."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str, date], float] = defaultdict(float)
+
+    def add(self, platform: str, metric: str, day: date, value: str | float) -> None:
+        self.values[(platform, metric, day)] += float(value)
+
+    def samples(self, window: Window) -> list[Sample]:
+        platforms = sorted({p for p, _, _ in self.values})
+        return [
+            Sample(p, m, d, self.values.get((p, m, d), 0.0), window.is_provisional(d, PROVISIONAL_DAYS))
+            for p in platforms
+            for m in METRICS
+            for d in window.days()
+        ]
+
+
+def _day(value: str) -> date:
+    return datetime.strptime(value, "%Y%m%d").date()
+
+
+def _dims(*names: str) -> list[dict[str, str]]:
+    return [{"name": n} for n in names]
+
+
+def _conversion_rows(
+    http: HttpSession, opts: Ga4Options, token: AccessToken, base: dict[str, Any]
+) -> Iterator[list[str]]:
+    """Named events are counted with eventCount; otherwise keyEvents (or, where still required, `conversions`)."""
+    body = {**base, "dimensions": _dims("date", "sessionSource", "eventName")}
+    if opts.conversion_events:
+        event_filter = {"fieldName": "eventName", "inListFilter": {"values": list(opts.conversion_events)}}
+        return report_rows(
+            http, opts, token, {**body, "metrics": _dims("eventCount"), "dimensionFilter": {"filter": event_filter}}
+        )
+    try:
+        return iter(list(report_rows(http, opts, token, {**body, "metrics": _dims("keyEvents")})))
+    except _InvalidArgument as exc:
+        if "keyEvents" not in str(exc):
+            raise
+    return report_rows(http, opts, token, {**body, "metrics": _dims("conversions")})
+
+
+def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
+    token = AccessToken(load_key(opts.credentials_file), http)
+    base = {"dateRanges": [{"startDate": window.since.isoformat(), "endDate": window.until.isoformat()}]}
+    tally = _Tally()
+    visits = {
+        **base,
+        "dimensions": _dims("date", "sessionSource"),
+        "metrics": _dims("sessions", "totalUsers", "purchaseRevenue"),
+    }
+    for day, source, sessions, users, revenue in report_rows(http, opts, token, visits):
+        platform = platform_of(source, opts.attribution)
+        tally.add(platform, "visits", _day(day), sessions)
+        tally.add(platform, "visitors", _day(day), users)
+        tally.add(platform, "revenue", _day(day), revenue)
+    for day, source, event, count in _conversion_rows(http, opts, token, base):
+        platform = platform_of(source, opts.attribution)
+        tally.add(platform, "conversions", _day(day), count)
+        tally.add(platform, "orders" if event in ORDER_EVENTS else "leads", _day(day), count)
+    yield tally.samples(window)
+
+
+def check(opts: Ga4Options, http: HttpSession) -> str:
+    account = load_key(opts.credentials_file)
+    body = {"dateRanges": [{"startDate": "7daysAgo", "endDate": "today"}], "metrics": _dims("sessions")}
+    data = run_report(http, opts, AccessToken(account, http), body)
+    sessions = int(data["rows"][0]["metricValues"][0]["value"]) if data.get("rows") else 0
+    meta = data.get("metadata", {})
+    return (
+        f"property {opts.property_id} ({meta.get('timeZone', '?')}, {meta.get('currencyCode', '?')}): "
+        f"{sessions:,} sessions in the last 7 days, read as {account.email}"
+    )
+
+
+plugin = Plugin(
+    name="ga4",
+    platforms=("*",),
+    fetch=fetch,
+    options=Ga4Options,
+    description="Google Analytics 4: sessions, users, key events (leads, purchases) and revenue per session source.",
+    lookback_days=3,
+    day_rule="the GA4 property's reporting time zone (days as GA4 returns them)",
+    conversion_source=ConversionSource.ANALYTICS,
+    covers_all_platforms=True,
+    metrics={
+        "visits": "GA4 `sessions` whose session source was this platform that day.",
+        "visitors": "GA4 `totalUsers` per day (summed over the session sources that map to one platform).",
+        "conversions": "GA4 key events (`keyEvents`) in sessions from this source, or the `eventCount` of the "
+        "events named in `conversion_events`.",
+        "leads": "Those conversions whose event is not a purchase (generate_lead, sign_up, ...).",
+        "orders": "Those conversions whose event is `purchase` or `in_app_purchase`.",
+        "revenue": "GA4 `purchaseRevenue` in sessions from this source, in the property's currency.",
+    },
+    check=check,
+)
