@@ -1,0 +1,346 @@
+"""Orders and leads from shop exports (Shopify, WooCommerce, any spreadsheet): first-party conversions.
+
+Each order becomes one `Conversion` record keyed by its order number (or, without
+one, by a hash of its date, amount and source), so re-importing a file, or an
+overlapping later export, adds nothing: the core upserts records and recomputes
+the daily orders, leads and revenue from them. Bad rows are skipped and named by
+file and line; good rows are kept. Conversions are dated as the shop wrote them
+and are not limited to the sync window: an export covers what it covers.
+
+State remembers a fingerprint of each file already read (its bytes and the
+options that shaped it), so unchanged files are skipped; reading one again
+would be harmless anyway.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import glob
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tracker.plugin import (
+    ApiError,
+    Attribution,
+    Conversion,
+    ConversionSource,
+    HttpSession,
+    NotFound,
+    Notice,
+    Plugin,
+    State,
+    Window,
+    option,
+)
+
+from . import _csv_read as read
+from ._csv_attribution import decide
+from ._csv_columns import PRESETS, Columns, resolve
+
+DEFAULT_EXCLUDED = ["cancelled", "canceled", "voided", "failed", "expired", "trash", "draft", "checkout-draft"]
+KINDS = {"order": "order", "sale": "order", "purchase": "order", "lead": "lead", "enquiry": "lead",
+         "inquiry": "lead", "signup": "lead", "sign-up": "lead", "booking": "lead", "anfrage": "lead"}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_DELIMITERS = {"": "", ",": ",", ";": ";", "|": "|", "\t": "\t", "\\t": "\t", "tab": "\t"}
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    path: str = option(help="A shop export (.csv), a folder of them (every *.csv in it) "
+                       "or a glob like ~/exports/orders_*.csv.")
+    preset: str = option("generic", help="Column names to expect: generic (also recognises Shopify and "
+                         "WooCommerce headers), shopify (Orders -> Export) or woocommerce (Analytics -> Orders "
+                         "-> Download, and exporter plugins).")
+    id_column: str = option("", help="Column with the order number; empty: the preset's (Name, Order #, order id...).")
+    date_column: str = option("", help="Column with the order's date; empty: the preset's (Created at, Date...).")
+    amount_column: str = option("", help="Column with the amount; empty: the preset's (Total minus Refunded Amount, "
+                                "Net sales...).")
+    source_column: str = option("", help="Column with a 'how did you hear about us?' answer, a UTM source or "
+                                "attribution; empty: the preset's, or any header asking how the customer heard of you.")
+    coupon_column: str = option("", help="Column with coupon codes; empty: the preset's (Discount Code, Coupon(s)...).")
+    kind_column: str = option("", help="Optional column saying order or lead per row; empty: every row is `kind`.")
+    currency_column: str = option("", help="Column with the ISO currency code; empty: the preset's (Currency...).")
+    date_format: str = option("", help="A strptime format such as %d/%m/%Y; empty: recognise ISO, "
+                              "2026-04-05 21:06:21 +0400, 05.04.2026 21:06 and a/b/yyyy with the day/month order "
+                              "decided per file.")
+    delimiter: str = option("", help="Field separator (, ; | or tab); empty: detected from the header line.")
+    encoding: str = option("auto", help="Text encoding; auto: a BOM decides (UTF-8, UTF-16), else UTF-8, else cp1252.")
+    coupons: dict[str, str] = option({}, help="Coupon code -> platform, case-insensitive, "
+                                     "e.g. { INSTA10 = \"instagram\" }.")
+    kind: str = option("order", help="What each row is when no kind column says: order or lead.")
+    currency: str = option("", help="Currency code for rows whose file has no currency column (e.g. EUR); "
+                           "empty: none.")
+    include_statuses: list[str] = option([], help="Only import orders with one of these statuses; empty: every "
+                                         "status not excluded.")
+    exclude_statuses: list[str] = option(DEFAULT_EXCLUDED, help="Skip orders with these statuses (Shopify "
+                                         "Financial Status, WooCommerce Status); a Shopify order with Cancelled at "
+                                         "is 'cancelled'.")
+    attribution: Attribution = option(Attribution(), help="Extra sources -> platform for answers and UTM values "
+                                      "(e.g. { sources = { flyer = \"offline\" } }); extends the config's "
+                                      "[attribution].")
+
+    def __post_init__(self) -> None:
+        if not self.path.strip():
+            raise ValueError("path: name a .csv file, a folder of them or a glob")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {self.preset!r}")
+        if self.kind not in ("order", "lead"):
+            raise ValueError(f"kind must be order or lead, not {self.kind!r}")
+        if self.delimiter not in _DELIMITERS:
+            raise ValueError(f"delimiter must be , ; | or tab, not {self.delimiter!r}")
+        if self.encoding != "auto":
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ValueError(f"encoding {self.encoding!r} is unknown (try auto, utf-8, utf-16 or cp1252)") from None
+        bad = [f"{code} = {platform!r}" for code, platform in self.coupons.items() if not _SLUG.match(str(platform))]
+        if bad:
+            raise ValueError(f"coupons: platforms must be lowercase keys like \"instagram\": {', '.join(bad)}")
+
+
+@dataclass
+class FileResult:
+    """What one file gave: its records, the notices about it, and whether it may be skipped next time."""
+
+    conversions: list[Conversion] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    final: bool = True
+
+
+# --- files -----------------------------------------------------------------------------------------------------------
+
+
+def find_files(path: str) -> list[Path]:
+    """The files `path` names; a missing path is NotFound, an unreadable folder an ApiError, both naming it."""
+    expanded = os.path.expanduser(path.strip())
+    target = Path(expanded)
+    if not target.exists() and any(c in expanded for c in "*?["):
+        matches = sorted(Path(m) for m in glob.glob(expanded) if Path(m).is_file())
+        if not matches:
+            raise NotFound(f"no file matches {expanded}: check the account's `path`")
+        return matches
+    if target.is_dir():
+        try:
+            return sorted(p for p in target.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise ApiError(f"cannot read the folder {expanded} ({reason}): check its permissions") from None
+    if not target.exists():
+        raise NotFound(f"{expanded} does not exist: set `path` to a shop export (.csv), a folder of them or a glob")
+    return [target]
+
+
+def load(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ApiError(f"cannot read {path} ({exc.strerror or exc}): check its permissions") from None
+
+
+def options_fingerprint(opts: CsvOptions) -> str:
+    """Options that change how a file reads: a changed coupon table re-reads every file."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(opts):
+        value = getattr(opts, f.name)
+        if isinstance(value, Attribution):
+            value = {"hosts": dict(value.hosts), "sources": dict(value.sources)}
+        values[f.name] = value
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def fingerprint(data: bytes, opts: CsvOptions) -> str:
+    return hashlib.sha256(options_fingerprint(opts).encode() + b"\0" + data).hexdigest()
+
+
+# --- rows -> records -------------------------------------------------------------------------------------------------
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    return read.clean(cells[index]) if index is not None and index < len(cells) else ""
+
+
+def _status(cells: list[str], cols: Columns) -> str:
+    if _cell(cells, cols.cancelled):
+        return "cancelled"
+    return _cell(cells, cols.status).lower().removeprefix("wc-")
+
+
+def _wanted(status: str, opts: CsvOptions) -> bool:
+    if not status:
+        return True
+    if opts.include_statuses and status not in {s.lower() for s in opts.include_statuses}:
+        return False
+    return status not in {s.lower() for s in opts.exclude_statuses}
+
+
+def _kind(cells: list[str], cols: Columns, default: str) -> str:
+    value = _cell(cells, cols.kind).lower()
+    if not value:
+        return default
+    if value not in KINDS:
+        raise ValueError(f"kind {value!r} is neither order nor lead")
+    return KINDS[value]
+
+
+def _amount(cells: list[str], cols: Columns, kind: str, decimal_comma: bool) -> float:
+    if cols.amount is None:
+        return 0.0
+    cell = _cell(cells, cols.amount)
+    if not cell and kind == "lead":
+        return 0.0
+    amount = read.parse_amount(cell, decimal_comma)
+    refunded = _cell(cells, cols.refunded)
+    if refunded:
+        amount -= abs(read.parse_amount(refunded, decimal_comma))
+    return round(amount, 2)
+
+
+def _currency(cells: list[str], cols: Columns, opts: CsvOptions) -> str | None:
+    value = _cell(cells, cols.currency).upper()
+    return value if re.fullmatch(r"[A-Z]{3}", value) else (opts.currency.upper() or None)
+
+
+def _content_id(day: date, amount: float, kind: str, cells: list[str], cols: Columns) -> str:
+    """For rows without an order number: the parsed key fields, so a re-save with other number formats matches."""
+    fields = (cols.source, cols.coupon, cols.origin, cols.utm)
+    parts = [day.isoformat(), f"{amount:.2f}", kind, *(_cell(cells, i).lower() for i in fields)]
+    return "row-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def read_file(path: Path, data: bytes, opts: CsvOptions, window: Window) -> FileResult:
+    """Every order or lead in one file; a bad row becomes a notice naming the file and line."""
+    out = FileResult()
+    try:
+        table = read.read_table(data, opts.encoding, _DELIMITERS[opts.delimiter])
+        overrides = {"id": opts.id_column, "date": opts.date_column, "amount": opts.amount_column,
+                     "source": opts.source_column, "coupon": opts.coupon_column, "kind": opts.kind_column,
+                     "currency": opts.currency_column}
+        cols = resolve(table.header, opts.preset, overrides)
+    except read.FileProblem as problem:
+        return FileResult(notices=[f"{path.name} {problem}; file skipped"], final=False)
+    if cols.amount is None and opts.kind == "order" and cols.kind is None:
+        out.notices.append(f"{path.name} has no amount column: its orders count with amount 0 (set amount_column)")
+    dates = [_cell(cells, cols.date) for _, cells in table.rows]
+    order = read.day_order(dates)
+    if not opts.date_format and read.ambiguous_slash_dates(dates):
+        out.notices.append(f"{path.name}: no date shows whether it is day/month or month/day; read as day/month "
+                           "(set date_format to be sure)")
+    decimal_comma = read.uses_decimal_comma([_cell(c, cols.amount) for _, c in table.rows], table.delimiter)
+    seen: set[str] = set()
+    occurrences: Counter[str] = Counter()
+    latest = window.today + timedelta(days=1)
+    for line, cells in table.rows:
+        number = _cell(cells, cols.id)
+        amount_cell = _cell(cells, cols.amount)
+        refund_row = amount_cell.lstrip("(").startswith("-") or amount_cell.startswith("(")
+        if number and number in seen and not refund_row:
+            continue  # a further line item of an order already read (Shopify: one row per line item)
+        if number:
+            seen.add(number)
+        try:
+            if not _wanted(_status(cells, cols), opts):
+                continue
+            kind = _kind(cells, cols, opts.kind)
+            day = read.parse_day(_cell(cells, cols.date), order, opts.date_format)
+            amount = _amount(cells, cols, kind, decimal_comma)
+        except ValueError as exc:
+            out.notices.append(f"{path.name} line {line}: {exc}; row skipped")
+            continue
+        if day > latest:
+            out.notices.append(f"{path.name} line {line}: dated {day}, in the future; row skipped")
+            out.final = False
+            continue
+        key = number or _content_id(day, amount, kind, cells, cols)
+        if amount < 0:
+            key = f"{key}-refund-{day:%Y%m%d}"
+        occurrences[key] += 1
+        if occurrences[key] > 1:
+            key = f"{key}-{occurrences[key]}"
+        decision = decide(cells, cols, {k.lower(): v for k, v in opts.coupons.items()}, opts.attribution)
+        out.conversions.append(Conversion(
+            id=key, platform=decision.platform, day=day, kind=kind, amount=amount,
+            currency=_currency(cells, cols, opts), basis=decision.basis, ref=f"{path.name} line {line}",
+            note=decision.note,
+        ))
+    return out
+
+
+# --- plugin ----------------------------------------------------------------------------------------------------------
+
+
+def fetch(opts: CsvOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
+    files = find_files(opts.path)
+    if not files:
+        yield Notice(f"{os.path.expanduser(opts.path)} holds no .csv files yet")
+    known: dict[str, str] = state.get("files", {})
+    remembered: dict[str, str] = {}
+    for path in files:
+        data = load(path)
+        digest = fingerprint(data, opts)
+        if known.get(str(path)) == digest:
+            remembered[str(path)] = digest
+            continue
+        result = read_file(path, data, opts, window)
+        yield from (Notice(n) for n in result.notices)
+        if result.conversions:
+            yield result.conversions
+        if result.final:
+            remembered[str(path)] = digest
+    yield State({"files": remembered})
+
+
+def check(opts: CsvOptions, http: HttpSession) -> str:
+    """Read every file as a sync would, without storing anything, and say what a sync would import."""
+    files = find_files(opts.path)
+    if not files:
+        raise NotFound(f"{os.path.expanduser(opts.path)} holds no .csv files")
+    today = date.today()
+    win = Window(today, today, today, ZoneInfo("UTC"))
+    records: list[Conversion] = []
+    notices: list[str] = []
+    for path in files:
+        result = read_file(path, load(path), opts, win)
+        records += result.conversions
+        notices += result.notices
+    if not records:
+        raise ApiError(notices[0] if notices else f"{os.path.expanduser(opts.path)}: no orders or leads found")
+    kinds = Counter(r.kind for r in records)
+    days = sorted(r.day for r in records)
+    parts = [f"{kinds[k]} {k}s" for k in ("order", "lead") if kinds[k]]
+    summary = f"{len(files)} file(s): {' and '.join(parts)} from {days[0]} to {days[-1]}"
+    return summary + (f", {len(notices)} notice(s): {notices[0]}" if notices else "")
+
+
+plugin = Plugin(
+    name="csv",
+    platforms=("*",),
+    fetch=fetch,
+    options=CsvOptions,
+    description="Orders and leads from shop exports (Shopify, WooCommerce) or any spreadsheet: first-party conversions "
+    "attributed by coupon code, the customer's answer, or the shop's own attribution column.",
+    lookback_days=0,
+    day_rule="the order's date as the shop wrote it (store time zone)",
+    conversion_source=ConversionSource.FIRST_PARTY,
+    covers_all_platforms=False,
+    attribution="per order: a mapped coupon code, else the customer's 'how did you hear about us?' answer, else the "
+    "shop's own attribution column (UTM source, referrer); no window: the shop's record decides",
+    metrics={
+        "orders": "Orders in the export on that day (one per order number; later line-item rows are not counted), "
+        "after excluded statuses; refund rows are records of their own.",
+        "leads": "Rows marked as leads (kind column or kind = \"lead\") on that day.",
+        "conversions": "Orders + leads on that day.",
+        "revenue": "Order amounts on that day in the file's currency: Shopify Total minus Refunded Amount, "
+        "WooCommerce Net sales (refund rows negative on the refund day).",
+    },
+    check=check,
+)
