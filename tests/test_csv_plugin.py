@@ -391,3 +391,25 @@ def test_check_fails_on_a_file_without_a_date_column(tmp_path: Path) -> None:
     export = write(tmp_path / "orders.csv", ["Kunde,Betrag", "Anna,10"])
     with pytest.raises(ApiError, match="orders.csv has no date column"):
         _check({"path": str(export)})
+
+
+def test_woocommerce_exporter_plugins_are_read_by_their_own_headers(tmp_path: Path) -> None:
+    skyverge = write(tmp_path / "customer-order-export.csv", [
+        "order_id,order_number,order_number_formatted,date,status,order_total,refunded_total,order_currency,"
+        "coupon_items,_wc_order_attribution_source_type,_wc_order_attribution_utm_source,"
+        "_wc_order_attribution_referrer",
+        "88,1201,WC-1201,2026-04-02 10:00:00,completed,50.00,10.00,EUR,code:LINKED5;amount:5.00,utm,linkedin,",
+        "89,1202,WC-1202,2026-04-03 10:00:00,completed,20.00,0.00,EUR,,referral,,https://lnkd.in/abc",
+    ])
+    algolplus = write(tmp_path / "orders-advanced.csv", [
+        "Order Number,Order Status,Order Date,Order Subtotal Amount,Order Refund Amount,Order Total Amount,"
+        "Coupon Code",
+        "1203,wc-completed,2026-04-04 09:00,30.00,-5.00,35.00,LINKED5",
+    ])
+    raw = {"path": str(tmp_path / "*.csv"), "coupons": {"linked5": "linkedin"}}
+    assert conversions(fetch_once(plugin, raw, WIN)) == {
+        "WC-1201": ("linkedin", "2026-04-02", 40.0, Basis.COUPON),
+        "WC-1202": ("linkedin", "2026-04-03", 20.0, Basis.SESSION_SOURCE),
+        "1203": ("linkedin", "2026-04-04", 30.0, Basis.COUPON),
+    }
+    assert skyverge.exists() and algolplus.exists()
