@@ -9,9 +9,10 @@ against the plugin's declaration in `check()`, which needs the registry;
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +24,7 @@ from tracker.errors import ConfigError
 from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
 
 APP = "tracker"
-ACCOUNT_KEYS = {"plugin", "lookback_days", "initial_days", "timezone", "enabled"}
+ACCOUNT_KEYS = {"plugin", "lookback_days", "initial_days", "timezone", "enabled", "schedule"}
 TOP_KEYS = {
     "database",
     "timezone",
@@ -35,6 +36,8 @@ TOP_KEYS = {
     "precedence",
     "attribution",
     "accounts",
+    "schedule",
+    "alerts",
 }
 
 
@@ -78,6 +81,32 @@ class AccountConfig:
     initial_days: int
     enabled: bool
     position: int
+    schedule: str | None = None  # a cron expression; None: the [schedule] sync
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When `tracker schedule` syncs: `sync` is a cron expression read in `timezone`."""
+
+    sync: str = "30 6 * * *"
+    timezone: ZoneInfo | None = None  # None: the config's timezone
+    misfire_grace_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Thresholds for `tracker alerts`; `webhook_url` may be a ${ENV_VAR} reference."""
+
+    zero_conversion_days: int = 14
+    trend_days: int = 28
+    trend_percent: int = 10
+    baseline_days: int = 90
+    rate_drop_percent: int = 30
+    min_visits: int = 30
+    stale_days: int = 2
+    token_expiry_days: int = 7
+    repeated_failures: int = 3
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +122,8 @@ class Config:
     precedence: tuple[str, ...] = ()
     attribution: Attribution = field(default_factory=Attribution)
     accounts: tuple[AccountConfig, ...] = ()
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def account(self, name: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -179,6 +210,8 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         precedence = []
     attribution = _attribution(r, raw.get("attribution", {}))
     accounts = _accounts(r, raw.get("accounts", {}), tz, lookback, initial)
+    schedule = _schedule(r, raw.get("schedule", {}))
+    alerts = _alerts(r, raw.get("alerts", {}))
     for name in precedence:
         if not any(a.name == name for a in accounts):
             r.problem("precedence", f"names account {name!r}, which is not configured")
@@ -196,6 +229,8 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         precedence=tuple(precedence),
         attribution=attribution,
         accounts=tuple(accounts),
+        schedule=schedule,
+        alerts=alerts,
     )
 
 
@@ -258,6 +293,74 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
                 initial_days=r.int(table, "initial_days", f"{label}.initial_days", initial, minimum=1),
                 enabled=enabled is not False,
                 position=position,
+                schedule=_cron(r, table["schedule"], f"{label}.schedule", account=True) if "schedule" in table else None,
             )
         )
     return accounts
+
+SCHEDULE_KEYS = ("sync", "timezone", "misfire_grace_minutes")
+
+
+def schedule_trigger(expr: str, tz: ZoneInfo | str) -> Any:
+    """Five cron fields, or six with seconds first ("*/10 * * * * *"), as an APScheduler trigger; ValueError if malformed."""
+    from apscheduler.triggers.cron import CronTrigger  # only configs with a schedule pay for this import
+
+    parts = expr.split()
+    if len(parts) == 6:
+        second, minute, hour, day, month, weekday = parts
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=tz)
+    return CronTrigger.from_crontab(expr, timezone=tz)
+ALERT_KEYS = tuple(f.name for f in fields(AlertsConfig))
+
+
+def _cron(r: _Reader, value: Any, label: str, *, account: bool = False) -> str | None:
+    """"HH:MM", "hourly", "daily" or cron (five fields, or six with seconds first); None means the [schedule] sync."""
+    text = " ".join(str(value).split()) if isinstance(value, str) else ""
+    if account and text == "daily":
+        return None
+    hhmm = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    cron = {"hourly": "0 * * * *", "daily": "30 6 * * *"}.get(text) or (
+        f"{int(hhmm.group(2))} {int(hhmm.group(1))} * * *" if hhmm else text
+    )
+    try:
+        schedule_trigger(cron, "UTC")
+        return cron
+    except ValueError as exc:
+        r.problem(label, f"must be \"HH:MM\", \"hourly\", \"daily\" or cron like \"30 6 * * *\", not {value!r} ({exc})")
+        return None
+
+
+def _schedule(r: _Reader, value: Any) -> ScheduleConfig:
+    if not isinstance(value, dict):
+        r.problem("schedule", "must be a table like [schedule] with sync = \"06:30\"")
+        return ScheduleConfig()
+    for key in sorted(set(value) - set(SCHEDULE_KEYS)):
+        r.problem(f"schedule.{key}", f"unknown setting (known: {', '.join(SCHEDULE_KEYS)})")
+    default = ScheduleConfig()
+    sync = _cron(r, value["sync"], "schedule.sync") if "sync" in value else default.sync
+    return ScheduleConfig(
+        sync=sync or default.sync,
+        timezone=r.tz(value, "timezone", "schedule.timezone", None),  # type: ignore[arg-type]
+        misfire_grace_minutes=r.int(value, "misfire_grace_minutes", "schedule.misfire_grace_minutes", 60, minimum=1),
+    )
+
+
+def _alerts(r: _Reader, value: Any) -> AlertsConfig:
+    if not isinstance(value, dict):
+        r.problem("alerts", "must be a table like [alerts] with zero_conversion_days = 14")
+        return AlertsConfig()
+    for key in sorted(set(value) - set(ALERT_KEYS)):
+        r.problem(f"alerts.{key}", f"unknown setting (known: {', '.join(ALERT_KEYS)})")
+    default = AlertsConfig()
+    numbers = {
+        key: r.int(value, key, f"alerts.{key}", getattr(default, key), minimum=1)
+        for key in ALERT_KEYS
+        if key != "webhook_url"
+    }
+    url = value.get("webhook_url")
+    if url is not None and not (
+        isinstance(url, str) and (url.startswith(("http://", "https://")) or re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", url))
+    ):
+        r.problem("alerts.webhook_url", "must be an http(s) URL or a ${ENV_VAR} reference holding one")
+        url = None
+    return AlertsConfig(**numbers, webhook_url=url)

@@ -26,6 +26,7 @@ from tracker import metrics, options
 from tracker.config import AccountConfig, Config
 from tracker.errors import PluginError, RateLimited, SyncInterrupted, TrackerError, UnknownAccount
 from tracker.http import HttpSession, redact_text, redact_url
+from tracker.locks import AccountBusy, Leases
 from tracker.plugin import Conversion, Notice, Plugin, Sample, State, Unavailable, Window
 from tracker.registry import Registry
 from tracker.store import writes
@@ -60,7 +61,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "ok" for o in self.outcomes)
+        return all(o.status in ("ok", "skipped") for o in self.outcomes)  # skipped: another process syncs it
 
 
 class Progress(Protocol):
@@ -209,6 +210,7 @@ class Syncer:
         stop: threading.Event | None = None,
         now: datetime | None = None,
         http_factory: Callable[[threading.Event], HttpSession] | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -217,6 +219,7 @@ class Syncer:
         self.stop = stop or threading.Event()
         self.now = now
         self.http_factory = http_factory or (lambda stop: HttpSession(stop=stop))
+        self.leases = leases or Leases(engine)
 
     def run(
         self,
@@ -231,8 +234,14 @@ class Syncer:
         jobs: list[_Job] = []
         for account in accounts:
             try:
+                self.leases.acquire(account.name)  # before reading the cursor, which a holder may move
                 jobs.append(self._prepare(account, since, until))
+            except AccountBusy as exc:
+                outcomes[account.name].status = "skipped"
+                outcomes[account.name].message = str(exc)
+                self.progress.finished(outcomes[account.name])
             except TrackerError as exc:
+                self.leases.release(account.name)
                 outcomes[account.name].status = "failed"
                 outcomes[account.name].message = str(exc)
                 self.progress.finished(outcomes[account.name])
@@ -242,7 +251,8 @@ class Syncer:
             job.account_run_id = writes.start_account_run(
                 self.engine, run_id, job.account.name, job.plan.window.since, job.plan.window.until
             )
-        self._execute(run_id, jobs, outcomes)
+        with self.leases.held():
+            self._execute(run_id, jobs, outcomes)
         statuses = {o.status for o in outcomes.values()}
         status = "interrupted" if "interrupted" in statuses else ("failed" if "failed" in statuses else "ok")
         writes.finish_run(self.engine, run_id, status)
@@ -298,6 +308,7 @@ class Syncer:
                 job = futures[future]
                 outcome = outcomes[job.account.name]
                 self._finish(run_id, job, future, outcome)
+                self.leases.release(job.account.name)
                 self.progress.finished(outcome)
 
     def _fetch(self, job: _Job) -> Fetched:

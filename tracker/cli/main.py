@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tracker.cli import alerts, schedule, status
 from tracker.cli import accounts, config, db, demo, plugins, report, sync
 
 app = typer.Typer(
@@ -22,6 +23,9 @@ app.add_typer(config.app, name="config", rich_help_panel="Setup")
 app.add_typer(accounts.app, name="accounts", rich_help_panel="Setup")
 app.add_typer(plugins.app, name="plugins", rich_help_panel="Setup")
 app.add_typer(db.app, name="db", rich_help_panel="Setup")
+app.command(rich_help_panel="Running unattended")(schedule.schedule)
+app.command(rich_help_panel="Running unattended")(status.status)
+app.command(rich_help_panel="Running unattended")(alerts.alerts)
 
 
 def run() -> None:

@@ -165,3 +165,20 @@ def m002_conversion_records(conn: Connection) -> None:
     md.create_all(conn, tables=[conversion])
     conn.execute(sa.text("ALTER TABLE account ADD COLUMN attribution VARCHAR NOT NULL DEFAULT ''"))
     conn.execute(sa.text("ALTER TABLE account_run ADD COLUMN notices VARCHAR NOT NULL DEFAULT ''"))
+
+
+@migration
+def m003_sync_lease(conn: Connection) -> None:
+    """One row per account being synced, so two processes never sync the same account at once."""
+    md = sa.MetaData()
+    sa.Table(
+        "sync_lease",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("holder", sa.String, nullable=False),
+        sa.Column("host", sa.String, nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("acquired_at", sa.DateTime, nullable=False),
+        sa.Column("expires_at", sa.DateTime, nullable=False),
+    )
+    md.create_all(conn)

@@ -105,3 +105,16 @@ class ConversionRecord(SQLModel, table=True):
     withdrawn: bool = False
     run_id: int = Field(foreign_key="sync_run.id")
     recorded_at: datetime
+
+
+class SyncLease(SQLModel, table=True):
+    """Who is syncing an account right now; a lease past `expires_at`, or of a dead pid on this host, is stale."""
+
+    __tablename__ = "sync_lease"
+
+    account: str = Field(primary_key=True)
+    holder: str
+    host: str
+    pid: int
+    acquired_at: datetime
+    expires_at: datetime

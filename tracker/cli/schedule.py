@@ -1,0 +1,65 @@
+"""`tracker schedule`: the foreground daemon that syncs on the config's schedule."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Annotated, Any
+
+import typer
+
+from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, open_engine, stdout
+
+
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+@friendly
+def schedule(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Sync the accounts that are due now, show the next runs, and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too.")] = False,
+) -> None:
+    """Sync on the config's [schedule] until stopped (SIGTERM or Ctrl-C); logs go to stderr and the log dir."""
+    import logging
+
+    from tracker import logs
+    from tracker.cli.sync import summary
+    from tracker.errors import ConfigError
+    from tracker.scheduler import Daemon
+
+    cfg = load_config(config, required=True)
+    if not any(a.enabled for a in cfg.accounts):
+        raise ConfigError(f"{cfg.path}: accounts: none enabled; add an [accounts.NAME] table (see config.example.toml)")
+    registry = load_registry(cfg)
+    engine = open_engine(cfg)
+    stop = threading.Event()
+    previous = _stop_on_signals(stop)
+    try:
+        with logs.logging_to(logs.referenced_secrets(cfg), verbose=verbose) as path:
+            daemon = Daemon(cfg, registry, engine, stop=stop)
+            log = logging.getLogger("tracker.scheduler")
+            if once:
+                result = daemon.catch_up()
+                console = stdout()
+                console.print(summary(result) if result else "Nothing is due.", highlight=False)
+                for job, when in daemon.next_runs().items():
+                    local = when.astimezone(cfg.schedule.timezone or cfg.timezone) if when else None
+                    console.print(f"next {job}: {local:%Y-%m-%d %H:%M %Z}" if local else f"next {job}: never", highlight=False)
+                if result and not result.ok:
+                    raise typer.Exit(code=1)
+                return
+            log.info("started", extra=logs.fields(pid=os.getpid(), log_file=str(path)))
+            clean = daemon.serve()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+    if not clean:
+        os._exit(1)  # a fetch stuck in a network read; its account commits nothing either way

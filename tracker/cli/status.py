@@ -1,0 +1,98 @@
+"""`tracker status`: last and next run per account, failing accounts, stale platforms."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
+
+if TYPE_CHECKING:
+    from tracker.status import Status
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _local(value: datetime | None, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def to_json(status: Status) -> dict[str, Any]:
+    return {
+        "generated_at": _plain(status.generated_at),
+        "accounts": [{k: _plain(v) for k, v in dataclasses.asdict(a).items()} for a in status.accounts],
+        "platforms": [{k: _plain(v) for k, v in dataclasses.asdict(p).items()} for p in status.platforms],
+    }
+
+
+def write_csv(status: Status) -> None:
+    """One table: a `section` column says whether a row is an account or a platform."""
+    data = to_json(status)
+    rows = [{"section": "account", **a} for a in data["accounts"]] + [{"section": "platform", **p} for p in data["platforms"]]
+    header = ["section"]
+    for row in rows:
+        header += [key for key in row if key not in header]
+    writer = csv.DictWriter(sys.stdout, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def show_table(status: Status, tz: ZoneInfo) -> None:
+    console = stdout()
+    accounts = Table(title="Accounts", title_justify="left")
+    for header in ("Account", "Last run", "Status", "Rows", "Why", "Last success", "Next run"):
+        accounts.add_column(header, justify="right" if header == "Rows" else "left")
+    for a in status.accounts:
+        state = a.last_status or "never synced"
+        if not a.enabled:
+            state = "disabled"
+        elif a.syncing_now:
+            state = f"syncing now ({a.syncing_now})"
+        elif a.failing_repeatedly:
+            state = f"FAILING ({a.failures_in_a_row} runs in a row)"
+        elif a.last_status == "failed":
+            state = "FAILED"
+        rows = "" if a.last_rows is None else str(a.last_rows)
+        accounts.add_row(a.account, _local(a.last_run_at, tz), state, rows, a.last_error, _local(a.last_success_at, tz), _local(a.next_run, tz))
+    console.print(accounts)
+    platforms = Table(title="Data freshness", title_justify="left")
+    for header in ("Platform", "Latest day", "Days behind", "Last synced", "Accounts"):
+        platforms.add_column(header, justify="right" if header == "Days behind" else "left")
+    for p in status.platforms:
+        behind = "" if p.days_behind is None else str(p.days_behind)
+        platforms.add_row(p.platform, str(p.latest_day or ""), behind, _local(p.last_synced_at, tz), p.accounts)
+    if status.platforms:
+        console.print(platforms)
+    else:
+        console.print("No data yet: run `tracker sync`.")
+
+
+@friendly
+def status(config: ConfigOption = None, fmt: FormatOption = Format.table) -> None:
+    """Show each account's last run and next scheduled run, repeated failures and how stale each platform is."""
+    from tracker import status as status_mod
+
+    cfg = load_config(config)
+    engine = open_engine(cfg)
+    try:
+        result = status_mod.collect(cfg, engine, datetime.now().astimezone())
+    finally:
+        engine.dispose()
+    if fmt is Format.json:
+        json.dump(to_json(result), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is Format.csv:
+        write_csv(result)
+    else:
+        show_table(result, cfg.timezone)

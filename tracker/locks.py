@@ -1,0 +1,206 @@
+"""Cross-process sync locks: one lease row per account in the database.
+
+Two processes (the daemon and a manual `tracker sync`, or two machines on one
+PostgreSQL) must never sync the same account at once: both would fetch from
+the same cursor and race to commit. A process takes an account's lease
+before reading its cursor and gives it back after committing. The lease
+names its holder (host, pid and a token per `Leases` object, so two syncers
+in one process differ too) and expires unless renewed, so a crash never
+blocks an account for long: a lease past its expiry, or held by a pid that no
+longer exists on this host, is stale and may be taken over.
+
+Races are settled by the database: the row's primary key (two inserts) or a
+compare-and-swap update on the old holder (two takeovers); works the same on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracker.errors import TrackerError
+from tracker.store.db import WRITE_OPTION
+from tracker.store.models import SyncLease
+
+log = logging.getLogger("tracker.locks")
+
+DEFAULT_TTL = timedelta(minutes=10)
+
+
+class AccountBusy(TrackerError):
+    """Another process holds the account's lease; the caller skips the account."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
+    if os.name == "nt":
+        return True  # signal 0 is not a probe on Windows; expiry alone recovers there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+@dataclass(frozen=True)
+class Holder:
+    host: str
+    pid: int
+    token: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.host}:{self.pid}:{self.token}"
+
+    @classmethod
+    def current(cls) -> Holder:
+        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:12])
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    account: str
+    holder: str
+    host: str
+    pid: int
+    acquired_at: datetime
+    expires_at: datetime
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host} since {self.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+class Leases:
+    """The leases one syncer holds; `acquire` before an account's fetch, `release` after its commit."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        holder: Holder | None = None,
+        ttl: timedelta = DEFAULT_TTL,
+        now: Callable[[], datetime] = utc_now,
+        alive: Callable[[int], bool] = pid_alive,
+    ) -> None:
+        self.engine = engine
+        self.holder = holder or Holder.current()
+        self.ttl = ttl
+        self.now = now
+        self.alive = alive
+        self._held: set[str] = set()
+        self._guard = threading.Lock()
+
+    def acquire(self, account: str) -> None:
+        """Take the account's lease, or raise AccountBusy naming who syncs it."""
+        table = SyncLease.__table__
+        now = self.now()
+        values = {
+            "holder": self.holder.id,
+            "host": self.holder.host,
+            "pid": self.holder.pid,
+            "acquired_at": now,
+            "expires_at": now + self.ttl,
+        }
+        try:
+            with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+                found = conn.execute(sa.select(table).where(table.c.account == account)).mappings().first()
+                current = LeaseRow(**found) if found else None
+                if current is None:
+                    conn.execute(sa.insert(table).values(account=account, **values))
+                elif current.holder == self.holder.id or self.stale(current, now):
+                    if current.holder != self.holder.id:
+                        log.warning("%s: recovered a stale sync lock held by %s", account, current.describe())
+                    taken = conn.execute(
+                        sa.update(table)
+                        .where(table.c.account == account, table.c.holder == current.holder)
+                        .values(**values)
+                    )
+                    if taken.rowcount != 1:
+                        raise AccountBusy(f"{account}: another process took it over just now; skipped")
+                else:
+                    raise AccountBusy(f"{account}: being synced by another tracker process ({current.describe()}); skipped")
+        except sa.exc.IntegrityError:
+            raise AccountBusy(f"{account}: another process started syncing it just now; skipped") from None
+        with self._guard:
+            self._held.add(account)
+
+    def stale(self, lease: LeaseRow, now: datetime) -> bool:
+        """Expired, or its holder's process is gone (only knowable on the same host)."""
+        if lease.expires_at <= now:
+            return True
+        return lease.host == self.holder.host and not self.alive(lease.pid)
+
+    def release(self, account: str) -> None:
+        """Give the lease back; a lease someone else took over in the meantime stays theirs."""
+        with self._guard:
+            if account not in self._held:
+                return
+            self._held.discard(account)
+        table = SyncLease.__table__
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            conn.execute(sa.delete(table).where(table.c.account == account, table.c.holder == self.holder.id))
+
+    def release_all(self) -> None:
+        with self._guard:
+            held = list(self._held)
+        for account in held:
+            self.release(account)
+
+    def renew(self) -> None:
+        """Push every held lease's expiry forward, so a long fetch is not mistaken for a crash."""
+        with self._guard:
+            held = list(self._held)
+        if not held:
+            return
+        table = SyncLease.__table__
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            conn.execute(
+                sa.update(table)
+                .where(table.c.account.in_(held), table.c.holder == self.holder.id)
+                .values(expires_at=self.now() + self.ttl)
+            )
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Renew the held leases every third of their lifetime; release whatever is left at the end."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self.ttl.total_seconds() / 3):
+                try:
+                    self.renew()
+                except sa.exc.SQLAlchemyError:
+                    log.warning("could not renew sync locks; will try again", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="tracker-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+            self.release_all()
+
+
+def current_leases(engine: Engine) -> list[LeaseRow]:
+    """Every lease in the table, for `tracker status`."""
+    table = SyncLease.__table__
+    with engine.connect() as conn:
+        return [LeaseRow(**row) for row in conn.execute(sa.select(table)).mappings()]

@@ -1,0 +1,115 @@
+"""Logging for the long-running commands: structured lines on stderr and in a rotating file.
+
+One line per event, `key=value` pairs (logfmt), so `grep account=shop` and
+log shippers both work. Every line is redacted on its way out: the secret
+values the config references and credentials inside URLs never reach a log.
+Only the CLI calls `logging_to`; library modules just use `logging.getLogger`.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+
+from tracker.http import redact_text
+
+if TYPE_CHECKING:
+    from tracker.config import Config
+
+LOG_FILE = "tracker.log"
+MAX_BYTES = 1_000_000
+BACKUPS = 5
+ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+LOGGERS = ("tracker", "apscheduler")
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir("tracker"))
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    """`log.info("sync finished", extra=fields(run=3))` adds `run=3` to the line."""
+    return {"fields": values}
+
+
+def _quote(value: Any) -> str:
+    text = str(value)
+    if text and not re.search(r'[\s"=]', text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+class LineFormatter(logging.Formatter):
+    """`ts=... level=info logger=tracker.sync msg="..." key=value`, with secrets redacted."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info and record.exc_info[1] is not None:
+            parts["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        line = " ".join(f"{key}={_quote(value)}" for key, value in parts.items())
+        return redact_text(line, self.secrets)
+
+
+def referenced_secrets(cfg: Config, env: dict[str, str] | None = None) -> list[str]:
+    """Values of every ${ENV_VAR} the config refers to: what a log must never show."""
+    env = dict(os.environ) if env is None else env
+    values = [v for a in cfg.accounts for v in a.options.values() if isinstance(v, str)]
+    webhook = cfg.alerts.webhook_url or ""
+    secrets = [env.get(m.group(1), "") for m in map(ENV_REF.match, [*values, webhook]) if m]
+    if webhook and not ENV_REF.match(webhook):
+        secrets.append(webhook)  # a webhook URL often carries its token in the path
+    return [s for s in secrets if s]
+
+
+@contextmanager
+def logging_to(secrets: list[str], *, verbose: bool = False, directory: Path | None = None) -> Iterator[Path]:
+    """Send tracker's (and APScheduler's) log lines to stderr and a rotating file while the block runs."""
+    folder = directory or log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOG_FILE
+    formatter = LineFormatter(secrets)
+    screen = logging.StreamHandler(sys.stderr)
+    screen.setLevel(logging.DEBUG if verbose else logging.INFO)
+    file = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    file.setLevel(logging.DEBUG if verbose else logging.INFO)
+    handlers: list[logging.Handler] = [screen, file]
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    saved = []
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(logging.DEBUG if verbose else (logging.INFO if name == "tracker" else logging.WARNING))
+        logger.propagate = False
+        for handler in handlers:
+            logger.addHandler(handler)
+    try:
+        yield path
+    finally:
+        for logger, level, propagate in saved:
+            for handler in handlers:
+                logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+        for handler in handlers:
+            handler.close()

@@ -1,0 +1,152 @@
+"""What `tracker status` says: each account's last run, its next one, and how fresh each platform's data is.
+
+The run history in the store answers "when, how many rows, ok or failed and
+why"; the config's schedule answers "when next"; the newest sample per
+platform answers "how stale". The scheduler and the alerts read the same
+run history through `last_successes` and `attempted`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracker import metrics
+from tracker.config import Config
+from tracker.locks import current_leases
+from tracker.store.models import AccountRun
+from tracker.store.models import Sample as SampleRow
+from tracker.windows import account_today
+
+HISTORY = 20  # runs looked at per account to count failures in a row
+
+
+@dataclass
+class AccountStatus:
+    account: str
+    plugin: str
+    enabled: bool
+    last_run_at: datetime | None
+    last_status: str | None  # ok | failed | interrupted | running; None: never synced
+    last_rows: int | None
+    last_error: str
+    last_success_at: datetime | None
+    failures_in_a_row: int
+    failing_repeatedly: bool
+    syncing_now: str  # who holds its lock, if anyone
+    schedule: str
+    next_run: datetime | None
+
+
+@dataclass
+class PlatformStatus:
+    platform: str
+    accounts: str
+    latest_day: date | None
+    days_behind: int | None
+    last_synced_at: datetime | None
+
+
+@dataclass
+class Status:
+    generated_at: datetime
+    accounts: list[AccountStatus]
+    platforms: list[PlatformStatus]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Stored times are UTC; some drivers hand them back without the zone."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def last_successes(engine: Engine) -> dict[str, datetime]:
+    """When each account last finished a sync successfully."""
+    t = AccountRun.__table__
+    query = sa.select(t.c.account, sa.func.max(t.c.finished_at)).where(t.c.status == "ok").group_by(t.c.account)
+    with engine.connect() as conn:
+        return {row[0]: as_utc(row[1]) for row in conn.execute(query) if row[1] is not None}
+
+
+def attempted(engine: Engine) -> set[str]:
+    """Accounts that have been synced at least once, successfully or not."""
+    t = AccountRun.__table__
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(sa.select(t.c.account).distinct())}
+
+
+def recent_runs(engine: Engine, account: str) -> list[AccountRun]:
+    t = AccountRun.__table__
+    query = sa.select(t).where(t.c.account == account).order_by(t.c.id.desc()).limit(HISTORY)
+    with engine.connect() as conn:
+        return [AccountRun(**row) for row in conn.execute(query).mappings()]
+
+
+def failures_in_a_row(runs: list[AccountRun]) -> int:
+    """Failed runs since the last good one; interrupted and running ones neither count nor reset."""
+    count = 0
+    for run in runs:
+        if run.status == "ok":
+            break
+        if run.status == "failed":
+            count += 1
+    return count
+
+
+def collect(cfg: Config, engine: Engine, now: datetime) -> Status:
+    from tracker.scheduler import jobs_for  # APScheduler's triggers answer "when next"
+
+    successes = last_successes(engine)
+    holders = {lease.account: lease.describe() for lease in current_leases(engine) if as_utc(lease.expires_at) > now}
+    job_of = {name: job for job in jobs_for(cfg) for name in job.accounts}
+    accounts = []
+    for account in cfg.accounts:
+        runs = recent_runs(engine, account.name)
+        last = runs[0] if runs else None
+        failures = failures_in_a_row(runs)
+        job = job_of.get(account.name)
+        accounts.append(
+            AccountStatus(
+                account=account.name,
+                plugin=account.plugin,
+                enabled=account.enabled,
+                last_run_at=as_utc(last.finished_at or last.started_at) if last else None,
+                last_status=last.status if last else None,
+                last_rows=last.rows if last else None,
+                last_error=(last.error or "") if last else "",
+                last_success_at=successes.get(account.name),
+                failures_in_a_row=failures,
+                failing_repeatedly=failures >= cfg.alerts.repeated_failures,
+                syncing_now=holders.get(account.name, ""),
+                schedule=job.cron if job else "",
+                next_run=job.next_run(now) if job else None,
+            )
+        )
+    return Status(now, accounts, _platforms(engine, account_today(cfg.timezone, now), successes))
+
+
+def _platforms(engine: Engine, today: date, successes: dict[str, datetime]) -> list[PlatformStatus]:
+    t = SampleRow.__table__
+    query = sa.select(t.c.platform, t.c.account, sa.func.max(t.c.day)).group_by(t.c.platform, t.c.account)
+    latest: dict[str, tuple[date, set[str]]] = {}
+    with engine.connect() as conn:
+        for platform, account, day in conn.execute(query):
+            best, names = latest.get(platform, (day, set()))
+            latest[platform] = (max(best, day), names | {account})
+    ordered = [p for p in sorted(latest) if p not in metrics.BUCKETS] + [b for b in metrics.BUCKETS if b in latest]
+    result = []
+    for platform in ordered:
+        day, names = latest[platform]
+        synced = [successes[n] for n in names if n in successes]
+        result.append(
+            PlatformStatus(
+                platform=platform,
+                accounts=", ".join(sorted(names)),
+                latest_day=day,
+                days_behind=(today - day).days,
+                last_synced_at=max(synced) if synced else None,
+            )
+        )
+    return result
