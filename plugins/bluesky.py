@@ -195,6 +195,7 @@ plugin = Plugin(
     options=BlueskyOptions,
     description="Followers and per-post likes, reposts, replies and quotes of a Bluesky account (public AppView).",
     lookback_days=7,
+    lookback_option="post_lookback_days",
     day_rule="the account's timezone (snapshots on today; post counts on the day the post was published)",
     metrics={
         "followers": "Followers (followersCount) as read that day: a daily snapshot.",

@@ -224,6 +224,7 @@ plugin = Plugin(
     options=MastodonOptions,
     description="Followers and per-post likes, boosts, replies and quotes of a Mastodon account (public API).",
     lookback_days=7,
+    lookback_option="post_lookback_days",
     day_rule="the account's timezone (snapshots on today; post counts on the day the post was published)",
     metrics={
         "followers": "Followers (followers_count) as read that day: a daily snapshot.",

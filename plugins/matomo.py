@@ -166,9 +166,9 @@ def _platform_by_type(row: dict[str, Any], attribution: Attribution) -> str | No
 
 
 def _campaign_platform(row: dict[str, Any], attribution: Attribution) -> str:
-    """Matomo keeps only the campaign name (utm_source only when no name): a name that is no source is unattributed."""
-    platform = attribution.platform_for_source(str(row.get("label", "")))
-    return "unattributed" if platform in ("other", "direct") else platform
+    """Matomo keeps only the campaign name (utm_source only when no name): `tracker link` names campaigns
+    `<platform>-<name>`; any other name that is no source is unattributed."""
+    return attribution.platform_for_campaign(str(row.get("label", ""))) or "unattributed"
 
 
 REPORTS = {
@@ -219,6 +219,8 @@ plugin = Plugin(
     day_rule="the site's time zone in Matomo (days as Matomo returns them)",
     conversion_source=ConversionSource.ANALYTICS,
     covers_all_platforms=True,
+    attribution="Matomo referrer of the visit that converted (campaign name or referrer; Matomo's default "
+    "attributes a goal to the referrer of the converting visit)",
     metrics={
         "visits": "Matomo `nb_visits`: visits whose referrer was this source that day.",
         "visitors": "Matomo `nb_uniq_visitors`: unique visitors from this source that day (summed over the referrers "

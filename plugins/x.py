@@ -274,6 +274,7 @@ plugin = Plugin(
     options=XOptions,
     description="X account: followers, following and posts as daily snapshots; optional per-post metrics (billed).",
     lookback_days=7,
+    lookback_option="post_lookback_days",
     day_rule="the account's timezone: snapshots on the day of the sync, post counts on the day each post was published",
     metrics={
         "followers": "Accounts following this account (followers_count), snapshot when the sync runs.",

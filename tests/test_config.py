@@ -109,3 +109,15 @@ def test_example_config_is_valid_and_documents_every_setting():
     config.parse(__import__("tomllib").loads(text), example)
     for key in config.TOP_KEYS | config.ACCOUNT_KEYS:
         assert f"{key} =" in text or f"[{key}" in text or f"{key}." in text, f"config.example.toml lacks {key}"
+
+
+def test_the_manual_account_name_is_reserved_for_logged_sales(tmp_path):
+    found = lines_for(tmp_path, '[accounts.manual]\nplugin = "demo"\n')
+    assert len(found) == 1 and "accounts.manual: the name 'manual' is reserved" in found[0]
+
+
+def test_effort_settings_are_validated(tmp_path):
+    found = lines_for(tmp_path, "hourly_rate = -5\n[effort.instagram]\nhours_per_week = \"lots\"\nminutes = 3\n")
+    assert sorted(line.split(": ", 1)[1].split(":")[0] for line in found) == [
+        "effort.instagram.hours_per_week", "effort.instagram.minutes", "hourly_rate"
+    ]

@@ -112,3 +112,10 @@ def test_a_database_from_the_first_release_is_upgraded_with_nothing_lost(db_url)
         assert conn.execute(sa.text("SELECT value FROM sample")).scalar_one() == 4.0
         assert "notices" in {c["name"] for c in sa.inspect(conn).get_columns("account_run")}
     upgraded.dispose()
+
+
+def test_a_refund_record_lowers_revenue_without_counting_as_an_order(engine):
+    commit(engine, [order("1001", amount=50.0), order("1001-refund-20260310", amount=-20.0)])
+    values = daily(engine)
+    assert values[("instagram", "orders", "2026-03-10")] == 1
+    assert values[("instagram", "revenue", "2026-03-10")] == 30.0

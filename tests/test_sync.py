@@ -277,3 +277,21 @@ def test_stop_marks_the_run_interrupted_and_writes_nothing_half(make_config, reg
     assert query(cfg.database, "SELECT status FROM sync_run") == [("interrupted",)]
     assert query(cfg.database, "SELECT COUNT(*) FROM sample") == [(0,)]
     engine.dispose()
+
+
+def test_a_plugin_option_can_set_the_lookback(make_config, run_sync):
+    @dataclass(frozen=True)
+    class PostOptions:
+        post_lookback_days: int = option(7, help="days of posts to re-read")
+
+    windows = []
+
+    def fetch(opts, window, http, state):
+        windows.append(window.since)
+        yield []
+
+    registry = registry_with(plugin("posts", fetch, PostOptions, lookback_days=7, lookback_option="post_lookback_days"))
+    cfg = make_config({"p": {"plugin": "posts", "post_lookback_days": 14}})
+    run_sync(cfg, now=noon(TODAY), plugins=registry)
+    run_sync(cfg, now=noon(TODAY), plugins=registry)
+    assert windows[1] == TODAY - timedelta(days=14)

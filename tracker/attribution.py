@@ -59,6 +59,13 @@ BUILTIN_SOURCES: dict[str, str] = {
 }
 
 DIRECT_MARKERS = {"", "(direct)", "direct", "(none)"}
+CAMPAIGN_SEPARATOR = "-"
+
+
+def campaign_name(platform: str, campaign: str) -> str:
+    """`spring-sale` posted on instagram -> `instagram-spring-sale` (see platform_for_campaign)."""
+    prefix = platform + CAMPAIGN_SEPARATOR
+    return campaign if campaign.lower().startswith(prefix) else prefix + campaign
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,10 @@ class Attribution:
             sources={**self.sources, **{k.strip().lower(): v for k, v in (sources or {}).items()}},
         )
 
+    def platforms(self) -> set[str]:
+        """Every platform key the mapping can produce: a key names itself as a UTM source."""
+        return set(self.hosts.values()) | set(self.sources.values())
+
     def platform_for_host(self, host: str) -> str | None:
         """`l.facebook.com` -> facebook: the longest known suffix of the host wins."""
         host = _host(host)
@@ -84,6 +95,18 @@ class Attribution:
                 return platform
         return None
 
+    def platform_for_campaign(self, name: str) -> str | None:
+        """A campaign name as `tracker link` writes it (`instagram-spring-sale`), or a bare source name.
+
+        Matomo keeps only the campaign name of a tagged visit, so the platform travels inside it.
+        """
+        value = name.strip().lower()
+        platform = self.platform_for_source(value)
+        if platform not in ("other", "direct"):
+            return platform
+        prefix = value.split(CAMPAIGN_SEPARATOR, 1)[0]
+        return prefix if CAMPAIGN_SEPARATOR in value and prefix in self.platforms() else None
+
     def platform_for_source(self, source: str) -> str:
         """A UTM source, referrer host or URL -> platform key, `direct` or `other`."""
         value = source.strip().lower()
@@ -91,6 +114,8 @@ class Attribution:
             return "direct"
         if value in self.sources:
             return self.sources[value]
+        if value in self.platforms():
+            return value
         platform = self.platform_for_host(value)
         return platform or "other"
 

@@ -24,6 +24,7 @@ from tracker.errors import ConfigError
 from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
 
 APP = "tracker"
+RESERVED_ACCOUNT = "manual"  # offline sales from `tracker log`
 ACCOUNT_KEYS = {"plugin", "lookback_days", "initial_days", "timezone", "enabled", "schedule"}
 TOP_KEYS = {
     "database",
@@ -38,6 +39,8 @@ TOP_KEYS = {
     "accounts",
     "schedule",
     "alerts",
+    "hourly_rate",
+    "effort",
 }
 
 
@@ -94,6 +97,14 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class Effort:
+    """What one platform costs: money per month (ads, tools) and the owner's hours per week."""
+
+    monthly_cost: float = 0.0
+    hours_per_week: float = 0.0
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     """Thresholds for `tracker alerts`; `webhook_url` may be a ${ENV_VAR} reference."""
 
@@ -123,6 +134,8 @@ class Config:
     attribution: Attribution = field(default_factory=Attribution)
     accounts: tuple[AccountConfig, ...] = ()
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    hourly_rate: float = 0.0
+    effort: dict[str, Effort] = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def account(self, name: str) -> AccountConfig | None:
@@ -212,6 +225,8 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     accounts = _accounts(r, raw.get("accounts", {}), tz, lookback, initial)
     schedule = _schedule(r, raw.get("schedule", {}))
     alerts = _alerts(r, raw.get("alerts", {}))
+    hourly_rate = _money(r, raw, "hourly_rate", "hourly_rate")
+    effort = _effort(r, raw.get("effort", {}))
     for name in precedence:
         if not any(a.name == name for a in accounts):
             r.problem("precedence", f"names account {name!r}, which is not configured")
@@ -231,7 +246,36 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         accounts=tuple(accounts),
         schedule=schedule,
         alerts=alerts,
+        hourly_rate=hourly_rate,
+        effort=effort,
     )
+
+
+def _money(r: _Reader, table: Mapping[str, Any], key: str, label: str) -> float:
+    value = table.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        r.problem(label, f"must be a number >= 0, not {value!r}")
+        return 0.0
+    return float(value)
+
+
+def _effort(r: _Reader, value: Any) -> dict[str, Effort]:
+    if not isinstance(value, dict):
+        r.problem("effort", "must be tables like [effort.instagram] with monthly_cost and hours_per_week")
+        return {}
+    effort = {}
+    for platform, table in value.items():
+        label = f"effort.{platform}"
+        if not isinstance(table, dict):
+            r.problem(label, "must be a table with monthly_cost and/or hours_per_week")
+            continue
+        for key in sorted(set(table) - {"monthly_cost", "hours_per_week"}):
+            r.problem(f"{label}.{key}", "unknown setting (known: monthly_cost, hours_per_week)")
+        effort[platform] = Effort(
+            _money(r, table, "monthly_cost", f"{label}.monthly_cost"),
+            _money(r, table, "hours_per_week", f"{label}.hours_per_week"),
+        )
+    return effort
 
 
 def _database(value: str, base: Path) -> str:
@@ -274,6 +318,9 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
         if not isinstance(table, dict):
             r.problem(label, "must be a table with at least `plugin = \"...\"`")
             continue
+        if name == RESERVED_ACCOUNT:
+            r.problem(label, f"the name {RESERVED_ACCOUNT!r} is reserved for sales logged with `tracker log`; rename it")
+            continue
         plugin = table.get("plugin")
         if not isinstance(plugin, str) or not plugin:
             r.problem(f"{label}.plugin", "missing: say which plugin reads this account, like plugin = \"facebook\"")
@@ -297,6 +344,7 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
             )
         )
     return accounts
+
 
 SCHEDULE_KEYS = ("sync", "timezone", "misfire_grace_minutes")
 

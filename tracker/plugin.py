@@ -206,7 +206,8 @@ class Plugin:
     fields are the account's options; fields typed `Secret` must be given as
     `${ENV_VAR}` references; a field typed `Attribution` receives the config's
     referrer/UTM -> platform mapping. `day_rule` tells users which clock decides
-    a day. `attribution` says how its conversions are tied to a platform and
+    a day. `lookback_option` names an option whose value, when set, is the
+    lookback (per-post plugins: `post_lookback_days`). `attribution` says how its conversions are tied to a platform and
     over what window (the report repeats it). `check(options, http)` makes one cheap authenticated call for
     `tracker accounts check` and returns a one-line description of what it
     found, or raises AuthError/NotFound/... naming the exact problem.
@@ -218,6 +219,7 @@ class Plugin:
     options: type | None = None
     description: str = ""
     lookback_days: int | None = None
+    lookback_option: str | None = None
     day_rule: str = "the account's timezone"
     conversion_source: ConversionSource = ConversionSource.NONE
     covers_all_platforms: bool = False

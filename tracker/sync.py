@@ -277,8 +277,11 @@ class Syncer:
         if problems:
             raise PluginError("; ".join(problems))
         stored = self._stored(account.name)
+        from_option = getattr(opts, plugin.lookback_option, None) if plugin.lookback_option else None
         lookback = next(
-            v for v in (account.lookback_days, plugin.lookback_days, self.config.lookback_days) if v is not None
+            v
+            for v in (account.lookback_days, from_option, plugin.lookback_days, self.config.lookback_days)
+            if v is not None
         )
         plan = plan_window(
             tz=account.timezone,

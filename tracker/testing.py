@@ -64,20 +64,21 @@ def check_plugin(
     env: Mapping[str, str] | None = None,
     tz: str = "UTC",
 ) -> Fetched:
-    """Declaration valid, options valid, samples valid, unique and inside the window,
-    the same window twice gives the same samples, and the saved state works for a second run."""
+    """Declaration valid, options valid, samples valid, unique and inside the window, conversion ids
+    unique, the same window twice gives the same samples and conversions, and the saved state works."""
     validate(plugin)
     _required_options_are_enforced(plugin)
     win = window(since, until, today, tz)
     first = fetch_once(plugin, raw, win, env=env)
-    assert first.samples or first.unavailable, f"plugin {plugin.name} yielded nothing for {since}..{until}"
+    assert first.samples or first.conversions or first.unavailable, f"plugin {plugin.name} yielded nothing for {since}..{until}"
     keys = Counter((s.platform, s.metric, s.day) for s in first.samples)
-    duplicates = [k for k, n in keys.items() if n > 1]
+    duplicates = [k for k, n in keys.items() if n > 1] + [i for i, n in Counter(c.id for c in first.conversions).items() if n > 1]
     assert not duplicates, f"plugin {plugin.name} yielded the same key twice: {duplicates[:3]}"
     state = first.state or {}
     json.dumps(state)
     again = fetch_once(plugin, raw, win, env=env)
     assert set(again.samples) == set(first.samples), "the same window twice gave different samples"
+    assert set(again.conversions) == set(first.conversions), "the same window twice gave different conversions"
     fetch_once(plugin, raw, win, state=state, env=env)
     return first
 

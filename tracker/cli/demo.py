@@ -10,6 +10,8 @@ import typer
 from tracker.cli.common import Format, FormatOption, friendly, stderr, stdout
 
 DEMO_DAYS = 90
+# The bakery owner's hours per week on each platform: the verdict weighs them.
+DEMO_EFFORT = {"instagram": (0.0, 6.0), "facebook": (0.0, 2.0), "xing": (0.0, 1.0)}
 
 
 @friendly
@@ -32,6 +34,7 @@ def demo(
         database=f"sqlite:///{path}",
         timezone=tz,
         accounts=(config.AccountConfig("demo_bakery", "demo", {}, tz, None, DEMO_DAYS, True, 0),),
+        effort={platform: config.Effort(cost, hours) for platform, (cost, hours) in DEMO_EFFORT.items()},
     )
     today = account_today(tz)
     result = run_sync(stderr(), None, None, today - timedelta(days=DEMO_DAYS - 1), today, cfg=cfg)

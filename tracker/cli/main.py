@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tracker.cli import alerts, schedule, status
-from tracker.cli import accounts, config, db, demo, plugins, report, sync
+from tracker.cli import accounts, config, db, demo, link, log, plugins, report, sync
 
 app = typer.Typer(
     name="tracker",
@@ -17,6 +17,8 @@ app = typer.Typer(
 
 app.command(rich_help_panel="Daily use")(sync.sync)
 app.command(rich_help_panel="Daily use")(report.report)
+app.add_typer(log.app, name="log", rich_help_panel="Daily use")
+app.command(rich_help_panel="Daily use")(link.link)
 app.command(rich_help_panel="Getting started")(demo.demo)
 app.command(rich_help_panel="Getting started")(config.init)
 app.add_typer(config.app, name="config", rich_help_panel="Setup")

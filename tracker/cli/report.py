@@ -26,7 +26,7 @@ def build_report(cfg: Config, days: int, until: date | None, platforms: list[str
         figures = compute.compute(engine, period, platforms, cfg.precedence)
     finally:
         engine.dispose()
-    return rows.build(figures, cfg.currency)
+    return rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate))
 
 
 def show(report: Report, fmt: Format) -> None:

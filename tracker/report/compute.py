@@ -18,13 +18,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker import metrics
 from tracker.metrics import Kind
-from tracker.store.models import Account, MetricStatus
+from tracker.store.models import Account, ConversionRecord, MetricStatus
 from tracker.store.models import Sample as SampleRow
 
 VISIT_METRICS = ("visits", "visitors")
 ORDER_METRICS = ("conversions", "leads", "orders", "revenue")
 ENGAGEMENT_PARTS = ("likes", "comments", "shares", "post_likes", "post_reposts", "post_replies", "post_quotes")
 SOURCE_RANK = {"first_party": 0, "analytics": 1, "none": 2}
+MANUAL = "manual"  # conversion_source of logged offline sales: they add to the online figures
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class PlatformFigures:
     followers_since: date | None
     missing: list[str]
     extras: dict[str, float]
+    attribution: str = ""
+    bases: list[str] = field(default_factory=list)
+    currencies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +81,7 @@ class _AccountInfo:
     conversion_source: str
     covers_all: bool
     position: int
+    attribution: str
 
 
 def compute(engine: Engine, period: Period, platforms: list[str] | None = None, precedence: tuple[str, ...] = ()) -> Figures:
@@ -89,6 +94,7 @@ def compute(engine: Engine, period: Period, platforms: list[str] | None = None, 
         gauges_prev_before = _last_values(conn, previous.start - timedelta(days=1))
         first_days = _first_days(conn)
         missing = _missing(conn)
+        records = _record_facts(conn, period)
     rank = _ranker(accounts, precedence)
     seen = sorted({key[1] for key in sums} | {key[1] for key in gauges_now})
     if platforms:
@@ -98,10 +104,11 @@ def compute(engine: Engine, period: Period, platforms: list[str] | None = None, 
     for platform in _ordered(seen):
         per_metric = {k: v for k, v in sums.items() if k[1] == platform}
         conv_accounts = {k[0] for k in per_metric if k[2] in VISIT_METRICS + ORDER_METRICS}
-        visits_source = _pick(conv_accounts, per_metric, VISIT_METRICS, rank)
-        orders_source = _pick(conv_accounts, per_metric, ORDER_METRICS, rank)
-        current = _totals(per_metric, "current", visits_source, orders_source, period.days)
-        prev = _totals(per_metric, "previous", visits_source, orders_source, previous.days)
+        manual = {a for a in conv_accounts if a in accounts and accounts[a].conversion_source == MANUAL}
+        visits_source = _pick(conv_accounts - manual, per_metric, VISIT_METRICS, rank)
+        orders_source = _pick(conv_accounts - manual, per_metric, ORDER_METRICS, rank)
+        current = _totals(per_metric, "current", visits_source, orders_source, manual)
+        prev = _totals(per_metric, "previous", visits_source, orders_source, manual)
         _add_gauges(current, gauges_now, gauges_before, platform)
         _add_gauges(prev, gauges_before, gauges_prev_before, platform)
         names = sorted({k[0] for k in per_metric} | {k[0] for k in gauges_now if k[1] == platform})
@@ -117,6 +124,9 @@ def compute(engine: Engine, period: Period, platforms: list[str] | None = None, 
                 followers_since=min((d for (a, p, m), d in first_days.items() if p == platform and m == "followers"), default=None),
                 missing=sorted(f"{m} ({a}: {why})" for (a, p, m), why in missing.items() if p == platform),
                 extras={m: v for m, v in current.values.items() if "." in m},
+                attribution=accounts[orders_source].attribution if orders_source in accounts else "",
+                bases=sorted({b for (a, p), (bs, _) in records.items() if p == platform and a in {orders_source, *manual} for b in bs}),
+                currencies=sorted({c for (a, p), (_, cs) in records.items() if p == platform and a in {orders_source, *manual} for c in cs}),
             )
         )
     return Figures(period, result)
@@ -129,8 +139,28 @@ def _ordered(platforms: list[str]) -> list[str]:
 
 def _accounts(conn: Connection) -> dict[str, _AccountInfo]:
     t = Account.__table__
-    rows = conn.execute(sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position))
-    return {r.name: _AccountInfo(r.name, r.conversion_source, bool(r.covers_all_platforms), r.position) for r in rows}
+    rows = conn.execute(sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position, t.c.attribution))
+    return {
+        r.name: _AccountInfo(r.name, r.conversion_source, bool(r.covers_all_platforms), r.position, r.attribution)
+        for r in rows
+    }
+
+
+def _record_facts(conn: Connection, period: Period) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
+    """Per (account, platform): how the period's order records were attributed, and their currencies."""
+    t = ConversionRecord.__table__
+    query = (
+        sa.select(t.c.account, t.c.platform, t.c.basis, t.c.currency)
+        .where(t.c.day.between(period.start, period.end), t.c.withdrawn == sa.false())
+        .distinct()
+    )
+    facts: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for r in conn.execute(query):
+        bases, currencies = facts[(r.account, r.platform)]
+        bases.add(r.basis)
+        if r.currency:
+            currencies.add(r.currency)
+    return facts
 
 
 def _ranker(accounts: dict[str, _AccountInfo], precedence: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -214,15 +244,18 @@ def _totals(
     period: str,
     visits_source: str | None,
     orders_source: str | None,
-    days: int,
+    manual: set[str],
 ) -> Totals:
+    """Vanity from every account; visits from one source; conversions from one source plus logged offline ones."""
     totals = Totals()
     for (account, _platform, metric, p), (value, count, provisional) in sums.items():
         if p != period:
             continue
         if metric in VISIT_METRICS and account != visits_source:
             continue
-        if metric in ORDER_METRICS and account != orders_source:
+        if metric in ORDER_METRICS and account in manual:
+            totals.values[f"offline_{metric}"] = totals.values.get(f"offline_{metric}", 0.0) + value
+        elif metric in ORDER_METRICS and account != orders_source:
             continue
         info = metrics.get(metric)
         if info is not None and info.kind is Kind.GAUGE:

@@ -97,12 +97,33 @@ def _notes(rows: list[PlatformRow], report: Report) -> list[str]:
         sources = [f"visits from {row.visits_source}" if row.visits_source else "", f"conversions from {row.conversions_source}" if row.conversions_source else ""]
         if any(sources):
             notes.append(f"  source: {', '.join(s for s in sources if s)}")
+        if row.conversions_offline:
+            notes.append(f"  of which logged offline: {row.conversions_offline:,.0f} conversions, {row.revenue_offline or 0:,.2f} {report.currency}")
+        if row.conversions_basis or row.attribution:
+            basis = f"attributed by {row.conversions_basis}" if row.conversions_basis else ""
+            notes.append("  " + "; ".join(p for p in (basis, row.attribution) if p))
+        if row.hours or row.cost:
+            notes.append("  effort: " + _effort(row, report.currency))
+        if row.currency_note:
+            notes.append(f"  note: {row.currency_note}")
         if row.followers_since and row.followers_since > report.start.isoformat():
             notes.append(f"  follower history starts {row.followers_since}; earlier days cannot be recovered")
         if row.missing:
             notes.append(f"  missing (the platform no longer serves it): {row.missing}")
     notes.append(f"Revenue in {report.currency}.")
     return notes
+
+
+def _effort(row: PlatformRow, currency: str) -> str:
+    """"8.6 h in the period, 0.3 h per conversion": money only where some is configured."""
+    spent = [f"{row.hours:,.1f} h"] if row.hours else []
+    per = [f"{row.hours_per_conversion:,.1f} h"] if row.hours_per_conversion else []
+    if row.cost:
+        spent.append(f"{row.cost:,.2f} {currency}")
+        if row.cost_per_conversion:
+            per.append(f"{row.cost_per_conversion:,.2f} {currency}")
+    text = f"{' and '.join(spent)} in the period"
+    return text + (f", {' and '.join(per)} per conversion" if per else "")
 
 
 def table(report: Report, console: Console) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+from tracker.config import Effort
 from tracker.report.compute import ENGAGEMENT_PARTS, Figures, PlatformFigures, Totals
 from tracker.report.verdict import Inputs, decide
 
@@ -37,17 +38,26 @@ class PlatformRow:
     leads: float | None
     orders: float | None
     conversions: float | None
+    conversions_offline: float | None
     conversions_previous: float | None
     conversion_rate: float | None
     revenue: float | None
+    revenue_offline: float | None
     revenue_previous: float | None
     likes_per_conversion: float | None
     followers_per_conversion: float | None
     messages: float | None
     replies: float | None
+    hours: float | None
+    cost: float | None
+    cost_per_conversion: float | None
+    hours_per_conversion: float | None
     tracked: bool
     visits_source: str | None
     conversions_source: str | None
+    conversions_basis: str
+    attribution: str
+    currency_note: str
     provisional: bool
     missing: str
     verdict: str
@@ -102,8 +112,25 @@ def _ratio(a: float | None, b: float | None, scale: float = 1.0) -> float | None
     return round(a / b * scale, 2)
 
 
-def build_row(f: PlatformFigures, days: int, currency: str) -> PlatformRow:
+@dataclass(frozen=True)
+class Costs:
+    """The owner's stated effort per platform and what an hour is worth."""
+
+    effort: dict[str, Effort]
+    hourly_rate: float = 0.0
+
+    def for_period(self, platform: str, days: int) -> tuple[float | None, float | None]:
+        """(hours, money) a platform took in a period of `days` days; None where nothing is configured."""
+        effort = self.effort.get(platform)
+        if effort is None:
+            return None, None
+        hours = effort.hours_per_week * days / 7
+        return round(hours, 1), round(effort.monthly_cost * days * 12 / 365 + hours * self.hourly_rate, 2)
+
+
+def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None = None) -> PlatformRow:
     cur, prev = f.current, f.previous
+    hours, cost = (costs or Costs({})).for_period(f.platform, days)
     engagement = _engagement(cur)
     likes = cur.get("likes") if cur.get("likes") is not None else cur.get("post_likes")
     conversions = cur.get("conversions")
@@ -121,8 +148,11 @@ def build_row(f: PlatformFigures, days: int, currency: str) -> PlatformRow:
             revenue=cur.get("revenue"),
             conversions_previous=prev.get("conversions"),
             currency=currency,
+            hours=hours,
+            cost=cost,
         )
     )
+    foreign = [c for c in f.currencies if c != currency]
     return PlatformRow(
         platform=f.platform,
         accounts=", ".join(f.accounts),
@@ -144,17 +174,26 @@ def build_row(f: PlatformFigures, days: int, currency: str) -> PlatformRow:
         leads=cur.get("leads"),
         orders=cur.get("orders"),
         conversions=conversions,
+        conversions_offline=cur.get("offline_conversions"),
         conversions_previous=prev.get("conversions"),
         conversion_rate=_ratio(conversions, cur.get("visits"), 100.0),
         revenue=_round(cur.get("revenue"), 2),
+        revenue_offline=_round(cur.get("offline_revenue"), 2),
         revenue_previous=_round(prev.get("revenue"), 2),
         likes_per_conversion=_ratio(likes, conversions),
         followers_per_conversion=_ratio(cur.get("followers"), conversions),
         messages=cur.get("messages"),
         replies=cur.get("replies"),
+        hours=hours,
+        cost=cost,
+        cost_per_conversion=_ratio(cost, conversions),
+        hours_per_conversion=_ratio(hours, conversions),
         tracked=f.tracked,
         visits_source=f.visits_source,
         conversions_source=f.conversions_source,
+        conversions_basis=", ".join(f.bases),
+        attribution=f.attribution,
+        currency_note=f"revenue includes {', '.join(foreign)}, not converted to {currency}" if foreign else "",
         provisional=cur.provisional,
         missing="; ".join(f.missing),
         verdict=verdict.code.value,
@@ -162,7 +201,7 @@ def build_row(f: PlatformFigures, days: int, currency: str) -> PlatformRow:
     )
 
 
-def build(figures: Figures, currency: str) -> Report:
+def build(figures: Figures, currency: str, costs: Costs | None = None) -> Report:
     period = figures.period
     previous = period.previous()
     return Report(
@@ -173,5 +212,5 @@ def build(figures: Figures, currency: str) -> Report:
         days=period.days,
         currency=currency,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        rows=[build_row(f, period.days, currency) for f in figures.platforms],
+        rows=[build_row(f, period.days, currency, costs) for f in figures.platforms],
     )

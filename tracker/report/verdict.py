@@ -43,6 +43,8 @@ class Inputs:
     revenue: float | None
     conversions_previous: float | None
     currency: str
+    hours: float | None = None
+    cost: float | None = None
 
 
 def _n(value: float | None) -> str:
@@ -60,6 +62,25 @@ def _trend(now: float | None, before: float | None) -> str:
     return f" ({change:+.0f}% on the period before)"
 
 
+def _spent(i: Inputs) -> str:
+    """", for 6 h/week and 150.00 EUR": what the silence cost, where effort is configured."""
+    parts = []
+    if i.hours:
+        parts.append(f"{i.hours / i.days * 7:,.1f} h/week")
+    if i.cost:
+        parts.append(f"{i.cost:,.2f} {i.currency}")
+    return f" for {' and '.join(parts)}" if parts else ""
+
+
+def _per_conversion(i: Inputs, conversions: float) -> str:
+    parts = []
+    if i.hours:
+        parts.append(f"{i.hours / conversions:,.1f} h")
+    if i.cost:
+        parts.append(f"{i.cost / conversions:,.2f} {i.currency}")
+    return f"; {' and '.join(parts)} per conversion" if parts else ""
+
+
 def decide(i: Inputs) -> Verdict:
     if i.platform in metrics.BUCKETS:
         return Verdict(Code.BUCKET, f"{i.platform.capitalize()}: visits and conversions no platform can claim.")
@@ -68,18 +89,21 @@ def decide(i: Inputs) -> Verdict:
             return Verdict(Code.NO_DATA, "No data in this period.")
         return Verdict(
             Code.NOT_TRACKED,
-            f"Conversions not tracked: {_n(i.engagement)} interactions, {_n(i.followers)} followers, "
-            "but nothing measures customers from here. Connect web analytics or a shop export that sees this platform.",
+            f"Conversions not tracked: {_n(i.engagement)} interactions, {_n(i.followers)} followers{_spent(i)}, "
+            "but nothing measures customers from here. Connect web analytics or a shop export, "
+            f"post tagged links (`tracker link URL --platform {i.platform}`) or log sales "
+            f"(`tracker log sale --platform {i.platform}`).",
         )
     conversions = i.conversions or 0
     if conversions == 0:
+        spent = _spent(i)
         return Verdict(
             Code.VANITY_ONLY,
             f"Likes, no customers: {_n(i.engagement)} interactions and {_n(i.visits)} visits, "
-            f"0 conversions in {i.days} days.",
+            f"0 conversions in {i.days} days{spent}.",
         )
     money = f", {i.revenue:,.2f} {i.currency}" if i.revenue else ""
-    trend = _trend(conversions, i.conversions_previous)
+    trend = _trend(conversions, i.conversions_previous) + _per_conversion(i, conversions)
     if i.engagement and i.engagement / conversions > LOW_YIELD_ENGAGEMENT_PER_CONVERSION:
         return Verdict(
             Code.LOW_YIELD,

@@ -196,8 +196,9 @@ def recompute_conversion_samples(conn: Connection, run_id: int, account: str, da
     table = ConversionRecord.__table__
     rows = []
     for platform, day in sorted(days):
+        counted = sa.func.sum(sa.case((table.c.amount >= 0, 1), else_=0))  # a refund (negative) is no new order
         query = (
-            sa.select(table.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0))
+            sa.select(table.c.kind, sa.func.coalesce(counted, 0), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0))
             .where(table.c.account == account, table.c.platform == platform, table.c.day == day)
             .where(table.c.withdrawn == sa.false())
             .group_by(table.c.kind)

@@ -1,0 +1,99 @@
+"""`tracker log sale|lead|list|undo`: offline conversions in one command."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
+
+app = typer.Typer(help="Log sales and leads that happened offline.", no_args_is_help=True)
+
+PlatformOption = Annotated[str, typer.Option("--platform", "-p", help="Where the customer came from (instagram, xing, ...).")]
+AmountOption = Annotated[float, typer.Option(help="Amount of the sale.")]
+DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day of the sale (default: today).")]
+NoteOption = Annotated[str, typer.Option(help="A note for yourself (\"phone order, saw the reel\").")]
+
+
+def _record(config: object, platform: str, kind: str, amount: float, day: datetime | None, note: str) -> None:
+    from tracker import manual
+    from tracker.windows import account_today
+
+    cfg = load_config(config)  # type: ignore[arg-type]
+    engine = open_engine(cfg)
+    try:
+        when = day.date() if day else account_today(cfg.timezone)
+        record_id = manual.log(engine, platform=platform, kind=kind, day=when, amount=amount, currency=cfg.currency, note=note)
+    finally:
+        engine.dispose()
+    money = f" of {amount:,.2f} {cfg.currency}" if amount else ""
+    stdout().print(f"Logged {kind} {record_id}{money} from {platform} on {when}. Undo: tracker log undo {record_id}", highlight=False)
+
+
+@app.command("sale")
+@friendly
+def sale(platform: PlatformOption, amount: AmountOption = 0.0, date: DateOption = None, note: NoteOption = "", config: ConfigOption = None) -> None:
+    """Record an offline sale from a platform ("I saw you on Instagram")."""
+    _record(config, platform, "order", amount, date, note)
+
+
+@app.command("lead")
+@friendly
+def lead(platform: PlatformOption, amount: AmountOption = 0.0, date: DateOption = None, note: NoteOption = "", config: ConfigOption = None) -> None:
+    """Record an offline lead (an enquiry, a booking) from a platform."""
+    _record(config, platform, "lead", amount, date, note)
+
+
+@app.command("list")
+@friendly
+def list_(
+    config: ConfigOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include withdrawn entries.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Show logged sales and leads."""
+    from tracker import manual
+
+    engine = open_engine(load_config(config))
+    try:
+        entries = manual.listed(engine, include_withdrawn=all_)
+    finally:
+        engine.dispose()
+    rows = [{**asdict(e), "day": e.day.isoformat()} for e in entries]
+    if fmt is Format.json:
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    if fmt is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=["id", "platform", "day", "kind", "amount", "currency", "note", "withdrawn"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table(title="Logged conversions", title_justify="left")
+    for header in ("Id", "Day", "Platform", "Kind", "Amount", "Note"):
+        table.add_column(header, justify="right" if header == "Amount" else "left")
+    for e in entries:
+        kind = f"{e.kind} (withdrawn)" if e.withdrawn else e.kind
+        table.add_row(e.id, e.day.isoformat(), e.platform, "sale" if kind == "order" else kind, f"{e.amount:,.2f}", e.note)
+    stdout().print(table)
+
+
+@app.command("undo")
+@friendly
+def undo(record_id: Annotated[str, typer.Argument(metavar="ID", help="The id `tracker log list` shows.")], config: ConfigOption = None) -> None:
+    """Withdraw a logged sale or lead (it is kept, marked withdrawn, and no longer counts)."""
+    from tracker import manual
+
+    engine = open_engine(load_config(config))
+    try:
+        manual.undo(engine, record_id)
+    finally:
+        engine.dispose()
+    stdout().print(f"Withdrew {record_id}.", highlight=False)
