@@ -330,8 +330,8 @@ plugin = Plugin(
     day_rule="the GA4 property's reporting time zone (days as GA4 returns them)",
     conversion_source=ConversionSource.ANALYTICS,
     covers_all_platforms=True,
-    attribution="GA4 session source: the referrer or utm_source of the session in which the key event happened "
-    "(a purchase after the session ended, or after a payment-provider redirect, may count as direct)",
+    attribution="GA4 session source; window: the session of the key event (it ends after 30 minutes without "
+    "activity, so a purchase later, or after a payment-provider redirect, may count as direct)",
     metrics={
         "visits": "GA4 `sessions` whose session source was this platform that day.",
         "visitors": "GA4 `totalUsers` per day (summed over the session sources that map to one platform).",

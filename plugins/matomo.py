@@ -219,8 +219,8 @@ plugin = Plugin(
     day_rule="the site's time zone in Matomo (days as Matomo returns them)",
     conversion_source=ConversionSource.ANALYTICS,
     covers_all_platforms=True,
-    attribution="Matomo referrer of the visit that converted (campaign name or referrer; Matomo's default "
-    "attributes a goal to the referrer of the converting visit)",
+    attribution="Matomo goal attribution: the referrer (campaign name or site) Matomo credits for the conversion; "
+    "window: Matomo's referrer cookie (by default the last referrer within 6 months)",
     metrics={
         "visits": "Matomo `nb_visits`: visits whose referrer was this source that day.",
         "visitors": "Matomo `nb_uniq_visitors`: unique visitors from this source that day (summed over the referrers "

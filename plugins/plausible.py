@@ -218,7 +218,8 @@ plugin = Plugin(
     day_rule="the site's reporting time zone in Plausible (days as Plausible returns them)",
     conversion_source=ConversionSource.ANALYTICS,
     covers_all_platforms=True,
-    attribution="Plausible visit source: the referrer or utm_source of the session in which the goal completed",
+    attribution="Plausible visit source; window: the session of the goal (it ends after 30 minutes without "
+    "activity)",
     metrics={
         "visits": "Plausible `visits`: sessions that started from this source that day.",
         "visitors": "Plausible `visitors`: unique visitors from this source that day (summed over the sources "
