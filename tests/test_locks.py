@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.cli.main import app
-from tracker.locks import AccountBusy, Holder, Leases, current_leases
+from tracker.errors import AccountBusy
+from tracker.locks import Holder, Leases, current_leases
 from tracker.plugin import Plugin, Sample
 from tracker.registry import Entry, discover
 from tracker.sync import Syncer

@@ -67,3 +67,20 @@ def test_the_same_sync_gives_the_same_report_on_sqlite_and_postgres(pg_url, make
         reports.append(report)
     assert reports[0] == reports[1]
     assert {r["platform"] for r in reports[1]["platforms"]} == {"facebook", "instagram", "xing", "direct"}
+
+
+def test_postgres_sync_leases_keep_a_second_process_out_and_recover_stale_ones(pg):
+    from datetime import datetime, timedelta, timezone
+
+    from tracker.errors import AccountBusy
+    from tracker.locks import Holder, Leases
+
+    first = Leases(pg, holder=Holder("box-a", 111, "a"))
+    second = Leases(pg, holder=Holder("box-b", 222, "b"))
+    first.acquire("shop")
+    with pytest.raises(AccountBusy, match="pid 111 on box-a"):
+        second.acquire("shop")
+    first.release("shop")
+    second.acquire("shop")
+    later = Leases(pg, holder=Holder("box-c", 333, "c"), now=lambda: datetime.now(timezone.utc) + timedelta(hours=1))
+    later.acquire("shop")  # box-b's lease expired an hour ago: taken over

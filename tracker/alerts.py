@@ -39,7 +39,7 @@ from sqlalchemy.engine import Engine
 
 from tracker import metrics
 from tracker.config import Config
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import AlertDeliveryFailed, ConfigError
 from tracker.http import HttpSession
 from tracker.report import compute, rows
 from tracker.report.rows import PlatformRow
@@ -65,10 +65,6 @@ class Alert:
     platform: str  # "" when the alert is about an account as a whole
     account: str  # "" when it is about a platform's figures
     message: str
-
-
-class AlertDeliveryFailed(TrackerError):
-    exit_code = 2
 
 
 def columns() -> list[str]:

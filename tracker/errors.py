@@ -38,6 +38,16 @@ class StoreError(TrackerError):
     """The database cannot be opened or migrated."""
 
 
+class AccountBusy(TrackerError):
+    """Another process holds the account's sync lease; the caller skips the account."""
+
+
+class AlertDeliveryFailed(TrackerError):
+    """The alerts webhook could not be reached or refused the alerts."""
+
+    exit_code = 2
+
+
 class SyncInterrupted(TrackerError):
     """A stop was requested (SIGTERM/SIGINT) while an account was syncing."""
 

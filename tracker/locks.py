@@ -29,17 +29,13 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tracker.errors import TrackerError
+from tracker.errors import AccountBusy
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import SyncLease
 
 log = logging.getLogger("tracker.locks")
 
 DEFAULT_TTL = timedelta(minutes=10)
-
-
-class AccountBusy(TrackerError):
-    """Another process holds the account's lease; the caller skips the account."""
 
 
 def utc_now() -> datetime:

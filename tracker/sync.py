@@ -26,7 +26,8 @@ from tracker import metrics, options
 from tracker.config import AccountConfig, Config
 from tracker.errors import PluginError, RateLimited, SyncInterrupted, TrackerError, UnknownAccount
 from tracker.http import HttpSession, redact_text, redact_url
-from tracker.locks import AccountBusy, Leases
+from tracker.errors import AccountBusy
+from tracker.locks import Leases
 from tracker.plugin import Conversion, Notice, Plugin, Sample, State, Unavailable, Window
 from tracker.registry import Registry
 from tracker.store import writes

@@ -30,7 +30,6 @@ class CheckResult:
 def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> CheckResult:
     """One cheap call through the plugin's own check; every failure is a one-line message."""
     from tracker import options
-    from tracker.errors import TrackerError
     from tracker.http import HttpSession
     from tracker.sync import describe_error
 
@@ -46,7 +45,7 @@ def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> Ch
             return CheckResult(account.name, account.plugin, "unchecked", "this plugin has no check; try `tracker sync --account`")
         with HttpSession(retries=1) as http:
             return CheckResult(account.name, account.plugin, "ok", plugin.check(opts, http))
-    except (TrackerError, Exception) as exc:  # a check must never crash the listing
+    except Exception as exc:  # a check must never crash the listing, whatever the plugin raises
         return CheckResult(account.name, account.plugin, "failed", describe_error(exc, secrets))
 
 
