@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -42,6 +41,8 @@ from tracker.plugin import (
     Window,
     option,
 )
+
+from ._analytics import Tally
 
 SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -242,25 +243,6 @@ def platform_of(source: str, attribution: Attribution) -> str:
     return attribution.platform_for_source(source)
 
 
-class _Tally:
-    """Sums per (platform, metric, day): several sources (m.facebook.com, l.facebook.com) may be one platform."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str, date], float] = defaultdict(float)
-
-    def add(self, platform: str, metric: str, day: date, value: str | float) -> None:
-        self.values[(platform, metric, day)] += float(value)
-
-    def samples(self, window: Window) -> list[Sample]:
-        platforms = sorted({p for p, _, _ in self.values})
-        return [
-            Sample(p, m, d, self.values.get((p, m, d), 0.0), window.is_provisional(d, PROVISIONAL_DAYS))
-            for p in platforms
-            for m in METRICS
-            for d in window.days()
-        ]
-
-
 def _day(value: str) -> date:
     return datetime.strptime(value, "%Y%m%d").date()
 
@@ -290,7 +272,7 @@ def _conversion_rows(
 def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
     token = AccessToken(load_key(opts.credentials_file), http)
     base = {"dateRanges": [{"startDate": window.since.isoformat(), "endDate": window.until.isoformat()}]}
-    tally = _Tally()
+    tally = Tally()
     visits = {
         **base,
         "dimensions": _dims("date", "sessionSource"),
@@ -305,7 +287,7 @@ def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> I
         platform = platform_of(source, opts.attribution)
         tally.add(platform, "conversions", _day(day), count)
         tally.add(platform, "orders" if event in ORDER_EVENTS else "leads", _day(day), count)
-    yield tally.samples(window)
+    yield tally.samples(window, METRICS, PROVISIONAL_DAYS)
 
 
 def check(opts: Ga4Options, http: HttpSession) -> str:

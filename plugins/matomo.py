@@ -14,7 +14,6 @@ secure-only tokens in the URL, and URLs end up in logs.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +31,8 @@ from tracker.plugin import (
     Window,
     option,
 )
+
+from ._analytics import Tally
 
 PAGE_SIZE = 500  # rows per day table per request (filter_limit)
 MAX_DAYS = 31  # days per request: keeps one request's archiving work (and its time) bounded
@@ -52,26 +53,6 @@ class MatomoOptions:
         Attribution(),
         help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
     )
-
-
-class _Tally:
-    """Sums per (platform, metric, day): several referrers (l.facebook.com, Facebook) may be one platform."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str, date], float] = defaultdict(float)
-
-    def add(self, platform: str, metric: str, day: date, value: float) -> None:
-        self.values[(platform, metric, day)] += value
-
-    def samples(self, window: Window) -> list[Sample]:
-        """Every metric for every day for each platform seen: Matomo answers [] for a day without visits."""
-        platforms = sorted({p for p, _, _ in self.values})
-        return [
-            Sample(p, m, d, self.values.get((p, m, d), 0.0), window.is_provisional(d, PROVISIONAL_DAYS))
-            for p in platforms
-            for m in METRICS
-            for d in window.days()
-        ]
 
 
 def _endpoint(opts: MatomoOptions) -> str:
@@ -179,7 +160,7 @@ REPORTS = {
 }
 
 
-def _count(tally: _Tally, platform: str, day: date, row: dict[str, Any], goals: list[str]) -> None:
+def _count(tally: Tally, platform: str, day: date, row: dict[str, Any], goals: list[str]) -> None:
     tally.add(platform, "visits", day, _number(row.get("nb_visits")))
     tally.add(platform, "visitors", day, _number(row.get("nb_uniq_visitors")))
     for key, goal in (row.get("goals") or {}).items():
@@ -195,13 +176,13 @@ def _count(tally: _Tally, platform: str, day: date, row: dict[str, Any], goals: 
 def fetch(opts: MatomoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
     goals = [str(g) for g in opts.goals]
     for chunk in window.chunks(MAX_DAYS):
-        tally = _Tally()
+        tally = Tally()
         for method, platform_of in REPORTS.items():
             for day, row in report(http, opts, method, chunk):
                 platform = platform_of(row, opts.attribution)
                 if platform is not None:
                     _count(tally, platform, day, row, goals)
-        yield tally.samples(chunk)
+        yield tally.samples(chunk, METRICS, PROVISIONAL_DAYS)
 
 
 def check(opts: MatomoOptions, http: HttpSession) -> str:

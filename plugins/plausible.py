@@ -11,7 +11,6 @@ every platform seen in the window gets an explicit zero on its quiet days
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +31,8 @@ from tracker.plugin import (
     option,
 )
 
+from ._analytics import Tally
+
 PAGE_SIZE = 10_000  # the API's maximum
 PROVISIONAL_DAYS = 2
 HOURLY_WAIT = 3600.0
@@ -51,26 +52,6 @@ class PlausibleOptions:
         Attribution(),
         help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
     )
-
-
-class _Tally:
-    """Sums per (platform, metric, day): several sources (m.facebook.com, Facebook) may be one platform."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str, date], float] = defaultdict(float)
-
-    def add(self, platform: str, metric: str, day: date, value: float) -> None:
-        self.values[(platform, metric, day)] += value
-
-    def samples(self, window: Window, metrics: tuple[str, ...]) -> list[Sample]:
-        """Every metric for every day for each platform seen: a day Plausible left out is a zero."""
-        platforms = sorted({p for p, _, _ in self.values})
-        return [
-            Sample(p, m, d, self.values.get((p, m, d), 0.0), window.is_provisional(d, PROVISIONAL_DAYS))
-            for p in platforms
-            for m in metrics
-            for d in window.days()
-        ]
 
 
 def platform_of(source: str, attribution: Attribution) -> str:
@@ -151,7 +132,7 @@ def _revenue(value: Any) -> float | None:
     return None
 
 
-def _count_visits(tally: _Tally, rows: Iterator[dict[str, Any]], attribution: Attribution) -> None:
+def _count_visits(tally: Tally, rows: Iterator[dict[str, Any]], attribution: Attribution) -> None:
     for row in rows:
         day, source = row["dimensions"]
         visits, visitors = row["metrics"]
@@ -160,7 +141,7 @@ def _count_visits(tally: _Tally, rows: Iterator[dict[str, Any]], attribution: At
         tally.add(platform, "visitors", date.fromisoformat(day[:10]), float(visitors))
 
 
-def _count_conversions(tally: _Tally, rows: Iterator[dict[str, Any]], attribution: Attribution) -> bool:
+def _count_conversions(tally: Tally, rows: Iterator[dict[str, Any]], attribution: Attribution) -> bool:
     """Add conversions (and revenue); True when any row carried a revenue amount."""
     saw_revenue = False
     for row in rows:
@@ -193,12 +174,12 @@ def _conversion_rows(http: HttpSession, opts: PlausibleOptions, base: dict[str, 
 
 def fetch(opts: PlausibleOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
     base = {"site_id": opts.site_id, "date_range": [window.since.isoformat(), window.until.isoformat()]}
-    tally = _Tally()
+    tally = Tally()
     visits = {**base, "metrics": ["visits", "visitors"], "dimensions": ["time:day", "visit:source"]}
     _count_visits(tally, query(http, opts, visits), opts.attribution)
     saw_revenue = _count_conversions(tally, iter(_conversion_rows(http, opts, base)), opts.attribution)
     metrics = ("visits", "visitors", "conversions") + (("revenue",) if saw_revenue else ())
-    yield tally.samples(window, metrics)
+    yield tally.samples(window, metrics, PROVISIONAL_DAYS)
 
 
 def check(opts: PlausibleOptions, http: HttpSession) -> str:

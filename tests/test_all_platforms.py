@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from statistics import mean
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,8 +81,8 @@ def new_server() -> Iterator[Callable[[], HTTPServer]]:
         server.stop()
 
 
-def seed(new_server: Callable[[], HTTPServer], today: date) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Start and seed the fakes; return them and the accounts (options) pointing at them."""
+def seed(new_server: Callable[[], HTTPServer], today: date) -> tuple[FakeLinkedIn, dict[str, dict[str, Any]]]:
+    """Start and seed the fakes; return the LinkedIn one (its own seeding) and the accounts pointing at them."""
     graph = FakeGraph(new_server(), today=datetime.now(PACIFIC).date())
     span = days(today - timedelta(days=29), today - timedelta(days=1))
     graph.add_page(FakePage(PAGE, series={m: {d: val(k, d) for d in span} for k, m in enumerate(FACEBOOK, 1)}))
@@ -91,8 +92,8 @@ def seed(new_server: Callable[[], HTTPServer], today: date) -> tuple[dict[str, A
     youtube = FakeYouTube(new_server(), last_complete=today - timedelta(days=3))  # Analytics lags three days
     for d in days(today - timedelta(days=29), today):
         youtube.seed(d, **{m: val(k, d) for k, m in enumerate(YOUTUBE, 1)})
-    x, mastodon, bluesky = FakeX(new_server()), FakeMastodon(new_server(), valid_token=SECRETS["MASTO_TOKEN"]), \
-        FakeBluesky(new_server())
+    x, bluesky = FakeX(new_server()), FakeBluesky(new_server())
+    mastodon = FakeMastodon(new_server(), valid_token=SECRETS["MASTO_TOKEN"])
     for ago, hour, minute, likes, reposts, replies, quotes in POSTS:
         d = today - timedelta(days=ago)
         at = datetime(d.year, d.month, d.day, hour, minute, tzinfo=BERLIN)
@@ -114,10 +115,10 @@ def seed(new_server: Callable[[], HTTPServer], today: date) -> tuple[dict[str, A
         "masto": {"plugin": "mastodon", "instance": url["mastodon"], "acct": mastodon.acct, "token": "${MASTO_TOKEN}"},
         "sky": {"plugin": "bluesky", "handle": HANDLE, "base_url": url["bluesky"]},
     }
-    return {"linkedin": linkedin}, accounts
+    return linkedin, accounts
 
 
-def write_config(path: Any, database: str, accounts: dict[str, dict[str, Any]]) -> Any:
+def write_config(path: Path, database: str, accounts: dict[str, dict[str, Any]]) -> Path:
     lines = [f"database = {json.dumps(database)}", 'timezone = "Europe/Berlin"']
     for name, options in accounts.items():
         lines += [f"[accounts.{name}]"] + [f"{k} = {json.dumps(v)}" for k, v in options.items()]
@@ -156,13 +157,13 @@ def expected_days(linkedin: FakeLinkedIn, today: date) -> dict[tuple[str, str, d
 
 
 def test_sync_of_seven_platforms_stores_each_metric_on_its_day_and_report_shows_them_per_platform(
-    cli: Any, new_server: Callable[[], HTTPServer], tmp_path: Any, db_url: str, samples: Any,
+    cli: Any, new_server: Callable[[], HTTPServer], tmp_path: Path, db_url: str, samples: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, secret in SECRETS.items():
         monkeypatch.setenv(name, secret)
     today = account_today(BERLIN)
-    fakes, accounts = seed(new_server, today)
+    li, accounts = seed(new_server, today)
     config = str(write_config(tmp_path / "config.toml", db_url, accounts))
 
     synced = invoke(cli, "sync", "--config", config)
@@ -183,7 +184,7 @@ def test_sync_of_seven_platforms_stores_each_metric_on_its_day_and_report_shows_
     assert unavailable == []
 
     stored = {(r["account"], r["metric"], date.fromisoformat(str(r["day"]))): r["value"] for r in samples(db_url)}
-    want = expected_days(fakes["linkedin"], today)
+    want = expected_days(li, today)
     assert {k: stored.get(k) for k in want} == want
     assert {(a, m) for a, m, _ in stored} == {(a, m) for a, m, _ in want}  # no metric stored that is not checked
     assert not any(day > today for _, _, day in stored)
@@ -197,7 +198,6 @@ def test_sync_of_seven_platforms_stores_each_metric_on_its_day_and_report_shows_
     assert sorted(rows) == ["bluesky", "facebook", "instagram", "linkedin", "mastodon", "x", "youtube"]
     period = days(today - timedelta(days=PERIOD - 1), today)
     seeded = [d for d in period if d < today]  # Graph and LinkedIn have no numbers for today yet
-    li = fakes["linkedin"]
     li_likes = sum(li.shares[d]["likeCount"] for d in seeded)
     post_likes, post_all = 5 + 7 + 11, (5 + 1 + 2 + 1) + (7 + 2) + (11 + 3 + 1 + 2)  # the posts of 3 and 5 days ago
     yt_days = [d for d in period if d <= today - timedelta(days=3)]

@@ -253,9 +253,10 @@ def test_fake_and_parser_agree_with_matomos_recorded_outputs(fake: FakeMatomo) -
     fake.add(date(2010, 3, 6), "website", "referrer.com", 1, goals={"1": (1, 42)})
     mine_goal = fake._rows("Referrers.getWebsites", date(2010, 3, 6))[0]["goals"]["idgoal=1"]
     assert set(websites[0]["goals"]["idgoal=1"]) == set(mine_goal)
-    from tracker_plugins.matomo import _Tally, _count
+    from tracker_plugins._analytics import Tally
+    from tracker_plugins.matomo import _count
 
-    tally = _Tally()
+    tally = Tally()
     _count(tally, "other", date(2010, 3, 6), websites[0], [])  # real values arrive as text here: coerced
     assert tally.values[("other", "revenue", date(2010, 3, 6))] == 42
     assert tally.values[("other", "leads", date(2010, 3, 6))] == 1
