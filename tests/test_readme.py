@@ -82,3 +82,12 @@ def test_tutorial_plugin_in_a_local_folder_is_listed_synced_and_reported(cli, tm
     row = next(r for r in report["platforms"] if r["platform"] == "tiktok")
     assert (row["likes"], row["followers"]) == (35.0, 120.0)
     assert row["verdict"] == "not_tracked"
+
+
+def test_every_option_of_every_builtin_plugin_is_documented():
+    from tracker import options
+
+    for plugin in discover().plugins():
+        page = README if plugin.name == "demo" else (ROOT / "docs" / "plugins" / f"{plugin.name}.md").read_text()
+        for option in options.describe(plugin):
+            assert f"`{option.name}`" in page, f"{plugin.name}: option {option.name} is not documented"

@@ -188,3 +188,12 @@ def test_csv_writes_no_data_as_empty_not_zero(social):
     render.as_csv(report(social), out)
     record = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert record["conversions"] == "" and record["likes"] == "100.0"
+
+
+def test_table_notes_show_customer_care_beside_the_verdict(engine):
+    from rich.console import Console
+
+    store(engine, "page", [Sample("facebook", "messages", END, 20), Sample("facebook", "replies", END, 15)])
+    console = Console(record=True, width=160, no_color=True)
+    render.table(report(engine), console)
+    assert "care: 20 customer messages, 15 replies (75% answered)" in console.export_text()

@@ -104,6 +104,9 @@ def _notes(rows: list[PlatformRow], report: Report) -> list[str]:
             notes.append("  " + "; ".join(p for p in (basis, row.attribution) if p))
         if row.hours or row.cost:
             notes.append("  effort: " + _effort(row, report.currency))
+        if row.messages:
+            answered = f" ({row.replies / row.messages:.0%} answered)" if row.replies is not None else ""
+            notes.append(f"  care: {row.messages:,.0f} customer messages, {row.replies or 0:,.0f} replies{answered}")
         if row.currency_note:
             notes.append(f"  note: {row.currency_note}")
         if row.followers_since and row.followers_since > report.start.isoformat():
