@@ -295,3 +295,25 @@ def test_a_plugin_option_can_set_the_lookback(make_config, run_sync):
     run_sync(cfg, now=noon(TODAY), plugins=registry)
     run_sync(cfg, now=noon(TODAY), plugins=registry)
     assert windows[1] == TODAY - timedelta(days=14)
+
+
+def test_a_spent_quota_with_a_reset_time_skips_the_account_until_then(make_config, run_sync):
+    from datetime import datetime, timezone
+
+    calls = []
+    reset = datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc)
+
+    def fetch(opts, window, http, state):
+        calls.append(1)
+        if len(calls) == 1:
+            raise QuotaExhausted("LinkedIn's daily quota is spent", until=reset)
+        yield [Sample("quota", "likes", window.until, 1)]
+
+    registry = registry_with(plugin("quota", fetch))
+    cfg = make_config({"q": {"plugin": "quota"}})
+    assert run_sync(cfg, now=noon(TODAY), plugins=registry).outcomes[0].status == "failed"
+    second = run_sync(cfg, now=noon(TODAY), plugins=registry).outcomes[0]
+    assert second.status == "skipped" and "waiting until 2026-11-28 00:00 UTC" in second.message
+    assert len(calls) == 1
+    third = run_sync(cfg, now=noon(TODAY + timedelta(days=1)), plugins=registry).outcomes[0]
+    assert third.status == "ok" and len(calls) == 2

@@ -42,6 +42,10 @@ class AccountBusy(TrackerError):
     """Another process holds the account's sync lease; the caller skips the account."""
 
 
+class AccountBlocked(TrackerError):
+    """An earlier run learnt that the account's quota is spent until a known time; the caller skips it."""
+
+
 class AlertDeliveryFailed(TrackerError):
     """The alerts webhook could not be reached or refused the alerts."""
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol
 
 import requests
@@ -24,7 +24,15 @@ from sqlalchemy.engine import Engine
 
 from tracker import metrics, options
 from tracker.config import AccountConfig, Config
-from tracker.errors import PluginError, RateLimited, SyncInterrupted, TrackerError, UnknownAccount
+from tracker.errors import (
+    AccountBlocked,
+    PluginError,
+    QuotaExhausted,
+    RateLimited,
+    SyncInterrupted,
+    TrackerError,
+    UnknownAccount,
+)
 from tracker.http import HttpSession, redact_text, redact_url
 from tracker.errors import AccountBusy
 from tracker.locks import Leases
@@ -237,7 +245,9 @@ class Syncer:
             try:
                 self.leases.acquire(account.name)  # before reading the cursor, which a holder may move
                 jobs.append(self._prepare(account, since, until))
-            except AccountBusy as exc:
+            except (AccountBusy, AccountBlocked) as exc:
+                if isinstance(exc, AccountBlocked):
+                    self.leases.release(account.name)
                 outcomes[account.name].status = "skipped"
                 outcomes[account.name].message = str(exc)
                 self.progress.finished(outcomes[account.name])
@@ -277,6 +287,10 @@ class Syncer:
         opts, problems = options.build(plugin, account.options, where=where, attribution=self.config.attribution)
         if problems:
             raise PluginError("; ".join(problems))
+        blocked = writes.blocked_until(self.engine, account.name, self.now or datetime.now(timezone.utc))
+        if blocked is not None and since is None and until is None:
+            until_text = blocked[0].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+            raise AccountBlocked(f"{blocked[1]} (an earlier run was told so; waiting until {until_text} UTC); skipped")
         stored = self._stored(account.name)
         from_option = getattr(opts, plugin.lookback_option, None) if plugin.lookback_option else None
         lookback = next(
@@ -338,6 +352,12 @@ class Syncer:
             fetched = future.result()
         except SyncInterrupted as exc:
             self._fail(job, outcome, "interrupted", describe_error(exc, job.secrets))
+            return
+        except QuotaExhausted as exc:
+            message = describe_error(exc, job.secrets)
+            if exc.until is not None:
+                writes.block_account(self.engine, run_id, job.account.name, exc.until, message)
+            self._fail(job, outcome, "failed", message)
             return
         except BaseException as exc:
             log.debug("account %s failed", job.account.name, exc_info=True)

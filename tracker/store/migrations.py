@@ -182,3 +182,19 @@ def m003_sync_lease(conn: Connection) -> None:
         sa.Column("expires_at", sa.DateTime, nullable=False),
     )
     md.create_all(conn)
+
+
+@migration
+def m004_account_block(conn: Connection) -> None:
+    """Remember a spent daily/monthly quota across runs (LinkedIn, YouTube, X), instead of calling again."""
+    md = sa.MetaData()
+    sa.Table("sync_run", md, sa.Column("id", sa.Integer, primary_key=True))  # exists: only the FK target
+    block = sa.Table(
+        "account_block",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("until", sa.DateTime, nullable=False),
+        sa.Column("reason", sa.String, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+    )
+    md.create_all(conn, tables=[block])

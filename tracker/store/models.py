@@ -118,3 +118,14 @@ class SyncLease(SQLModel, table=True):
     pid: int
     acquired_at: datetime
     expires_at: datetime
+
+
+class AccountBlock(SQLModel, table=True):
+    """Until when an account's quota is spent, as the platform said, so no run spends calls before then."""
+
+    __tablename__ = "account_block"
+
+    account: str = Field(primary_key=True)
+    until: datetime
+    reason: str = ""
+    run_id: int = Field(foreign_key="sync_run.id")

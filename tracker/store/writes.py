@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker.plugin import Conversion, Sample, Unavailable
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import Account, AccountRun, ConversionRecord, MetricStatus, SyncRun
+from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncRun
 from tracker.store.models import Sample as SampleRow
 
 BATCH = 1000
@@ -285,3 +285,28 @@ def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None
             set_={"reason": stmt.excluded.reason, "run_id": stmt.excluded.run_id, "status": stmt.excluded.status},
         )
         conn.execute(stmt, rows)
+
+
+def block_account(engine: Engine, run_id: int, account: str, until: datetime, reason: str) -> None:
+    """Remember that the account's quota is spent until `until`."""
+    table = AccountBlock.__table__
+    row = {"account": account, "until": until, "reason": reason, "run_id": run_id}
+    with _write(engine) as conn, conn.begin():
+        stmt = _insert(conn, table)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account"], set_={c: stmt.excluded[c] for c in ("until", "reason", "run_id")}
+            ),
+            row,
+        )
+
+
+def blocked_until(engine: Engine, account: str, at: datetime) -> tuple[datetime, str] | None:
+    """(until, reason) if an earlier run learnt the account's quota is spent past `at`."""
+    table = AccountBlock.__table__
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(table.c.until, table.c.reason).where(table.c.account == account)).first()
+    if row is None:
+        return None
+    until = row.until if row.until.tzinfo else row.until.replace(tzinfo=timezone.utc)
+    return (until, row.reason) if until > at else None
