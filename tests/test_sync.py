@@ -317,3 +317,15 @@ def test_a_spent_quota_with_a_reset_time_skips_the_account_until_then(make_confi
     assert len(calls) == 1
     third = run_sync(cfg, now=noon(TODAY + timedelta(days=1)), plugins=registry).outcomes[0]
     assert third.status == "ok" and len(calls) == 2
+
+
+def test_a_run_left_running_by_a_dead_process_is_closed_as_interrupted(make_config, run_sync, engine):
+    from tracker.store import writes
+
+    cfg = make_config({"bakery": {"plugin": "demo"}})
+    dead = writes.start_run(engine, "manual")
+    writes.start_account_run(engine, dead, "bakery", TODAY, TODAY)  # the process was killed here
+    run_sync(cfg, now=noon(TODAY))
+    rows = query(cfg.database, "SELECT run_id, status, error FROM account_run ORDER BY id")
+    assert rows[0] == (dead, "interrupted", "the process ended before this run finished")
+    assert rows[1][1] == "ok"

@@ -244,6 +244,7 @@ class Syncer:
         for account in accounts:
             try:
                 self.leases.acquire(account.name)  # before reading the cursor, which a holder may move
+                writes.close_abandoned_runs(self.engine, account.name)
                 jobs.append(self._prepare(account, since, until))
             except (AccountBusy, AccountBlocked) as exc:
                 if isinstance(exc, AccountBlocked):

@@ -310,3 +310,15 @@ def blocked_until(engine: Engine, account: str, at: datetime) -> tuple[datetime,
         return None
     until = row.until if row.until.tzinfo else row.until.replace(tzinfo=timezone.utc)
     return (until, row.reason) if until > at else None
+
+
+def close_abandoned_runs(engine: Engine, account: str) -> int:
+    """Mark the account's runs still `running` as interrupted: whoever wrote them died (we hold its lease now)."""
+    table = AccountRun.__table__
+    with _write(engine) as conn, conn.begin():
+        result = conn.execute(
+            sa.update(table)
+            .where(table.c.account == account, table.c.status == "running")
+            .values(status="interrupted", finished_at=now(), error="the process ended before this run finished")
+        )
+    return int(result.rowcount or 0)
