@@ -9,7 +9,6 @@ import io
 import json
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from tracker import alerts

@@ -1,7 +1,6 @@
 """Logged offline sales, tagged links, effort and attribution in the report."""
 
 import json
-from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

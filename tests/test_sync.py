@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tracker.errors import ApiError, QuotaExhausted, RateLimited, UnknownAccount
 from tracker.plugin import Plugin, Sample, Secret, State, option
-from tracker.registry import Entry, Registry, discover
+from tracker.registry import Entry, discover
 from tracker.store.db import open_engine
 
 from .conftest import noon

@@ -10,7 +10,7 @@ import requests
 
 from tests.conftest import SHARED_FIXTURES, noon
 from tests.fakes.x import FakeX
-from tracker.errors import AuthError, NotFound, QuotaExhausted, RateLimited
+from tracker.errors import NotFound, QuotaExhausted, RateLimited
 from tracker.http import HttpSession
 from tracker.testing import check_plugin, fetch_once, make_options, raises_domain_error, window
 from tracker_plugins.x import XOptions, check, parse_user, plugin

@@ -25,7 +25,7 @@ from tracker.errors import TrackerError
 from tracker.http import HttpSession
 from tracker.plugin import Plugin, Window
 from tracker.registry import validate
-from tracker.sync import Fetched, collect
+from tracker.collect import Fetched, collect
 
 __all__ = ["check_plugin", "fetch_once", "make_options", "raises_domain_error", "window"]
 

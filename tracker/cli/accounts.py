@@ -31,7 +31,7 @@ def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> Ch
     """One cheap call through the plugin's own check; every failure is a one-line message."""
     from tracker import options
     from tracker.http import HttpSession
-    from tracker.sync import describe_error
+    from tracker.collect import describe_error
 
     secrets: list[str] = []
     try:
