@@ -134,4 +134,11 @@ plugin = Plugin(
     conversion_source=ConversionSource.ANALYTICS,
     day_rule="the account's timezone (the data is generated per calendar day)",
     check=check,
+    metrics={
+        name: f"Made up for a small bakery: {name.replace('_', ' ')}, with the vocabulary's meaning."
+        for name in (
+            "followers", "followers_gained", "followers_lost", "likes", "comments", "shares", "reach",
+            "messages", "replies", "visits", "leads", "orders", "conversions", "revenue",
+        )
+    },
 )
