@@ -197,3 +197,10 @@ def test_table_notes_show_customer_care_beside_the_verdict(engine):
     console = Console(record=True, width=160, no_color=True)
     render.table(report(engine), console)
     assert "care: 20 customer messages, 15 replies (75% answered)" in console.export_text()
+
+
+def test_a_platform_seen_only_by_analytics_gets_a_verdict_about_visits(engine):
+    store(engine, "ga4", [Sample("reddit", "visits", END, 5), Sample("facebook", "conversions", END, 1)], source="analytics", covers_all=True)
+    r = row(report(engine), "reddit")
+    assert r.verdict == "vanity_only"
+    assert r.verdict_text == "Visits, no customers: 5 visits from here, 0 conversions in 10 days."

@@ -95,6 +95,11 @@ def decide(i: Inputs) -> Verdict:
             f"(`tracker log sale --platform {i.platform}`).",
         )
     conversions = i.conversions or 0
+    if conversions == 0 and i.engagement is None and i.followers is None:
+        return Verdict(
+            Code.VANITY_ONLY,
+            f"Visits, no customers: {_n(i.visits)} visits from here, 0 conversions in {i.days} days{_spent(i)}.",
+        )
     if conversions == 0:
         spent = _spent(i)
         return Verdict(
