@@ -39,6 +39,7 @@ from tracker.plugin import (
     RateLimited,
     Sample,
     Window,
+    next_midnight,
     option,
 )
 
@@ -167,11 +168,6 @@ def _next_hour() -> datetime:
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
-def _next_pacific_midnight() -> datetime:
-    now = datetime.now(PACIFIC)
-    return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), PACIFIC)
-
-
 def _raise_for(response: Any, opts: Ga4Options, account: ServiceAccount) -> None:
     """google.rpc.Status answers -> the domain error that says what to do."""
     try:
@@ -193,7 +189,7 @@ def _raise_for(response: Any, opts: Ga4Options, account: ServiceAccount) -> None
             raise RateLimited(f"GA4: too many requests at once ({message})", retry_after=CONCURRENT_WAIT)
         if "per day" in message.lower():
             raise QuotaExhausted(
-                f"GA4 daily quota of property {opts.property_id} is spent ({message})", until=_next_pacific_midnight()
+                f"GA4 daily quota of property {opts.property_id} is spent ({message})", until=next_midnight(PACIFIC)
             )
         raise QuotaExhausted(
             f"GA4 hourly quota of property {opts.property_id} is spent ({message})", until=_next_hour()

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tracker.plugin import (
     ApiError,
@@ -32,6 +33,7 @@ from tracker.plugin import (
     Sample,
     Secret,
     Window,
+    next_midnight,
     option,
 )
 
@@ -50,6 +52,7 @@ SHARE_METRICS = {
     "clickCount": "linkedin.clicks",
     "engagement": "linkedin.engagement_rate",
 }
+UTC = ZoneInfo("UTC")  # LinkedIn quotas reset at midnight UTC
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,6 @@ def _bucket_day(element: dict[str, Any]) -> date:
     return datetime.fromtimestamp(start, tz=timezone.utc).date()
 
 
-def next_utc_midnight(now: datetime | None = None) -> datetime:
-    now = now or datetime.now(timezone.utc)
-    return datetime.combine(now.astimezone(timezone.utc).date() + timedelta(days=1), time(), tzinfo=timezone.utc)
-
-
 def _error(response: Any, opts: LinkedInOptions) -> Exception:
     """Turn a LinkedIn error answer into the domain error that tells the user what to do."""
     try:
@@ -131,7 +129,7 @@ def _error(response: Any, opts: LinkedInOptions) -> Exception:
     if status == 404:
         return NotFound(f"LinkedIn has no organization {opts.organization_id}: check organization_id ({message})")
     if status == 429:
-        until = next_utc_midnight()
+        until = next_midnight(UTC)
         return QuotaExhausted(
             f"LinkedIn's daily API quota for this app or member is used up ({message}); it resets at 00:00 UTC, "
             f"so this account is skipped until {until:%Y-%m-%d %H:%M} UTC",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from tracker.plugin import (
     Secret,
     Unavailable,
     Window,
+    next_midnight,
     option,
 )
 
@@ -65,12 +66,6 @@ class YouTubeOptions:
     )
 
 
-def next_pacific_midnight(now: datetime | None = None) -> datetime:
-    """When the daily quota resets: Google counts quota per Pacific day."""
-    now = (now or datetime.now(PACIFIC)).astimezone(PACIFIC)
-    return datetime.combine(now.date() + timedelta(days=1), time(0), PACIFIC)
-
-
 def _envelope(response: requests.Response) -> tuple[str, set[str], str]:
     """(first reason, every reason incl. details[], message) of a Google error envelope."""
     try:
@@ -92,7 +87,7 @@ def _raise_for(response: requests.Response, api: str) -> None:
         return
     reason, reasons, message = _envelope(response)
     if reasons & {"quotaExceeded", "dailyLimitExceeded"}:
-        until = next_pacific_midnight()
+        until = next_midnight(PACIFIC)  # Google counts quota per Pacific day
         raise QuotaExhausted(
             f"the {api} daily quota (10,000 units per Google Cloud project) is used up; it resets at midnight "
             f"Pacific time ({until:%Y-%m-%d %H:%M %Z}): sync again after that",

@@ -7,11 +7,13 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
+from zoneinfo import ZoneInfo
+
+from tracker.plugin import next_midnight
 from tracker_plugins.linkedin import (
     LinkedInOptions,
     check,
     follower_count,
-    next_utc_midnight,
     plugin,
     share_metrics,
     time_intervals,
@@ -153,7 +155,7 @@ def test_daily_quota_429_stops_the_account_until_next_midnight_utc_without_retry
     before = datetime.now(timezone.utc)
     error = raises_domain_error(plugin, raw(httpserver), window(TODAY - timedelta(days=7), TODAY), env=ENV)
     assert isinstance(error, QuotaExhausted)
-    assert error.until == next_utc_midnight(before) or error.until == next_utc_midnight()
+    assert error.until in (next_midnight(ZoneInfo("UTC"), before), next_midnight(ZoneInfo("UTC")))
     assert "00:00 UTC" in str(error)
     assert len(fake.calls("organizationalEntityShareStatistics")) == 1
 

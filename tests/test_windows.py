@@ -1,12 +1,12 @@
 """Which days a sync asks for: incremental with lookback, first run, backfill."""
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tracker.errors import ConfigError
-from tracker.plugin import Window
+from tracker.plugin import Window, next_midnight
 from tracker.windows import next_cursor, plan_window
 
 UTC = ZoneInfo("UTC")
@@ -60,3 +60,10 @@ def test_chunks_split_a_window_into_spans_of_at_most_n_days_covering_every_day()
 def test_provisional_marks_only_the_last_n_days():
     window = Window(date(2026, 11, 20), TODAY, TODAY, UTC)
     assert [d.day for d in window.days() if window.is_provisional(d, 2)] == [26, 27]
+
+
+def test_next_midnight_is_the_start_of_the_next_day_in_the_quota_zone():
+    pacific = ZoneInfo("America/Los_Angeles")
+    late_pacific_evening = datetime(2026, 11, 24, 23, 30, tzinfo=pacific)
+    assert next_midnight(pacific, late_pacific_evening) == datetime(2026, 11, 25, 0, 0, tzinfo=pacific)
+    assert next_midnight(UTC, late_pacific_evening) == datetime(2026, 11, 26, 0, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,8 @@ from tests.fakes.youtube import CHANNEL_ID, QUOTA, RATE, FakeYouTube
 from tracker.errors import AuthError, NotFound, QuotaExhausted, RateLimited
 from tracker.http import HttpSession
 from tracker.testing import check_plugin, fetch_once, make_options, raises_domain_error, window
-from tracker_plugins.youtube import PACIFIC, PAGE_ROWS, next_pacific_midnight, plugin
+from tracker.plugin import next_midnight
+from tracker_plugins.youtube import PACIFIC, PAGE_ROWS, plugin
 
 KEY, TOKEN = "yt-key-abc", "yt-oauth-xyz"
 TODAY = date(2026, 11, 23)
@@ -130,14 +131,10 @@ def test_daily_quota_exhausted_stops_until_pacific_midnight(fake: FakeYouTube, h
     fake.data_error = QUOTA
     error = raises_domain_error(plugin, raw(httpserver), window(TODAY, TODAY), env=ENV)
     assert isinstance(error, QuotaExhausted)
-    assert error.until == next_pacific_midnight()
+    assert error.until == next_midnight(PACIFIC)
     assert error.until.tzinfo == PACIFIC and error.until.hour == 0
     assert "quota" in str(error) and "<a" not in str(error)
 
-
-def test_next_pacific_midnight_is_the_start_of_the_next_pacific_day() -> None:
-    late_utc_evening = datetime(2026, 11, 24, 7, 30, tzinfo=PACIFIC) - timedelta(hours=1)
-    assert next_pacific_midnight(late_utc_evening) == datetime(2026, 11, 25, 0, 0, tzinfo=PACIFIC)
 
 
 def test_quota_exhausted_fails_the_account_with_one_clear_line(

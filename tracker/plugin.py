@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, Union
 from zoneinfo import ZoneInfo
@@ -57,6 +57,7 @@ __all__ = [
     "State",
     "Unavailable",
     "Window",
+    "next_midnight",
     "option",
 ]
 
@@ -153,6 +154,12 @@ class Window:
     def is_provisional(self, day: date, revision_days: int) -> bool:
         """True for days the platform may still revise (the last `revision_days` days)."""
         return day > self.today - timedelta(days=revision_days)
+
+
+def next_midnight(tz: ZoneInfo, now: datetime | None = None) -> datetime:
+    """The next midnight in `tz`: when a daily quota counted per day in that zone resets."""
+    local = (now or datetime.now(tz)).astimezone(tz)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), tz)
 
 
 class Secret:
