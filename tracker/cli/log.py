@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,11 +23,11 @@ DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%
 NoteOption = Annotated[str, typer.Option(help="A note for yourself (\"phone order, saw the reel\").")]
 
 
-def _record(config: object, platform: str, kind: str, amount: float, day: datetime | None, note: str) -> None:
+def _record(config: Path | None, platform: str, kind: str, amount: float, day: datetime | None, note: str) -> None:
     from tracker import manual
     from tracker.windows import account_today
 
-    cfg = load_config(config)  # type: ignore[arg-type]
+    cfg = load_config(config)
     engine = open_engine(cfg)
     try:
         when = day.date() if day else account_today(cfg.timezone)

@@ -10,6 +10,7 @@ order) so that one visit or order is never counted twice.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -163,7 +164,10 @@ def _record_facts(conn: Connection, period: Period) -> dict[tuple[str, str], tup
     return facts
 
 
-def _ranker(accounts: dict[str, _AccountInfo], precedence: tuple[str, ...]):  # type: ignore[no-untyped-def]
+Rank = Callable[[str], tuple[int, int, int, str]]
+
+
+def _ranker(accounts: dict[str, _AccountInfo], precedence: tuple[str, ...]) -> Rank:
     def rank(name: str) -> tuple[int, int, int, str]:
         info = accounts.get(name)
         explicit = precedence.index(name) if name in precedence else len(precedence)
@@ -234,7 +238,7 @@ def _missing(conn: Connection) -> dict[GaugeKey, str]:
     return {(r.account, r.platform, r.metric): r.reason for r in conn.execute(sa.select(t))}
 
 
-def _pick(accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group: tuple[str, ...], rank) -> str | None:  # type: ignore[no-untyped-def]
+def _pick(accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group: tuple[str, ...], rank: Rank) -> str | None:
     having = sorted({k[0] for k in sums if k[0] in accounts and k[2] in group}, key=rank)
     return having[0] if having else None
 

@@ -259,13 +259,11 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
 def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None:
     """Record retired metrics; a metric that came back clears its status."""
     table = MetricStatus.__table__
+    mine = table.c.account == result.account
+    recorded = {(r.platform, r.metric) for r in conn.execute(sa.select(table.c.platform, table.c.metric).where(mine))}
     seen = {(s.platform, s.metric) for s in result.samples}
-    for platform, metric in seen:
-        conn.execute(
-            sa.delete(table).where(
-                table.c.account == result.account, table.c.platform == platform, table.c.metric == metric
-            )
-        )
+    for platform, metric in recorded & seen:  # usually none: one read instead of a delete per metric
+        conn.execute(sa.delete(table).where(mine, table.c.platform == platform, table.c.metric == metric))
     rows = [
         {
             "account": result.account,
