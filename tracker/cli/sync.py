@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -15,6 +16,7 @@ from rich.table import Table
 from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, open_engine, stderr, stdout
 
 if TYPE_CHECKING:
+    from tracker.config import Config
     from tracker.sync import Outcome, SyncResult
 
 
@@ -65,12 +67,12 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
 
 def run_sync(
     console: Console,
-    config_path: Any,
+    config_path: Path | None,
     accounts: list[str] | None,
     since: date | None,
     until: date | None,
     *,
-    cfg: Any = None,
+    cfg: Config | None = None,
     now: datetime | None = None,
 ) -> SyncResult:
     from tracker.errors import ConfigError
