@@ -14,11 +14,15 @@ from tracker.registry import Entry, discover
 from tracker.scheduler import ClockWatch, Daemon, jobs_for
 
 
+# Tests never read the real clock: the demo's numbers depend on the day, and so would their alerts.
+PINNED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
 @dataclass
 class FakeClock:
     """Wall and monotonic time that move only when a test says so."""
 
-    wall: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    wall: datetime = field(default_factory=lambda: PINNED_NOW)
     mono: float = 1000.0
 
     def now(self):
@@ -31,6 +35,11 @@ class FakeClock:
         self.wall += delta
         if not asleep:  # a suspended machine's monotonic clock stands still
             self.mono += delta.total_seconds()
+
+
+def clock_at_the_real_time():
+    """For tests that compare the clock with run times, which the store records from the real clock."""
+    return FakeClock(wall=datetime.now(timezone.utc))
 
 
 def query(engine, sql):
@@ -120,7 +129,7 @@ def test_catch_up_on_start_syncs_accounts_never_synced(make_config, registry, en
 
 def test_catch_up_syncs_only_accounts_whose_last_success_is_older_than_their_interval(make_config, registry, engine):
     cfg = make_config({"bakery": {"plugin": "demo"}, "snapshots": {"plugin": "demo", "schedule": "hourly"}})
-    clock = FakeClock()
+    clock = clock_at_the_real_time()
     daemon = Daemon(cfg, registry, engine, clock=clock)
     daemon.catch_up()
     clock.advance(timedelta(minutes=59))
@@ -132,7 +141,7 @@ def test_catch_up_syncs_only_accounts_whose_last_success_is_older_than_their_int
 
 def test_a_daily_account_is_caught_up_after_the_machine_slept_past_its_run(make_config, registry, engine):
     cfg = make_config({"bakery": {"plugin": "demo"}})
-    clock = FakeClock()
+    clock = clock_at_the_real_time()
     daemon = Daemon(cfg, registry, engine, clock=clock)
     daemon.catch_up()
     clock.advance(timedelta(hours=25), asleep=True)
