@@ -8,6 +8,8 @@ import sys
 from datetime import date, timedelta
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from tracker.cli.main import app
 from tracker.windows import account_today
@@ -167,10 +169,36 @@ def test_db_status_reports_migrations_and_counts(cli, tmp_path):
     assert "pending: 0" in out and "sample:" in out
 
 
-def test_every_command_has_help(cli):
-    for args in (["sync"], ["report"], ["demo"], ["init"], ["config", "check"], ["accounts", "check"], ["plugins", "list"], ["plugins", "show"], ["plugins", "new"], ["db", "status"]):
-        result = invoke(cli, *args, "--help")
-        assert result.exit_code == 0 and "Usage" in result.stdout, args
+def _command_paths(group, prefix=()):
+    """Every leaf command of the Typer app, as the words a user types."""
+    for name, command in sorted(group.commands.items()):
+        if getattr(command, "commands", None):
+            yield from _command_paths(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+COMMANDS = list(_command_paths(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_every_command_has_help(cli, words):
+    result = invoke(cli, *words, "--help")
+    assert result.exit_code == 0 and "Usage" in result.stdout, result.output
+
+
+def test_the_command_list_is_read_from_the_app():
+    assert ("report",) in COMMANDS and ("accounts", "check") in COMMANDS and ("log", "sale") in COMMANDS
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    import tracker
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"tracker {version('tracker')}" == f"tracker {tracker.__version__}"
 
 
 @pytest.mark.subprocess

@@ -15,6 +15,23 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tracker import __version__
+
+        typer.echo(f"tracker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Does social media earn you customers? Likes and followers beside visits, leads and sales, per platform."""
+
+
 app.command(rich_help_panel="Daily use")(sync.sync)
 app.command(rich_help_panel="Daily use")(report.report)
 app.add_typer(log.app, name="log", rich_help_panel="Daily use")
