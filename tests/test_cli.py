@@ -223,3 +223,35 @@ def test_accounts_check_reports_each_account_in_one_line(cli, tmp_path):
     assert result.exit_code == 1
     assert by_name["bakery"]["status"] == "ok"
     assert by_name["bad"]["status"] == "failed" and "accounts.bad.seed" in by_name["bad"]["message"]
+
+
+def test_sync_with_since_after_until_is_a_usage_error_that_records_no_run(cli, tmp_path):
+    import sqlite3
+
+    config = write_config(tmp_path)
+    result = invoke(cli, "sync", "--config", str(config), "--since", "2026-05-02", "--until", "2026-05-01")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --since 2026-05-02 is after --until 2026-05-01: give the earlier day as --since"
+    db = tmp_path / "t.db"
+    if db.exists():
+        with sqlite3.connect(db) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert "sync_run" not in tables or conn.execute("SELECT COUNT(*) FROM sync_run").fetchone() == (0,)
+
+
+def test_report_for_an_unknown_platform_names_the_known_ones_and_exits_2(cli, tmp_path):
+    config = write_config(tmp_path)
+    invoke(cli, "sync", "--config", str(config))
+    result = invoke(cli, "report", "--config", str(config), "-p", "nosuch")
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert line.startswith("error: --platform 'nosuch' is not a platform key; use one of ")
+    assert "instagram" in line and "xing" in line and "\n" not in line
+
+
+def test_report_for_a_known_platform_shows_only_that_platform(cli, tmp_path):
+    config = write_config(tmp_path)
+    invoke(cli, "sync", "--config", str(config))
+    result = invoke(cli, "report", "--config", str(config), "-p", "xing", "--format", "json")
+    assert result.exit_code == 0
+    assert [r["platform"] for r in json.loads(result.stdout)["platforms"]] == ["xing"]

@@ -26,6 +26,12 @@ class ConfigError(TrackerError):
         super().__init__("\n".join(self.problems))
 
 
+class UsageError(TrackerError):
+    """Options that contradict each other or name nothing known: the user's to fix."""
+
+    exit_code = 2
+
+
 class UnknownAccount(TrackerError):
     exit_code = 2
 

@@ -23,10 +23,24 @@ def build_report(cfg: Config, days: int, until: date | None, platforms: list[str
     period = compute.Period(end - timedelta(days=days - 1), end)
     engine = open_engine(cfg)
     try:
-        figures = compute.compute(engine, period, platforms, cfg.precedence)
+        figures = compute.compute(engine, period, None, cfg.precedence)
     finally:
         engine.dispose()
+    if platforms:
+        _refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms})
+        figures.platforms = [f for f in figures.platforms if f.platform in platforms]
     return rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate))
+
+
+def _refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
+    """A typo in --platform must not read as "no data": name the keys that exist."""
+    from tracker import metrics
+    from tracker.errors import UsageError
+
+    known = cfg.attribution.platforms() | set(metrics.BUCKETS) | stored
+    unknown = [p for p in platforms if p not in known]
+    if unknown:
+        raise UsageError(f"--platform {unknown[0]!r} is not a platform key; use one of {', '.join(sorted(known))}")
 
 
 def show(report: Report, fmt: Format) -> None:
