@@ -255,3 +255,12 @@ def test_report_for_a_known_platform_shows_only_that_platform(cli, tmp_path):
     result = invoke(cli, "report", "--config", str(config), "-p", "xing", "--format", "json")
     assert result.exit_code == 0
     assert [r["platform"] for r in json.loads(result.stdout)["platforms"]] == ["xing"]
+
+
+def test_help_texts_keep_bracketed_words_that_rich_would_read_as_markup(cli):
+    assert "Sync on the config's [schedule] until stopped" in invoke(cli, "schedule", "--help").stdout
+
+
+def test_log_lead_help_speaks_of_a_lead_not_a_sale(cli):
+    out = invoke(cli, "log", "lead", "--help").stdout
+    assert "What the lead is worth" in out and "sale" not in out.lower().split("options")[-1]

@@ -19,7 +19,8 @@ app = typer.Typer(help="Log sales and leads that happened offline.", no_args_is_
 
 PlatformOption = Annotated[str, typer.Option("--platform", "-p", help="Where the customer came from (instagram, xing, ...).")]
 AmountOption = Annotated[float, typer.Option(help="Amount of the sale.")]
-DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day of the sale (default: today).")]
+LeadValueOption = Annotated[float, typer.Option("--amount", help="What the lead is worth, if known (default 0).")]
+DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day it happened (default: today).")]
 NoteOption = Annotated[str, typer.Option(help="A note for yourself (\"phone order, saw the reel\").")]
 
 
@@ -47,7 +48,7 @@ def sale(platform: PlatformOption, amount: AmountOption = 0.0, date: DateOption 
 
 @app.command("lead")
 @friendly
-def lead(platform: PlatformOption, amount: AmountOption = 0.0, date: DateOption = None, note: NoteOption = "", config: ConfigOption = None) -> None:
+def lead(platform: PlatformOption, amount: LeadValueOption = 0.0, date: DateOption = None, note: NoteOption = "", config: ConfigOption = None) -> None:
     """Record an offline lead (an enquiry, a booking) from a platform."""
     _record(config, platform, "lead", amount, date, note)
 

@@ -26,7 +26,7 @@ def schedule(
     once: Annotated[bool, typer.Option("--once", help="Sync the accounts that are due now, show the next runs, and exit.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too.")] = False,
 ) -> None:
-    """Sync on the config's [schedule] until stopped (SIGTERM or Ctrl-C); logs go to stderr and the log dir."""
+    r"""Sync on the config's \[schedule] until stopped (SIGTERM or Ctrl-C); logs go to stderr and the log dir."""
     import logging
 
     from tracker import logs
