@@ -264,3 +264,34 @@ def test_help_texts_keep_bracketed_words_that_rich_would_read_as_markup(cli):
 def test_log_lead_help_speaks_of_a_lead_not_a_sale(cli):
     out = invoke(cli, "log", "lead", "--help").stdout
     assert "What the lead is worth" in out and "sale" not in out.lower().split("options")[-1]
+
+
+def test_log_sale_refuses_a_platform_key_that_link_refuses_and_stores_nothing(cli, tmp_path):
+    config = write_config(tmp_path)
+    result = invoke(cli, "log", "sale", "-p", "insta", "--amount", "10", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --platform 'insta' is not a platform key; use one of ")
+    assert "instagram" in result.stderr and "Traceback" not in result.output
+    listed = invoke(cli, "log", "list", "--config", str(config), "--format", "json")
+    assert json.loads(listed.stdout) == []
+
+
+def test_log_sale_refuses_a_day_after_today(cli, tmp_path):
+    config = write_config(tmp_path)
+    tomorrow = account_today(local_timezone_utc()) + timedelta(days=1)
+    result = invoke(cli, "log", "sale", "-p", "instagram", "--date", tomorrow.isoformat(), "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(f"error: --date {tomorrow}: is after today")
+
+
+def test_log_sale_accepts_today(cli, tmp_path):
+    config = write_config(tmp_path)
+    today = account_today(local_timezone_utc())
+    result = invoke(cli, "log", "sale", "-p", "instagram", "--date", today.isoformat(), "--config", str(config))
+    assert result.exit_code == 0, result.output
+
+
+def local_timezone_utc():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("UTC")  # write_config sets timezone = "UTC"

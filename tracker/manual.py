@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,11 +39,18 @@ class Logged:
 
 
 def log(
-    engine: Engine, *, platform: str, kind: str, day: date, amount: float = 0.0, currency: str | None = None, note: str = ""
+    engine: Engine, *, platform: str, kind: str, day: date, amount: float = 0.0, currency: str | None = None, note: str = "",
+    known: Collection[str] = (), today: date | None = None,
 ) -> str:
-    """Record one offline sale or lead; returns its id (for `tracker log undo`)."""
-    if not metrics.is_platform(platform):
-        raise ConfigError(f"--platform {platform!r}: use a platform key like instagram, facebook or xing")
+    """Record one offline sale or lead; returns its id (for `tracker log undo`).
+
+    `known` is the platform keys `tracker link` accepts: a typo logged once would stay a platform forever.
+    """
+    if not metrics.is_platform(platform) or (known and platform not in known):
+        hint = f"one of {', '.join(sorted(known))}" if known else "a platform key like instagram, facebook or xing"
+        raise ConfigError(f"--platform {platform!r} is not a platform key; use {hint}")
+    if today is not None and day > today:
+        raise ConfigError(f"--date {day}: is after today ({today}); log a sale on or after the day it happened")
     if amount < 0:
         raise ConfigError(f"--amount {amount}: must be 0 or more")
     record = Conversion(

@@ -31,8 +31,12 @@ def _record(config: Path | None, platform: str, kind: str, amount: float, day: d
     cfg = load_config(config)
     engine = open_engine(cfg)
     try:
-        when = day.date() if day else account_today(cfg.timezone)
-        record_id = manual.log(engine, platform=platform, kind=kind, day=when, amount=amount, currency=cfg.currency, note=note)
+        today = account_today(cfg.timezone)
+        when = day.date() if day else today
+        record_id = manual.log(
+            engine, platform=platform, kind=kind, day=when, amount=amount, currency=cfg.currency, note=note,
+            known=cfg.attribution.platforms(), today=today,
+        )
     finally:
         engine.dispose()
     money = f" of {amount:,.2f} {cfg.currency}" if amount else ""
