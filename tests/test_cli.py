@@ -295,3 +295,17 @@ def local_timezone_utc():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("UTC")  # write_config sets timezone = "UTC"
+
+
+@pytest.mark.parametrize("command", [["report"], ["sync"], ["status"]])
+def test_a_file_that_is_not_a_database_is_one_line_naming_it_and_is_left_untouched(cli, tmp_path, command):
+    config = write_config(tmp_path)
+    db = tmp_path / "t.db"
+    garbage = b"these bytes are a shopping list, not an SQLite database\n" * 20
+    db.write_bytes(garbage)
+    result = invoke(cli, *command, "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {db}: file is not a database; restore it from a backup, or set `database` in the config to another file"
+    ]
+    assert db.read_bytes() == garbage

@@ -44,6 +44,12 @@ class StoreError(TrackerError):
     """The database cannot be opened or migrated."""
 
 
+class UnreadableDatabase(StoreError):
+    """The database file is damaged or not a database: the user's to restore or replace."""
+
+    exit_code = 2
+
+
 class AccountBusy(TrackerError):
     """Another process holds the account's sync lease; the caller skips the account."""
 

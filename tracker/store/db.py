@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from tracker.errors import StoreError
+from tracker.errors import StoreError, UnreadableDatabase
 from tracker.store import migrations
 
 
@@ -61,4 +61,10 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
             migrations.migrate(engine)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+        except sa.exc.DatabaseError as exc:
+            where = engine.url.database if engine.dialect.name == "sqlite" else engine.url.render_as_string(hide_password=True)
+            raise UnreadableDatabase(
+                f"{where}: {exc.orig}; restore it from a backup, "
+                "or set `database` in the config to another file"
+            ) from None
     return engine
