@@ -50,7 +50,7 @@ def log(
         hint = f"one of {', '.join(sorted(known))}" if known else "a platform key like instagram, facebook or xing"
         raise ConfigError(f"--platform {platform!r} is not a platform key; use {hint}")
     if today is not None and day > today:
-        raise ConfigError(f"--date {day}: is after today ({today}); log a sale on or after the day it happened")
+        raise ConfigError(f"--date {day}: is after today ({today}); give the day it happened")
     if amount < 0:
         raise ConfigError(f"--amount {amount}: must be 0 or more")
     record = Conversion(

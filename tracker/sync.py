@@ -31,6 +31,7 @@ from tracker.errors import (
     SyncInterrupted,
     TrackerError,
     UnknownAccount,
+    UsageError,
 )
 from tracker.collect import Fetched, collect, describe_error
 from tracker.http import HttpSession, redact_text
@@ -132,6 +133,8 @@ class Syncer:
         until: date | None = None,
         trigger: str = "manual",
     ) -> SyncResult:
+        if since and until and since > until:
+            raise UsageError(f"--since {since} is after --until {until}: give the earlier day as --since")
         accounts = self._select(account_names)
         run_id = writes.start_run(self.engine, trigger)
         outcomes: dict[str, Outcome] = {a.name: Outcome(a.name, a.plugin) for a in accounts}

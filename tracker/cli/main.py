@@ -16,7 +16,6 @@ app = typer.Typer(
 )
 
 
-
 def _show_version(value: bool) -> None:
     if value:
         from tracker import __version__
@@ -29,7 +28,7 @@ def _show_version(value: bool) -> None:
 def main(
     version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
-    """Does social media earn you customers? Likes and followers beside visits, leads and sales, per platform."""
+    pass  # only carries --version; the app's help text is set on the Typer app above
 
 
 app.command(rich_help_panel="Daily use")(sync.sync)

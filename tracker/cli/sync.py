@@ -114,10 +114,6 @@ def sync(
     until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill up to this day (YYYY-MM-DD).")] = None,
 ) -> None:
     """Fetch new numbers for every account (or --account NAME) into the database."""
-    if since and until and since > until:
-        from tracker.errors import UsageError
-
-        raise UsageError(f"--since {since.date()} is after --until {until.date()}: give the earlier day as --since")
     result = run_sync(stderr(), config, account, since.date() if since else None, until.date() if until else None)
     console = stdout()
     console.print(summary(result))
