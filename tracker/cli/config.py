@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tracker import words
 from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, stdout
 
 app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
@@ -67,7 +68,7 @@ def check(config: ConfigOption = None) -> None:
     path, count, found = problems(config)
     if found:
         raise ConfigError(found)
-    stdout().print(f"{path}: ok ({count} account{'s' if count != 1 else ''})", highlight=False)
+    stdout().print(f"{path}: ok ({words.count(count, 'account')})", highlight=False)
 
 
 @friendly
