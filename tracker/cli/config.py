@@ -2,34 +2,130 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker import words
 from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, stdout
 
+if TYPE_CHECKING:
+    from tracker.options import OptionInfo
+    from tracker.plugin import Plugin
+    from tracker.registry import Registry
+
 app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 
-STARTER = """\
+HEADER = """\
 # tracker configuration. Every key is described in config.example.toml.
 # Secrets are never written here: give them as ${{ENV_VAR}} references.
+# `tracker demo` shows made-up data in a database of its own; this file and
+# your database hold only your real accounts.
 
 timezone = "{timezone}"
 currency = "EUR"
 # database = "sqlite:////path/to/tracker.db"   # default: the user data dir
 # plugin_dirs = ["~/tracker-plugins"]
 
-# One table per account: a plugin and its options (`tracker plugins show NAME`).
-[accounts.demo]
-plugin = "demo"
-
-# [accounts.my_page]
-# plugin = "facebook"
-# page_id = "1234567890"
-# token = "${{FACEBOOK_TOKEN}}"
+# One [accounts.NAME] table per account: `plugin` and that plugin's options.
+# Uncomment an example below and fill in your ids (lines starting with ##
+# stay comments), then `tracker config check` and `tracker sync`.
 """
+
+NO_ACCOUNTS = (
+    "No accounts yet: uncomment an example in {path} (or add an [accounts.NAME] table; "
+    "`tracker plugins show NAME` lists a plugin's options), then `tracker sync`."
+)
+WIDTH = 79
+NBSP = "\u00a0"  # textwrap never breaks here
+GROUPS = (
+    ("none", "Social accounts: followers and engagement"),
+    ("analytics", "Web analytics: visits and conversions per platform"),
+    ("first_party", "Your own orders and leads (shop exports, sales sheets)"),
+)
+NOT_A_REAL_ACCOUNT = {"demo"}  # made-up data: only `tracker demo` uses it
+
+
+@dataclass(frozen=True)
+class Example:
+    """What the starter fills in for one plugin: an account name and TOML values beyond the type's placeholder."""
+
+    account: str
+    values: tuple[tuple[str, str], ...] = ()
+
+
+# Ids that look like the real thing; every required option not named here gets a placeholder from its type.
+EXAMPLES = {
+    "facebook": Example("my_page", (("page_id", '"1234567890"'),)),
+    "instagram": Example("my_instagram", (("user_id", '"17841400000000000"'),)),
+    "linkedin": Example("my_linkedin", (("organization_id", '"2414183"'),)),
+    "x": Example("my_x", (("username", '"baecker_lindner"'),)),
+    "youtube": Example("my_channel", (("channel_id", '"UCxxxxxxxxxxxxxxxxxxxxxx"'),)),
+    "mastodon": Example("my_mastodon", (("instance", '"https://mastodon.social"'), ("acct", '"baeckerei"'))),
+    "bluesky": Example("my_bluesky", (("handle", '"baeckerei-lindner.bsky.social"'),)),
+    "ga4": Example("website", (("property_id", '"123456789"'), ("credentials_file", '"~/ga4-key.json"'))),
+    "matomo": Example("website_matomo", (("base_url", '"https://stats.example.com"'), ("site_id", "1"))),
+    "plausible": Example("website_plausible", (("site_id", '"example.com"'),)),
+    "csv": Example("shop", (("path", '"~/exports/orders_*.csv"'),)),
+}
+PLACEHOLDERS = {"integer": "1", "number": "1.0", "true/false": "false", "date": '"2026-01-01"'}
+
+
+def _notes(text: str) -> list[str]:
+    """Explanations as `##` lines: uncommenting a block (one `# ` off each line) keeps them comments.
+
+    A `command` in backticks is never split across lines, so it can be copied.
+    """
+    kept = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", NBSP), text)
+    lines = textwrap.wrap(kept, WIDTH, initial_indent="## ", subsequent_indent="## ", break_on_hyphens=False)
+    return [line.replace(NBSP, " ") for line in lines]
+
+
+def _value(plugin: str, info: OptionInfo, example: Example) -> str | None:
+    """The TOML value the example shows for an option, or None to only name it."""
+    given = dict(example.values)
+    if info.name in given:
+        return given[info.name]
+    if not info.required:
+        return None
+    if info.secret:
+        return f'"${{{plugin.upper()}_{info.name.upper()}}}"'
+    return PLACEHOLDERS.get(info.type_name, '"..."')
+
+
+def example_account(plugin: Plugin) -> list[str]:
+    """A commented [accounts.NAME] table with the options `tracker plugins show` lists, secrets as ${ENV_VAR}."""
+    from tracker import options
+
+    example = EXAMPLES.get(plugin.name, Example(f"my_{plugin.name}"))
+    lines = _notes(f"{plugin.name}: {plugin.description}" if plugin.description else plugin.name)
+    lines += [f"# [accounts.{example.account}]", f'# plugin = "{plugin.name}"']
+    others = []
+    for info in options.describe(plugin):
+        value = _value(plugin.name, info, example)
+        if value is None:
+            others.append(info.name)
+            continue
+        lines += _notes(info.help) if info.help else []
+        lines.append(f"# {info.name} = {value}")
+    more = f"More options: {', '.join(others)}. " if others else ""
+    return lines + _notes(f"{more}All of them: `tracker plugins show {plugin.name}`.")
+
+
+def starter(registry: Registry, timezone: str) -> str:
+    """The config `tracker init` writes: no account, a commented example for every plugin of a real platform."""
+    plugins = [p for p in registry.plugins() if p.name not in NOT_A_REAL_ACCOUNT]
+    parts = [HEADER.format(timezone=timezone).rstrip("\n")]
+    for source, title in GROUPS:
+        group = sorted((p for p in plugins if p.conversion_source.value == source), key=lambda p: p.name)
+        if group:
+            parts.append(f"# --- {title} ---")
+            parts += ["\n".join(example_account(p)) for p in group]
+    return "\n\n".join(parts) + "\n"
 
 
 def problems(path: Path | None) -> tuple[Path | None, int, list[str]]:
@@ -68,7 +164,10 @@ def check(config: ConfigOption = None) -> None:
     path, count, found = problems(config)
     if found:
         raise ConfigError(found)
-    stdout().print(f"{path}: ok ({words.count(count, 'account')})", highlight=False)
+    console = stdout()
+    console.print(f"{path}: ok ({words.count(count, 'account')})", highlight=False)
+    if count == 0:
+        console.print(NO_ACCOUNTS.format(path=path), highlight=False, markup=False)
 
 
 @friendly
@@ -76,13 +175,18 @@ def init(
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
 ) -> None:
-    """Write a starter config file (with the demo account) to edit."""
+    """Write a starter config file: no accounts yet, a commented example for each plugin."""
     from tracker import config as cfgmod
     from tracker.errors import ConfigError
+    from tracker.registry import discover
 
     path = cfgmod.find_path(config)
     if path.exists() and not force:
         raise ConfigError(f"{path}: already exists; edit it, or pass --force to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(STARTER.format(timezone=cfgmod.local_timezone().key), encoding="utf-8")
-    stdout().print(f"Wrote {path}. Next: `tracker config check`, then `tracker sync`.", highlight=False)
+    path.write_text(starter(discover(), cfgmod.local_timezone().key), encoding="utf-8")
+    stdout().print(
+        f"Wrote {path}. Next: uncomment an example account in it and fill in your ids, "
+        "then `tracker config check` and `tracker sync`.",
+        highlight=False,
+    )

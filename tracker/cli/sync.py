@@ -80,7 +80,10 @@ def run_sync(
 
     cfg = cfg or load_config(config_path, required=True)
     if not cfg.accounts:
-        raise ConfigError(f"{cfg.path}: accounts: none configured; add an [accounts.NAME] table (see config.example.toml)")
+        raise ConfigError(
+            f"{cfg.path}: no accounts to sync yet; uncomment an example account in it or add an [accounts.NAME] table "
+            "(`tracker plugins show NAME` lists a plugin's options)"
+        )
     registry = load_registry(cfg)
     engine = open_engine(cfg)
     names = accounts or [a.name for a in cfg.accounts if a.enabled]

@@ -1,0 +1,124 @@
+"""Deleting one account's stored data: `tracker accounts forget`.
+
+Removing an account from the config stops its syncs but leaves its rows, and
+those rows would go on feeding the report. Forgetting deletes every row keyed
+by the account (numbers, order records, metric statuses, sync state, quota
+block, a stale lock) in one transaction, so a failure leaves all of them.
+
+The run history (`sync_run`, `account_run`) is kept: it records what ran,
+when and with what outcome, holds no number any report counts, and a
+`sync_run` is shared by every account synced in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tracker.config import RESERVED_ACCOUNT
+from tracker.errors import AccountBusy
+from tracker.locks import LeaseRow, Leases
+from tracker.store.db import WRITE_OPTION
+from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncLease
+from tracker.store.models import Sample as SampleRow
+
+# Field of `Rows` -> the table and its account column; every table keyed by an account but the run history.
+_DELETED: dict[str, sa.Column] = {
+    "samples": SampleRow.__table__.c.account,
+    "conversions": ConversionRecord.__table__.c.account,
+    "metric_statuses": MetricStatus.__table__.c.account,
+    "state": Account.__table__.c.name,
+    "blocks": AccountBlock.__table__.c.account,
+    "leases": SyncLease.__table__.c.account,
+}
+_KEPT: dict[str, sa.Column] = {"runs_kept": AccountRun.__table__.c.account}
+# A lease is a lock, not data: an account with only a stale lease has nothing stored.
+_DATA = ("samples", "conversions", "metric_statuses", "state", "blocks")
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One account's rows per table: what `forget` deletes, and the run history it keeps."""
+
+    account: str
+    samples: int = 0
+    conversions: int = 0
+    metric_statuses: int = 0
+    state: int = 0
+    blocks: int = 0
+    leases: int = 0
+    runs_kept: int = 0
+
+    @property
+    def deleted(self) -> int:
+        return sum(getattr(self, name) for name in _DELETED)
+
+    def tables(self) -> list[tuple[str, str, int]]:
+        """(field, table name, rows) for every table, deleted ones first, for display."""
+        columns = {**_DELETED, **_KEPT}
+        return [(f.name, columns[f.name].table.name, getattr(self, f.name)) for f in fields(self) if f.name in columns]
+
+
+def _accounts_in(conn: Connection, column: sa.Column) -> set[str]:
+    return {row[0] for row in conn.execute(sa.select(column).distinct())}
+
+
+def stored_accounts(engine: Engine) -> list[str]:
+    """Accounts with any stored data (numbers, records, statuses, state or a block), sorted."""
+    names: set[str] = set()
+    with engine.connect() as conn:
+        for field_name in _DATA:
+            names |= _accounts_in(conn, _DELETED[field_name])
+    return sorted(names)
+
+
+def removed_accounts(engine: Engine, configured: set[str]) -> list[str]:
+    """Stored accounts the config no longer has; logged sales (`manual`) are never in a config, so never removed."""
+    return [name for name in stored_accounts(engine) if name not in configured and name != RESERVED_ACCOUNT]
+
+
+def removed_note(account: str) -> str:
+    """The one sentence status and report say about a removed account's data."""
+    return f"stored data of removed account {account} is not counted; `tracker accounts forget {account}` deletes it"
+
+
+def _count(conn: Connection, name: str) -> Rows:
+    counts = {
+        field_name: conn.execute(sa.select(sa.func.count()).select_from(column.table).where(column == name)).scalar_one()
+        for field_name, column in {**_DELETED, **_KEPT}.items()
+    }
+    return Rows(account=name, **counts)
+
+
+def plan(engine: Engine, name: str) -> Rows:
+    """What `forget(engine, name)` would delete now (and the run history it would keep)."""
+    with engine.connect() as conn:
+        return _count(conn, name)
+
+
+def _refuse_if_syncing(conn: Connection, name: str) -> None:
+    """A sync holding the account's lease would write its rows back right after the delete."""
+    table = SyncLease.__table__
+    found = conn.execute(sa.select(table).where(table.c.account == name)).mappings().first()
+    if found is None:
+        return
+    lease = LeaseRow(**found)
+    if lease.expires_at.tzinfo is None:  # some drivers hand stored UTC times back without the zone
+        lease = LeaseRow(**{**found, "expires_at": lease.expires_at.replace(tzinfo=timezone.utc)})
+    if not Leases(conn.engine).stale(lease, datetime.now(timezone.utc)):
+        raise AccountBusy(f"{name}: being synced right now ({lease.describe()}); nothing deleted, try again when it ends")
+
+
+def forget(engine: Engine, name: str) -> Rows:
+    """Delete every row keyed by the account but its run history, in one transaction; returns the rows deleted."""
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        _refuse_if_syncing(conn, name)
+        kept = _count(conn, name).runs_kept
+        deleted = {
+            field_name: conn.execute(sa.delete(column.table).where(column == name)).rowcount
+            for field_name, column in _DELETED.items()
+        }
+    return Rows(account=name, runs_kept=kept, **deleted)
