@@ -50,6 +50,12 @@ class UnreadableDatabase(StoreError):
     exit_code = 2
 
 
+class NewerSchema(StoreError):
+    """The database was migrated by a newer tracker: this release must not read or write it."""
+
+    exit_code = 2
+
+
 class AccountBusy(TrackerError):
     """Another process holds the account's sync lease; the caller skips the account."""
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from tracker.errors import StoreError, UnreadableDatabase
+from tracker.errors import NewerSchema, StoreError, UnreadableDatabase
 from tracker.store import migrations
 
 
@@ -45,7 +45,7 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
-    """Create the engine for `url` and bring its schema up to date."""
+    """Create the engine for `url` and bring its schema up to date; a newer schema raises NewerSchema."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
@@ -59,12 +59,14 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         try:
             migrations.migrate(engine)
+        except NewerSchema:
+            engine.dispose()  # let go of the file at once: it is the user's to keep for the newer tracker
+            raise
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
         except sa.exc.DatabaseError as exc:
-            where = engine.url.database if engine.dialect.name == "sqlite" else engine.url.render_as_string(hide_password=True)
             raise UnreadableDatabase(
-                f"{where}: {exc.orig}; restore it from a backup, "
+                f"{migrations.location(engine)}: {exc.orig}; restore it from a backup, "
                 "or set `database` in the config to another file"
             ) from None
     return engine

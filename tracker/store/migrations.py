@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tracker.errors import NewerSchema
+
 TABLE = "_tracker_migrations"
 
 
@@ -49,21 +51,45 @@ def applied(conn: Connection) -> list[str]:
     return [row[0] for row in conn.execute(sa.text(f"SELECT name FROM {TABLE}"))]
 
 
+def location(engine: Engine) -> str:
+    """The database as the user named it: a SQLite file's path, or the URL without its password."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return engine.url.database
+    return engine.url.render_as_string(hide_password=True)
+
+
+def refuse_newer(engine: Engine, done: set[str]) -> None:
+    """A schema this release does not know may mean anything: reading it could mislead, writing it could damage."""
+    unknown = done - {m.name for m in MIGRATIONS}
+    if unknown:
+        raise NewerSchema(
+            f"upgrade tracker: {location(engine)} was written by a newer tracker "
+            f"(schema {len(done)}; this release knows up to {len(MIGRATIONS)}); it was left untouched"
+        )
+
+
 def pending(engine: Engine) -> list[str]:
-    """Names not yet applied; reads only, for `tracker db status`."""
+    """Names not yet applied; reads only, for `tracker db status`. A newer schema is refused."""
     with engine.connect() as conn:
         done = set(applied(conn))
+    refuse_newer(engine, done)
     return [m.name for m in MIGRATIONS if m.name not in done]
 
 
 def migrate(engine: Engine) -> list[str]:
-    """Apply every pending migration in order; returns the names applied."""
+    """Apply every pending migration in order; returns the names applied.
+
+    Nothing is written before `pending` has read the schema, so a newer database stays byte for byte as it was.
+    """
+    names = pending(engine)
+    if not names:
+        return []
     metadata = sa.MetaData()
     record = _record_table(metadata)
     with engine.begin() as conn:
         metadata.create_all(conn)
     done: list[str] = []
-    for name in pending(engine):
+    for name in names:
         step = next(m for m in MIGRATIONS if m.name == name)
         with engine.begin() as conn:
             step.apply(conn)
