@@ -109,6 +109,7 @@ class AlertsConfig:
     """Thresholds for `tracker alerts`; `webhook_url` may be a ${ENV_VAR} reference."""
 
     zero_conversion_days: int = 14
+    zero_conversions_min_activity: int = 30
     trend_days: int = 28
     trend_percent: int = 10
     baseline_days: int = 90
@@ -411,4 +412,10 @@ def _alerts(r: _Reader, value: Any) -> AlertsConfig:
     ):
         r.problem("alerts.webhook_url", "must be an http(s) URL or a ${ENV_VAR} reference holding one")
         url = None
+    if numbers["baseline_days"] < numbers["trend_days"]:
+        # the baseline needs trend_days days with visits: a shorter one could never hold them
+        r.problem(
+            "alerts.baseline_days",
+            f"must be at least trend_days ({numbers['trend_days']}), not {numbers['baseline_days']}",
+        )
     return AlertsConfig(**numbers, webhook_url=url)

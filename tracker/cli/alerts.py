@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import sys
+import textwrap
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from tracker.cli.common import ConfigOption, Format, FormatOption, load_config, open_engine, stderr, stdout
 from tracker.errors import TrackerError
@@ -52,18 +51,35 @@ def show(found: list[Alert], fmt: Format) -> None:
     from tracker.alerts import columns
 
     if fmt is Format.json:
-        json.dump([dataclasses.asdict(a) for a in found], sys.stdout, indent=2, ensure_ascii=False)
+        json.dump([a.to_json() for a in found], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     elif fmt is Format.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns(), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(dataclasses.asdict(a) for a in found)
+        writer.writerows({**a.to_json(), "evidence": a.evidence_text()} for a in found)
     elif not found:
         stdout().print("No alerts.")
     else:
-        table = Table(title="Alerts", title_justify="left")
-        for header in ("Kind", "Platform", "Account", "What"):
-            table.add_column(header)
-        for a in found:
-            table.add_row(a.kind, a.platform, a.account, a.message)
-        stdout().print(table)
+        show_text(found)
+
+
+def show_text(found: list[Alert]) -> None:
+    """One block per alert instead of a table: a kind like conversion_rate_below_baseline leaves a table no room at 80 columns."""
+    from tracker.words import count
+
+    console = stdout()
+    console.print(f"{count(len(found), 'alert')}:", highlight=False, markup=False)
+    for a in found:
+        about = ", ".join(x for x in (a.platform, a.account) if x)
+        console.print()
+        console.print(f"{a.kind} ({about})" if about else a.kind, highlight=False, markup=False)
+        for paragraph in (a.message, f"figures: {a.evidence_text()}" if a.evidence else ""):
+            for line in _indented(paragraph, console.width):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _indented(text: str, width: int) -> list[str]:
+    """Wrapped at word boundaries and indented, never cut inside a word or a number."""
+    return textwrap.wrap(
+        text, width=max(width, 20), initial_indent="  ", subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+    )
