@@ -116,7 +116,7 @@ def test_conversions_rate_revenue_and_efficiency_are_computed_from_the_chosen_so
     # conversions on 03-25 and 03-30: 2; visits 200; revenue 60; likes 100; followers 130.
     assert (r.visits, r.conversions, r.revenue) == (200, 2, 60.0)
     assert r.conversion_rate == 1.0
-    assert r.likes_per_conversion == 50
+    assert r.engagement_per_conversion == 50  # interactions (here only likes) per conversion
     assert r.followers_per_conversion == 65
     assert r.verdict == "converts"
     assert r.conversions_source == "ga4"
@@ -180,7 +180,7 @@ def test_json_keys_equal_csv_headers(social):
     data = json.loads(out_json.getvalue())
     header = next(csv.reader(io.StringIO(out_csv.getvalue())))
     assert list(data["platforms"][0]) == header
-    assert data["period"] == {"start": "2026-03-22", "end": "2026-03-31", "days": 10, "previous_start": "2026-03-12", "previous_end": "2026-03-21"}
+    assert data["period"] == {"start": "2026-03-22", "end": "2026-03-31", "days": 10, "previous_start": "2026-03-12", "previous_end": "2026-03-21", "days_without_data_yet": 0}
 
 
 def test_csv_writes_no_data_as_empty_not_zero(social):

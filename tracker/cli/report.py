@@ -4,32 +4,52 @@ from __future__ import annotations
 
 import sys
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 
+
+
+class SortKey(str, Enum):
+    conversions = "conversions"
+    engagement = "engagement"
+    revenue = "revenue"
+    followers = "followers"
+    visits = "visits"
+    platform = "platform"
+
+
 if TYPE_CHECKING:
     from tracker.config import Config
     from tracker.report.rows import Report
 
 
-def build_report(cfg: Config, days: int, until: date | None, platforms: list[str] | None) -> Report:
+def build_report(
+    cfg: Config, days: int, until: date | None, platforms: list[str] | None, sort: str = "conversions"
+) -> Report:
     from tracker.report import compute, rows
+    from tracker.store.forget import removed_accounts
     from tracker.windows import account_today
 
-    end = until or account_today(cfg.timezone)
+    today = account_today(cfg.timezone)
+    end = until or today
     period = compute.Period(end - timedelta(days=days - 1), end)
+    configured = {a.name for a in cfg.accounts}
     engine = open_engine(cfg)
     try:
-        figures = compute.compute(engine, period, None, cfg.precedence)
+        figures = compute.compute(engine, period, None, cfg.precedence, configured)
+        removed = removed_accounts(engine, configured)
     finally:
         engine.dispose()
     if platforms:
         _refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms})
         figures.platforms = [f for f in figures.platforms if f.platform in platforms]
-    return rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate))
+    report = rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate), today, removed)
+    report.rows = rows.sort(report.rows, sort)
+    return report
 
 
 def _refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
@@ -58,8 +78,11 @@ def report(
     days: Annotated[int, typer.Option("--days", "-d", min=1, help="Length of the period, ending today.")] = 30,
     until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: today).")] = None,
     platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")] = None,
+    sort: Annotated[
+        SortKey, typer.Option("--sort", help="Order of the rows (largest first; ties by engagement).")
+    ] = SortKey.conversions,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""
     cfg = load_config(config)
-    show(build_report(cfg, days, until.date() if until else None, platform), fmt)
+    show(build_report(cfg, days, until.date() if until else None, platform, sort.value), fmt)

@@ -2,17 +2,26 @@
 
 Each kind is summarised its own way (see tracker.metrics): counters are summed,
 gauges take the last value and its change, uniques the daily average. The
-vanity side adds up every account on a platform; the conversion side takes one
-source per platform (precedence, then first-party over analytics, then config
-order) so that one visit or order is never counted twice.
+vanity side adds up every account on a platform. The conversion side never
+counts one event twice and never drops a source silently:
+- visits come from one source per platform (precedence, then config order);
+- orders come from the first-party sources together (a shop export and a till
+  sheet add; an order id two of them hold counts once, for the higher-ranked),
+  or, where no first-party source covers the platform, from one analytics
+  source; precedence can prefer analytics;
+- logged offline sales add to either;
+- every source's own figure is kept (`SourceFigure`), so the report can show
+  where sources disagree.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,7 +34,8 @@ from tracker.store.models import Sample as SampleRow
 VISIT_METRICS = ("visits", "visitors")
 ORDER_METRICS = ("conversions", "leads", "orders", "revenue")
 ENGAGEMENT_PARTS = ("likes", "comments", "shares", "post_likes", "post_reposts", "post_replies", "post_quotes")
-SOURCE_RANK = {"first_party": 0, "analytics": 1, "none": 2}
+FIRST_PARTY = "first_party"
+SOURCE_RANK = {FIRST_PARTY: 0, "analytics": 1, "none": 2}
 MANUAL = "manual"  # conversion_source of logged offline sales: they add to the online figures
 
 
@@ -53,6 +63,17 @@ class Totals:
         return self.values.get(metric)
 
 
+@dataclass(frozen=True)
+class SourceFigure:
+    """What one account says a platform brought in the period, whether or not it was counted."""
+
+    account: str
+    kind: str  # first_party | analytics | manual | none
+    conversions: float
+    revenue: float | None
+    counted: bool
+
+
 @dataclass
 class PlatformFigures:
     platform: str
@@ -61,13 +82,14 @@ class PlatformFigures:
     previous: Totals
     tracked: bool
     visits_source: str | None
-    conversions_source: str | None
+    conversions_source: str | None  # the counted order sources, joined with ", "
     followers_since: date | None
     missing: list[str]
     extras: dict[str, float]
-    attribution: str = ""
+    attribution: list[str] = field(default_factory=list)  # each counted source's own explanation
     bases: list[str] = field(default_factory=list)
     currencies: list[str] = field(default_factory=list)
+    sources: list[SourceFigure] = field(default_factory=list)
 
 
 @dataclass
@@ -85,34 +107,51 @@ class _AccountInfo:
     attribution: str
 
 
-def compute(engine: Engine, period: Period, platforms: list[str] | None = None, precedence: tuple[str, ...] = ()) -> Figures:
+def compute(
+    engine: Engine,
+    period: Period,
+    platforms: list[str] | None = None,
+    precedence: tuple[str, ...] = (),
+    configured: set[str] | None = None,
+) -> Figures:
+    """Figures per platform; with `configured`, data of accounts removed from the config is left out."""
     previous = period.previous()
     with engine.connect() as conn:
         accounts = _accounts(conn)
-        sums = _sums(conn, previous.start, period.end, period.start)
-        gauges_now = _last_values(conn, period.end)
-        gauges_before = _last_values(conn, period.start - timedelta(days=1))
-        gauges_prev_before = _last_values(conn, previous.start - timedelta(days=1))
-        first_days = _first_days(conn)
-        missing = _missing(conn)
-        records = _record_facts(conn, period)
-    rank = _ranker(accounts, precedence)
-    seen = sorted({key[1] for key in sums} | {key[1] for key in gauges_now})
+        counted = None if configured is None else _counted_accounts(accounts, configured)
+        sums = _only(counted, _sums(conn, previous.start, period.end, period.start))
+        gauges_now = _only(counted, _last_values(conn, period.end))
+        gauges_before = _only(counted, _last_values(conn, period.start - timedelta(days=1)))
+        gauges_prev_before = _only(counted, _last_values(conn, previous.start - timedelta(days=1)))
+        first_days = _only(counted, _first_days(conn))
+        missing = _only(counted, _missing(conn))
+        records = _only(counted, _record_facts(conn, period))
+        rank = _ranker(accounts, precedence)
+        first_party = [a for a in sorted(accounts, key=rank) if accounts[a].conversion_source == FIRST_PARTY]
+        first_party = [a for a in first_party if counted is None or a in counted]
+        overlap = _overlap(conn, first_party, previous.start, period.end, period.start)
+    seen = sorted({key[1] for key in sums if not _undone_only(key, sums, accounts)} | {key[1] for key in gauges_now})
     if platforms:
         seen = [p for p in seen if p in platforms]
-    covering = [a for a in accounts.values() if a.covers_all and a.conversion_source != "none"]
+    covering = [
+        a for a in accounts.values()
+        if a.covers_all and a.conversion_source != "none" and (counted is None or a.name in counted)
+    ]
     result = []
     for platform in _ordered(seen):
         per_metric = {k: v for k, v in sums.items() if k[1] == platform}
         conv_accounts = {k[0] for k in per_metric if k[2] in VISIT_METRICS + ORDER_METRICS}
         manual = {a for a in conv_accounts if a in accounts and accounts[a].conversion_source == MANUAL}
         visits_source = _pick(conv_accounts - manual, per_metric, VISIT_METRICS, rank)
-        orders_source = _pick(conv_accounts - manual, per_metric, ORDER_METRICS, rank)
-        current = _totals(per_metric, "current", visits_source, orders_source, manual)
-        prev = _totals(per_metric, "previous", visits_source, orders_source, manual)
+        order_sources = _order_sources(conv_accounts - manual, per_metric, rank, accounts)
+        current = _totals(per_metric, "current", visits_source, order_sources, manual)
+        prev = _totals(per_metric, "previous", visits_source, order_sources, manual)
+        _subtract(current, overlap.get((platform, "current"), {}))
+        _subtract(prev, overlap.get((platform, "previous"), {}))
         _add_gauges(current, gauges_now, gauges_before, platform)
         _add_gauges(prev, gauges_before, gauges_prev_before, platform)
         names = sorted({k[0] for k in per_metric} | {k[0] for k in gauges_now if k[1] == platform})
+        counted_orders = {*order_sources, *manual}
         result.append(
             PlatformFigures(
                 platform=platform,
@@ -121,16 +160,41 @@ def compute(engine: Engine, period: Period, platforms: list[str] | None = None, 
                 previous=prev,
                 tracked=bool(conv_accounts) or bool(covering),
                 visits_source=visits_source,
-                conversions_source=orders_source,
+                conversions_source=", ".join(order_sources) or None,
                 followers_since=min((d for (a, p, m), d in first_days.items() if p == platform and m == "followers"), default=None),
-                missing=sorted(f"{m} ({a}: {why})" for (a, p, m), why in missing.items() if p == platform),
+                missing=sorted(_missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform),
                 extras={m: v for m, v in current.values.items() if "." in m},
-                attribution=accounts[orders_source].attribution if orders_source in accounts else "",
-                bases=sorted({b for (a, p), (bs, _) in records.items() if p == platform and a in {orders_source, *manual} for b in bs}),
-                currencies=sorted({c for (a, p), (_, cs) in records.items() if p == platform and a in {orders_source, *manual} for c in cs}),
+                attribution=[accounts[a].attribution for a in order_sources if a in accounts and accounts[a].attribution],
+                bases=sorted({b for (a, p), (bs, _) in records.items() if p == platform and a in counted_orders for b in bs}),
+                currencies=sorted({c for (a, p), (_, cs) in records.items() if p == platform and a in counted_orders for c in cs}),
+                sources=_source_figures(platform, per_metric, accounts, counted_orders, rank),
             )
         )
     return Figures(period, result)
+
+
+def _counted_accounts(accounts: dict[str, _AccountInfo], configured: set[str]) -> set[str]:
+    """The configured accounts, and the logged offline sales, which belong to no config table."""
+    return set(configured) | {a.name for a in accounts.values() if a.conversion_source == MANUAL}
+
+
+KeyT = TypeVar("KeyT", bound=tuple[Any, ...])
+ValueT = TypeVar("ValueT")
+
+
+def _only(counted: set[str] | None, keyed: dict[KeyT, ValueT]) -> dict[KeyT, ValueT]:
+    """The entries whose key starts with a counted account (all of them when `counted` is None)."""
+    if counted is None:
+        return keyed
+    return {k: v for k, v in keyed.items() if k[0] in counted}
+
+
+def _undone_only(key: SumKey, sums: dict[SumKey, tuple[float, int, bool]], accounts: dict[str, _AccountInfo]) -> bool:
+    """Logged sales on a platform that were all undone leave zeros behind: no reason to show the platform."""
+    account, platform = key[0], key[1]
+    if account not in accounts or accounts[account].conversion_source != MANUAL:
+        return False
+    return all(v[0] == 0 for k, v in sums.items() if k[0] == account and k[1] == platform)
 
 
 def _ordered(platforms: list[str]) -> list[str]:
@@ -233,9 +297,19 @@ def _first_days(conn: Connection) -> dict[GaugeKey, date]:
     return {(r[0], r[1], r[2]): r[3] for r in conn.execute(query)}
 
 
-def _missing(conn: Connection) -> dict[GaugeKey, str]:
+def _missing(conn: Connection) -> dict[GaugeKey, tuple[str, date]]:
     t = MetricStatus.__table__
-    return {(r.account, r.platform, r.metric): r.reason for r in conn.execute(sa.select(t))}
+    return {(r.account, r.platform, r.metric): (r.reason, r.since.date()) for r in conn.execute(sa.select(t))}
+
+
+def _missing_note(key: GaugeKey, status: tuple[str, date], name_account: bool) -> str:
+    """"profile_views: not served by Instagram since 2025-01-08 (platform said: ...)", never cut."""
+    account, platform, metric = key
+    reason, since = status
+    said = re.match(r"Graph refused \S+: (.*)", reason, re.DOTALL)
+    why = f"platform said: {said.group(1)}" if said else reason
+    whose = f" to {account}" if name_account else ""
+    return f"{metric}: not served by {platform.capitalize()}{whose} since {since.isoformat()} ({why})"
 
 
 def _pick(accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group: tuple[str, ...], rank: Rank) -> str | None:
@@ -243,14 +317,83 @@ def _pick(accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group
     return having[0] if having else None
 
 
+def _order_sources(
+    candidates: set[str], sums: dict[SumKey, tuple[float, int, bool]], rank: Rank, accounts: dict[str, _AccountInfo]
+) -> list[str]:
+    """The best-ranked order source; if it is first-party, every first-party source with orders here (they add)."""
+    best = _pick(candidates, sums, ORDER_METRICS, rank)
+    if best is None or best not in accounts or accounts[best].conversion_source != FIRST_PARTY:
+        return [best] if best else []
+    having = {k[0] for k in sums if k[0] in candidates and k[2] in ORDER_METRICS}
+    return sorted((a for a in having if a in accounts and accounts[a].conversion_source == FIRST_PARTY), key=rank)
+
+
+def _source_figures(
+    platform: str,
+    sums: dict[SumKey, tuple[float, int, bool]],
+    accounts: dict[str, _AccountInfo],
+    counted: set[str],
+    rank: Rank,
+) -> list[SourceFigure]:
+    """Each account's own conversions and revenue on a platform in the current period, counted or not."""
+    figures = []
+    for account in sorted({k[0] for k in sums if k[2] in ORDER_METRICS}, key=rank):
+        conversions = sums.get((account, platform, "conversions", "current"))
+        revenue = sums.get((account, platform, "revenue", "current"))
+        kind = accounts[account].conversion_source if account in accounts else "none"
+        figures.append(
+            SourceFigure(
+                account=account,
+                kind=kind,
+                conversions=conversions[0] if conversions else 0.0,
+                revenue=revenue[0] if revenue else None,
+                counted=account in counted,
+            )
+        )
+    return figures
+
+
+Overlap = dict[tuple[str, str], dict[str, float]]  # (platform, period) -> metric -> what was counted twice
+
+
+def _overlap(conn: Connection, first_party: list[str], start: date, end: date, current_start: date) -> Overlap:
+    """What first-party sources would count twice: records whose id a higher-ranked source also holds."""
+    if len(first_party) < 2:
+        return {}
+    t = ConversionRecord.__table__
+    query = sa.select(t.c.account, t.c.id, t.c.platform, t.c.day, t.c.kind, t.c.amount).where(
+        t.c.account.in_(first_party), t.c.day.between(start, end), t.c.withdrawn == sa.false()
+    )
+    by_id: dict[str, list[Any]] = defaultdict(list)
+    for r in conn.execute(query):
+        by_id[r.id].append(r)
+    twice: Overlap = defaultdict(lambda: defaultdict(float))
+    for records in by_id.values():
+        if len({r.account for r in records}) < 2:
+            continue
+        for r in sorted(records, key=lambda r: first_party.index(r.account))[1:]:
+            values = twice[(r.platform, "current" if r.day >= current_start else "previous")]
+            counts = 1.0 if r.amount >= 0 else 0.0  # a refund is no new order
+            values["orders" if r.kind == "order" else "leads"] += counts
+            values["conversions"] += counts
+            values["revenue"] += r.amount
+    return twice
+
+
+def _subtract(totals: Totals, twice: dict[str, float]) -> None:
+    for metric, value in twice.items():
+        if metric in totals.values:
+            totals.values[metric] -= value
+
+
 def _totals(
     sums: dict[SumKey, tuple[float, int, bool]],
     period: str,
     visits_source: str | None,
-    orders_source: str | None,
+    order_sources: list[str],
     manual: set[str],
 ) -> Totals:
-    """Vanity from every account; visits from one source; conversions from one source plus logged offline ones."""
+    """Vanity from every account; visits from one source; orders from the order sources plus logged offline ones."""
     totals = Totals()
     for (account, _platform, metric, p), (value, count, provisional) in sums.items():
         if p != period:
@@ -259,7 +402,7 @@ def _totals(
             continue
         if metric in ORDER_METRICS and account in manual:
             totals.values[f"offline_{metric}"] = totals.values.get(f"offline_{metric}", 0.0) + value
-        elif metric in ORDER_METRICS and account != orders_source:
+        elif metric in ORDER_METRICS and account not in order_sources:
             continue
         info = metrics.get(metric)
         if info is not None and info.kind is Kind.GAUGE:

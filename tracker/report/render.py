@@ -1,8 +1,12 @@
 """Print a report as a Rich table, JSON or CSV.
 
 The table is for people: colour only marks the verdict, and every meaning is
-also in words, so it reads the same with NO_COLOR or in a pipe. JSON and CSV
-are for scripts and carry every field.
+also in words, so it reads the same with NO_COLOR or in a pipe. It adapts to
+the terminal: the widest layout that fits without cutting anything, down to a
+compact table (platform, followers, engagement, conversions, revenue,
+verdict) at 80 columns, and one block per platform where even that does not
+fit. A number or a verdict is never cut; what a layout leaves out is in the
+sentences below it. JSON and CSV are for scripts and carry every field.
 """
 
 from __future__ import annotations
@@ -10,12 +14,17 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 
-from tracker.report.rows import PlatformRow, Report, columns
+from tracker.report.rows import PlatformRow, Report, SourceFigure, columns
+from tracker.store.forget import removed_note
+from tracker.words import count
 
 VERDICT_STYLE = {
     "converts": "bold green",
@@ -33,6 +42,14 @@ VERDICT_LABEL = {
     "no_data": "no data",
     "bucket": "",
 }
+BASIS_WORDS = {
+    "session_source": "the visit's source in web analytics",
+    "utm": "tagged links (UTM)",
+    "coupon": "coupon codes",
+    "self_reported": "the customer's answer (how did you hear about us)",
+    "manual": "logged by hand",
+}
+COMPACT_WIDTH = 80  # at this width and below, the table keeps only the compact columns
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -53,68 +70,177 @@ def _pct_change(now: float | None, before: float | None) -> str:
     return f" ({(now - before) / before * 100:+.0f}%)"  # type: ignore[operator]
 
 
-def _table(report: Report) -> Table:
+@dataclass(frozen=True)
+class Column:
+    header: str
+    justify: str
+    cell: Callable[[PlatformRow, bool], str]  # (row, with_changes) -> text
+    optional: bool = False
+
+
+def _verdict(row: PlatformRow, _: bool) -> str:
+    return VERDICT_LABEL.get(row.verdict, row.verdict)
+
+
+COLUMNS = (
+    Column("Platform", "left", lambda r, _: r.platform + ("*" if r.provisional else "")),
+    Column("Followers", "right", lambda r, c: _num(r.followers) + (_change(r.followers_change) if c else "")),
+    Column("Engagement", "right", lambda r, c: _num(r.engagement) + (_pct_change(r.engagement, r.engagement_previous) if c else "")),
+    Column("Reach/day", "right", lambda r, _: _num(r.reach_daily_avg), optional=True),
+    Column("Visits", "right", lambda r, c: _num(r.visits) + (_pct_change(r.visits, r.visits_previous) if c else ""), optional=True),
+    Column("Conversions", "right", lambda r, c: _num(r.conversions) + (_pct_change(r.conversions, r.conversions_previous) if c else "")),
+    Column("Conv. rate", "right", lambda r, _: "–" if r.conversion_rate is None else f"{r.conversion_rate:.1f}%", optional=True),
+    Column("Revenue", "right", lambda r, _: _num(r.revenue, 2)),
+    Column("Eng./conv.", "right", lambda r, _: _num(r.engagement_per_conversion), optional=True),
+    Column("Verdict", "left", _verdict),
+)
+# Optional columns in the order they are given up when the terminal is too narrow.
+DROP_ORDER = ("Reach/day", "Eng./conv.", "Conv. rate", "Visits")
+
+
+@dataclass(frozen=True)
+class Layout:
+    columns: tuple[Column, ...]
+    changes: bool
+
+
+def layouts(width: int) -> list[Layout]:
+    """Candidate layouts, richest first; at COMPACT_WIDTH and below only the compact ones."""
+    found = []
+    shown = list(COLUMNS)
+    for name in (None, *DROP_ORDER):
+        shown = [c for c in shown if c.header != name]
+        found.append(Layout(tuple(shown), True))
+    found.append(Layout(tuple(shown), False))
+    if width <= COMPACT_WIDTH:
+        found = [layout for layout in found if not any(c.optional for c in layout.columns)]
+    return found
+
+
+def _title(report: Report) -> str:
+    return f"Social media: likes vs customers, {report.start} to {report.end} ({count(report.days, 'day')})"
+
+
+def _caption(report: Report, changes: bool, reach: bool) -> str:
+    parts = []
+    if changes and _has_previous(report.rows):
+        parts.append(f"(±) change on the {count(report.days, 'day')} before.")
+    if reach and any(r.reach_daily_avg is not None for r in report.rows):
+        parts.append("Reach is a daily average.")
+    if any(r.provisional for r in report.rows):
+        parts.append("* provisional days included.")
+    if report.future_days:
+        parts.append(f"The last {count(report.future_days, 'day')} are after today: no data yet.")
+    return " ".join(parts)
+
+
+def _has_previous(rows: list[PlatformRow]) -> bool:
+    return any(
+        v is not None
+        for r in rows
+        for v in (r.followers_change, r.engagement_previous, r.visits_previous, r.conversions_previous)
+    )
+
+
+def _table(report: Report, layout: Layout) -> Table:
     table = Table(
-        title=f"Social media: likes vs customers, {report.start} to {report.end} ({report.days} days)",
-        caption=f"(±) change on the {report.days} days before. Reach is a daily average. * provisional days included.",
+        title=_title(report),
+        caption=_caption(report, layout.changes, any(c.header == "Reach/day" for c in layout.columns)) or None,
         title_justify="left",
         caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
     )
-    for header, justify in (
-        ("Platform", "left"),
-        ("Followers", "right"),
-        ("Engagement", "right"),
-        ("Reach/day", "right"),
-        ("Visits", "right"),
-        ("Conversions", "right"),
-        ("Conv. rate", "right"),
-        ("Revenue", "right"),
-        ("Likes/conv.", "right"),
-        ("Verdict", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for column in layout.columns:
+        table.add_column(column.header, justify=column.justify, no_wrap=True)  # type: ignore[arg-type]
     for row in report.rows:
         style = VERDICT_STYLE.get(row.verdict, "")
-        table.add_row(
-            row.platform + ("*" if row.provisional else ""),
-            _num(row.followers) + _change(row.followers_change),
-            _num(row.engagement) + _pct_change(row.engagement, row.engagement_previous),
-            _num(row.reach_daily_avg),
-            _num(row.visits) + _pct_change(row.visits, row.visits_previous),
-            _num(row.conversions) + _pct_change(row.conversions, row.conversions_previous),
-            f"{row.conversion_rate:.1f}%" if row.conversion_rate is not None else "–",
-            _num(row.revenue, 2),
-            _num(row.likes_per_conversion),
-            f"[{style}]{VERDICT_LABEL.get(row.verdict, row.verdict)}[/]" if style else row.verdict,
-        )
+        cells = [column.cell(row, layout.changes) for column in layout.columns]
+        table.add_row(*cells[:-1], f"[{style}]{cells[-1]}[/]" if style and cells[-1] else cells[-1])
     return table
 
 
-def _notes(rows: list[PlatformRow], report: Report) -> list[str]:
-    notes = []
+def _blocks(report: Report) -> Table:
+    """One block per platform, label beside value: for terminals too narrow for any table."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    shown = [c for c in COLUMNS if not c.optional and c.header not in ("Platform", "Verdict")]
+    for row in report.rows:
+        label = VERDICT_LABEL.get(row.verdict, "")
+        grid.add_row(f"[bold]{row.platform}{'*' if row.provisional else ''}[/]", label)
+        for column in shown:
+            grid.add_row(f"  {column.header}", column.cell(row, True))
+    return grid
+
+
+def _fits(console: Console, renderable: RenderableType, width: int) -> bool:
+    """Its natural width (measured without a limit, since Rich clamps to the one given) fits in `width`."""
+    unlimited = console.options.update_width(10 * width)
+    return Measurement.get(console, unlimited, renderable).maximum <= width
+
+
+def choose(report: Report, console: Console) -> RenderableType:
+    """The richest table that fits the console without cutting or wrapping a cell."""
+    width = console.width
+    for layout in layouts(width):
+        table = _table(report, layout)
+        if _fits(console, table, width):
+            return table
+    return _blocks(report)
+
+
+def notes(report: Report) -> list[str]:
+    """The sentences under the table: the verdict in words, sources, effort and what is missing."""
+    lines = []
+    for row in report.rows:
+        lines.append(f"{row.platform}: {row.verdict_text}")
+        lines += [f"  {line}" for line in _row_notes(row, report)]
+    lines += _attribution(report.rows)
+    lines += [removed_note(name).capitalize() + "." for name in report.removed_accounts]
+    lines.append(f"Revenue in {report.currency}.")
+    return lines
+
+
+def _row_notes(row: PlatformRow, report: Report) -> list[str]:
+    lines = []
+    sources = [f"visits from {row.visits_source}" if row.visits_source else "", f"conversions from {row.conversions_source}" if row.conversions_source else ""]
+    if any(sources):
+        lines.append(f"source: {', '.join(s for s in sources if s)}")
+    if row.sources_note:
+        lines.append(row.sources_note)
+    if row.conversions_offline:
+        lines.append(
+            f"of which logged offline: {count(row.conversions_offline, 'conversion')}, "
+            f"{row.revenue_offline or 0:,.2f} {report.currency}"
+        )
+    bases = [BASIS_WORDS.get(b, b) for b in row.conversions_basis.split(", ") if b]
+    if bases and row.platform != "unattributed":
+        lines.append(f"orders tied to {row.platform} by: {', '.join(bases)}")
+    if row.hours or row.cost:
+        lines.append("effort: " + _effort(row, report.currency))
+    if row.messages:
+        answered = f" ({row.replies / row.messages:.0%} answered)" if row.replies is not None else ""
+        lines.append(f"care: {count(row.messages, 'customer message')}, {count(row.replies or 0, 'reply')}{answered}")
+    if row.currency_note:
+        lines.append(f"note: {row.currency_note}")
+    if row.followers_since and row.followers_since > report.start.isoformat():
+        lines.append(f"follower history starts {row.followers_since}; earlier days cannot be recovered")
+    lines += [f"missing: {m}" for m in row.missing.split("; ") if m]
+    return lines
+
+
+def _attribution(rows: list[PlatformRow]) -> list[str]:
+    """Each source's explanation once, with the platforms it covers."""
+    by_text: dict[str, list[str]] = {}
     for row in rows:
-        notes.append(f"{row.platform}: {row.verdict_text}")
-        sources = [f"visits from {row.visits_source}" if row.visits_source else "", f"conversions from {row.conversions_source}" if row.conversions_source else ""]
-        if any(sources):
-            notes.append(f"  source: {', '.join(s for s in sources if s)}")
-        if row.conversions_offline:
-            notes.append(f"  of which logged offline: {row.conversions_offline:,.0f} conversions, {row.revenue_offline or 0:,.2f} {report.currency}")
-        if row.conversions_basis or row.attribution:
-            basis = f"attributed by {row.conversions_basis}" if row.conversions_basis else ""
-            notes.append("  " + "; ".join(p for p in (basis, row.attribution) if p))
-        if row.hours or row.cost:
-            notes.append("  effort: " + _effort(row, report.currency))
-        if row.messages:
-            answered = f" ({row.replies / row.messages:.0%} answered)" if row.replies is not None else ""
-            notes.append(f"  care: {row.messages:,.0f} customer messages, {row.replies or 0:,.0f} replies{answered}")
-        if row.currency_note:
-            notes.append(f"  note: {row.currency_note}")
-        if row.followers_since and row.followers_since > report.start.isoformat():
-            notes.append(f"  follower history starts {row.followers_since}; earlier days cannot be recovered")
-        if row.missing:
-            notes.append(f"  missing (the platform no longer serves it): {row.missing}")
-    notes.append(f"Revenue in {report.currency}.")
-    return notes
+        if row.attribution:
+            by_text.setdefault(row.attribution, []).append(row.platform)
+    lines = ["How conversions were attributed:"] if by_text else []
+    for text, platforms in by_text.items():
+        lines.append(f"  {', '.join(platforms)}: {text}")
+    return lines
 
 
 def _effort(row: PlatformRow, currency: str) -> str:
@@ -132,9 +258,16 @@ def _effort(row: PlatformRow, currency: str) -> str:
 def table(report: Report, console: Console) -> None:
     if not report.rows:
         console.print("No data for this period. Run `tracker sync` first, or `tracker demo` to see an example.")
+        for line in notes(report)[:-1]:
+            console.print(line, highlight=False, markup=False)
         return
-    console.print(_table(report))
-    for line in _notes(report.rows, report):
+    chosen = choose(report, console)
+    if not isinstance(chosen, Table) or chosen.title is None:
+        console.print(_title(report), highlight=False, markup=False)
+        if caption := _caption(report, True, False):
+            console.print(caption, highlight=False, markup=False)
+    console.print(chosen)
+    for line in notes(report):
         console.print(line, highlight=False, markup=False)
 
 
@@ -143,11 +276,22 @@ def as_json(report: Report, out: IO[str]) -> None:
     out.write("\n")
 
 
+def _flat(value: object) -> object:
+    """A list of source figures as one CSV cell: "shop=3 (first_party, counted); ga=6 (analytics)"."""
+    if isinstance(value, list):
+        return "; ".join(_source_cell(SourceFigure(**v)) if isinstance(v, dict) else str(v) for v in value)
+    return "" if value is None else value
+
+
+def _source_cell(s: SourceFigure) -> str:
+    return f"{s.account}={s.conversions:g} ({s.kind}{', counted' if s.counted else ''})"
+
+
 def as_csv(report: Report, out: IO[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=columns(), lineterminator="\n")
     writer.writeheader()
     for row in report.to_json()["platforms"]:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: _flat(v) for k, v in row.items()})
 
 
 RENDERERS: dict[str, Callable[[Report, IO[str]], None]] = {"json": as_json, "csv": as_csv}

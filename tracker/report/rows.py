@@ -2,18 +2,42 @@
 
 JSON keys and CSV headers are these field names, so a script can switch
 formats without renaming anything. None means "no data", never zero.
+
+Every figure is computed and rounded here, once, to the precision people see
+(`PRECISION`); the table, the sentences, JSON and CSV all print these values,
+so one number never reads two ways.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from tracker import metrics
 from tracker.config import Effort
-from tracker.report.compute import ENGAGEMENT_PARTS, Figures, PlatformFigures, Totals
+from tracker.report.compute import ENGAGEMENT_PARTS, Figures, PlatformFigures, SourceFigure, Totals
 from tracker.report.verdict import Inputs, decide
+
+# Decimal places of each rounded figure; counts not listed are whole numbers from the platforms.
+PRECISION = {
+    "reach_daily_avg": 0,
+    "revenue": 2,
+    "revenue_offline": 2,
+    "revenue_previous": 2,
+    "conversion_rate": 1,
+    "engagement_per_conversion": 0,
+    "followers_per_conversion": 0,
+    "hours": 1,
+    "hours_per_week": 1,
+    "cost": 2,
+    "cost_per_conversion": 2,
+    "hours_per_conversion": 1,
+}
+# Sources that disagree by more than this share, or this many conversions, are both shown.
+DISAGREE_SHARE = 0.20
+DISAGREE_CONVERSIONS = 3
 
 
 @dataclass
@@ -44,11 +68,12 @@ class PlatformRow:
     revenue: float | None
     revenue_offline: float | None
     revenue_previous: float | None
-    likes_per_conversion: float | None
+    engagement_per_conversion: float | None
     followers_per_conversion: float | None
     messages: float | None
     replies: float | None
     hours: float | None
+    hours_per_week: float | None
     cost: float | None
     cost_per_conversion: float | None
     hours_per_conversion: float | None
@@ -56,6 +81,8 @@ class PlatformRow:
     visits_source: str | None
     conversions_source: str | None
     conversions_basis: str
+    sources: list[SourceFigure]
+    sources_note: str
     attribution: str
     currency_note: str
     provisional: bool
@@ -74,6 +101,15 @@ class Report:
     currency: str
     generated_at: str
     rows: list[PlatformRow]
+    today: date | None = None
+    removed_accounts: list[str] = field(default_factory=list)
+
+    @property
+    def future_days(self) -> int:
+        """Days of the period after the accounts' today: they have no data yet."""
+        if self.today is None or self.end <= self.today:
+            return 0
+        return (self.end - max(self.today, self.start - date.resolution)).days
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,9 +119,11 @@ class Report:
                 "days": self.days,
                 "previous_start": self.previous_start.isoformat(),
                 "previous_end": self.previous_end.isoformat(),
+                "days_without_data_yet": self.future_days,
             },
             "currency": self.currency,
             "generated_at": self.generated_at,
+            "removed_accounts": self.removed_accounts,
             "platforms": [dataclasses.asdict(r) for r in self.rows],
         }
 
@@ -102,14 +140,14 @@ def _engagement(t: Totals) -> float | None:
     return sum(present) if present else None
 
 
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
+def _round(value: float | None, name: str) -> float | None:
+    return None if value is None else round(value, PRECISION[name])
 
 
-def _ratio(a: float | None, b: float | None, scale: float = 1.0) -> float | None:
+def _ratio(a: float | None, b: float | None, name: str, scale: float = 1.0) -> float | None:
     if a is None or not b:
         return None
-    return round(a / b * scale, 2)
+    return round(a / b * scale, PRECISION[name])
 
 
 @dataclass(frozen=True)
@@ -120,22 +158,58 @@ class Costs:
     hourly_rate: float = 0.0
 
     def for_period(self, platform: str, days: int) -> tuple[float | None, float | None]:
-        """(hours, money) a platform took in a period of `days` days; None where nothing is configured."""
+        """(hours, money) a platform took in a period of `days` days, unrounded; None where nothing is configured."""
         effort = self.effort.get(platform)
         if effort is None:
             return None, None
         hours = effort.hours_per_week * days / 7
-        return round(hours, 1), round(effort.monthly_cost * days * 12 / 365 + hours * self.hourly_rate, 2)
+        return hours, effort.monthly_cost * days * 12 / 365 + hours * self.hourly_rate
+
+    def per_week(self, platform: str) -> float | None:
+        effort = self.effort.get(platform)
+        return effort.hours_per_week if effort else None
 
 
-def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None = None) -> PlatformRow:
+def disagreement(sources: list[SourceFigure], counted: float) -> str:
+    """Name a source that was not counted and saw clearly different conversions; empty when they agree."""
+    used = [s for s in sources if s.counted and s.kind != "manual"]
+    others = [s for s in sources if not s.counted]
+    if not used or not others:
+        return ""
+    lines = []
+    for other in others:
+        gap = abs(other.conversions - counted)
+        if gap > DISAGREE_CONVERSIONS or gap > DISAGREE_SHARE * max(other.conversions, counted):
+            lines.append(f"{other.account} ({_kind(other.kind)}) saw {other.conversions:,.0f}")
+    if not lines:
+        return ""
+    names = ", ".join(s.account for s in used)
+    return (
+        f"sources disagree: counted {counted:,.0f} from {names} ({_kind(used[0].kind)}); {'; '.join(lines)}. "
+        "The config's `precedence` decides which source counts (README: How sources combine)."
+    )
+
+
+def _kind(kind: str) -> str:
+    return {"first_party": "first-party orders", "analytics": "web analytics"}.get(kind, kind)
+
+
+def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None = None, future: bool = False) -> PlatformRow:
+    """One platform's figures, each rounded once; `future`: the period has not begun, so nothing is zero."""
     cur, prev = f.current, f.previous
-    hours, cost = (costs or Costs({})).for_period(f.platform, days)
+    costs = costs or Costs({})
+    hours, cost = costs.for_period(f.platform, days)
     engagement = _engagement(cur)
-    likes = cur.get("likes") if cur.get("likes") is not None else cur.get("post_likes")
     conversions = cur.get("conversions")
-    if f.tracked and conversions is None and f.conversions_source is None:
+    if f.tracked and conversions is None and not f.conversions_source and not future:
         conversions = 0.0  # a working source that saw nothing from here: zero, the verdict's point
+    offline = cur.get("offline_conversions")
+    revenue = _round(cur.get("revenue"), "revenue")
+    per_conversion = {
+        "engagement": _ratio(engagement, conversions, "engagement_per_conversion"),
+        "hours": _ratio(hours, conversions, "hours_per_conversion"),
+        "cost": _ratio(cost, conversions, "cost_per_conversion"),
+    }
     verdict = decide(
         Inputs(
             platform=f.platform,
@@ -145,11 +219,14 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
             followers=cur.get("followers"),
             visits=cur.get("visits"),
             conversions=conversions,
-            revenue=cur.get("revenue"),
+            revenue=revenue,
             conversions_previous=prev.get("conversions"),
             currency=currency,
-            hours=hours,
-            cost=cost,
+            hours_per_week=_round(costs.per_week(f.platform), "hours_per_week") if hours else None,
+            cost=_round(cost, "cost") or None,
+            engagement_per_conversion=per_conversion["engagement"],
+            hours_per_conversion=per_conversion["hours"],
+            cost_per_conversion=per_conversion["cost"],
         )
     )
     foreign = [c for c in f.currencies if c != currency]
@@ -161,10 +238,10 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
         followers_since=f.followers_since.isoformat() if f.followers_since else None,
         engagement=engagement,
         engagement_previous=_engagement(prev),
-        likes=likes,
+        likes=cur.get("likes") if cur.get("likes") is not None else cur.get("post_likes"),
         comments=cur.get("comments"),
         shares=cur.get("shares"),
-        reach_daily_avg=_round(cur.get("reach"), 1),
+        reach_daily_avg=_round(cur.get("reach"), "reach_daily_avg"),
         impressions=cur.get("impressions"),
         views=cur.get("views"),
         profile_views=cur.get("profile_views"),
@@ -174,25 +251,28 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
         leads=cur.get("leads"),
         orders=cur.get("orders"),
         conversions=conversions,
-        conversions_offline=cur.get("offline_conversions"),
+        conversions_offline=offline,
         conversions_previous=prev.get("conversions"),
-        conversion_rate=_ratio(conversions, cur.get("visits"), 100.0),
-        revenue=_round(cur.get("revenue"), 2),
-        revenue_offline=_round(cur.get("offline_revenue"), 2),
-        revenue_previous=_round(prev.get("revenue"), 2),
-        likes_per_conversion=_ratio(likes, conversions),
-        followers_per_conversion=_ratio(cur.get("followers"), conversions),
+        conversion_rate=_ratio(conversions, cur.get("visits"), "conversion_rate", 100.0),
+        revenue=revenue,
+        revenue_offline=_round(cur.get("offline_revenue"), "revenue_offline"),
+        revenue_previous=_round(prev.get("revenue"), "revenue_previous"),
+        engagement_per_conversion=per_conversion["engagement"],
+        followers_per_conversion=_ratio(cur.get("followers"), conversions, "followers_per_conversion"),
         messages=cur.get("messages"),
         replies=cur.get("replies"),
-        hours=hours,
-        cost=cost,
-        cost_per_conversion=_ratio(cost, conversions),
-        hours_per_conversion=_ratio(hours, conversions),
+        hours=_round(hours, "hours"),
+        hours_per_week=_round(costs.per_week(f.platform), "hours_per_week"),
+        cost=_round(cost, "cost"),
+        cost_per_conversion=per_conversion["cost"],
+        hours_per_conversion=per_conversion["hours"],
         tracked=f.tracked,
         visits_source=f.visits_source,
         conversions_source=f.conversions_source,
         conversions_basis=", ".join(f.bases),
-        attribution=f.attribution,
+        sources=f.sources,
+        sources_note=disagreement(f.sources, (conversions or 0) - (offline or 0)),
+        attribution=" ".join(dict.fromkeys(f.attribution)),
         currency_note=f"revenue includes {', '.join(foreign)}, not converted to {currency}" if foreign else "",
         provisional=cur.provisional,
         missing="; ".join(f.missing),
@@ -201,9 +281,36 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
     )
 
 
-def build(figures: Figures, currency: str, costs: Costs | None = None) -> Report:
+def sort(rows: list[PlatformRow], key: str) -> list[PlatformRow]:
+    """Largest `key` first (then engagement, then name); no data last; the buckets always after the platforms."""
+
+    def order(row: PlatformRow) -> tuple[bool, int, float, float, str]:
+        value = None if key == "platform" else getattr(row, key)
+        engagement = row.engagement
+        return (
+            row.platform in metrics.BUCKETS,
+            _BUCKET_ORDER.get(row.platform, 0),
+            -(value if value is not None else -1.0),
+            -(engagement if engagement is not None else -1.0),
+            row.platform,
+        )
+
+    return sorted(rows, key=order)
+
+
+_BUCKET_ORDER = {bucket: i for i, bucket in enumerate(metrics.BUCKETS)}
+
+
+def build(
+    figures: Figures,
+    currency: str,
+    costs: Costs | None = None,
+    today: date | None = None,
+    removed_accounts: list[str] | None = None,
+) -> Report:
     period = figures.period
     previous = period.previous()
+    future = today is not None and period.start > today
     return Report(
         start=period.start,
         end=period.end,
@@ -212,5 +319,7 @@ def build(figures: Figures, currency: str, costs: Costs | None = None) -> Report
         days=period.days,
         currency=currency,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        rows=[build_row(f, period.days, currency, costs) for f in figures.platforms],
+        rows=[build_row(f, period.days, currency, costs, future) for f in figures.platforms],
+        today=today,
+        removed_accounts=removed_accounts or [],
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from tracker import metrics
+from tracker.words import count, plural
 
 # Above this many interactions per conversion a platform "converts little".
 LOW_YIELD_ENGAGEMENT_PER_CONVERSION = 500
@@ -33,6 +34,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Inputs:
+    """The row's figures, already rounded: the sentence prints them as the table does."""
+
     platform: str
     days: int
     tracked: bool
@@ -43,14 +46,17 @@ class Inputs:
     revenue: float | None
     conversions_previous: float | None
     currency: str
-    hours: float | None = None
+    hours_per_week: float | None = None
     cost: float | None = None
+    engagement_per_conversion: float | None = None
+    hours_per_conversion: float | None = None
+    cost_per_conversion: float | None = None
 
 
-def _n(value: float | None) -> str:
+def _n(value: float | None, word: str) -> str:
     if value is None:
-        return "no"
-    return f"{value:,.0f}"
+        return f"no {plural(word, 0)}"
+    return count(value, word)
 
 
 def _trend(now: float | None, before: float | None) -> str:
@@ -63,22 +69,26 @@ def _trend(now: float | None, before: float | None) -> str:
 
 
 def _spent(i: Inputs) -> str:
-    """", for 6 h/week and 150.00 EUR": what the silence cost, where effort is configured."""
+    """", for 6.0 h/week and 150.00 EUR": what the silence cost, where effort is configured."""
     parts = []
-    if i.hours:
-        parts.append(f"{i.hours / i.days * 7:,.1f} h/week")
+    if i.hours_per_week:
+        parts.append(f"{i.hours_per_week:,.1f} h/week")
     if i.cost:
         parts.append(f"{i.cost:,.2f} {i.currency}")
     return f" for {' and '.join(parts)}" if parts else ""
 
 
-def _per_conversion(i: Inputs, conversions: float) -> str:
+def _per_conversion(i: Inputs) -> str:
     parts = []
-    if i.hours:
-        parts.append(f"{i.hours / conversions:,.1f} h")
-    if i.cost:
-        parts.append(f"{i.cost / conversions:,.2f} {i.currency}")
+    if i.hours_per_conversion:
+        parts.append(f"{i.hours_per_conversion:,.1f} h")
+    if i.cost_per_conversion:
+        parts.append(f"{i.cost_per_conversion:,.2f} {i.currency}")
     return f"; {' and '.join(parts)} per conversion" if parts else ""
+
+
+def _period(days: int) -> str:
+    return f"in {count(days, 'day')}"
 
 
 def decide(i: Inputs) -> Verdict:
@@ -89,33 +99,33 @@ def decide(i: Inputs) -> Verdict:
             return Verdict(Code.NO_DATA, "No data in this period.")
         return Verdict(
             Code.NOT_TRACKED,
-            f"Conversions not tracked: {_n(i.engagement)} interactions, {_n(i.followers)} followers{_spent(i)}, "
+            f"Conversions not tracked: {_n(i.engagement, 'interaction')}, {_n(i.followers, 'follower')}{_spent(i)}, "
             "but nothing measures customers from here. Connect web analytics or a shop export, "
             f"post tagged links (`tracker link URL --platform {i.platform}`) or log sales "
             f"(`tracker log sale --platform {i.platform}`).",
         )
-    conversions = i.conversions or 0
+    if i.conversions is None:
+        return Verdict(Code.NO_DATA, "No data in this period yet.")
+    conversions = i.conversions
     if conversions == 0 and i.engagement is None and i.followers is None:
         return Verdict(
             Code.VANITY_ONLY,
-            f"Visits, no customers: {_n(i.visits)} visits from here, 0 conversions in {i.days} days{_spent(i)}.",
+            f"Visits, no customers: {_n(i.visits, 'visit')} from here, 0 conversions {_period(i.days)}{_spent(i)}.",
         )
     if conversions == 0:
-        spent = _spent(i)
         return Verdict(
             Code.VANITY_ONLY,
-            f"Likes, no customers: {_n(i.engagement)} interactions and {_n(i.visits)} visits, "
-            f"0 conversions in {i.days} days{spent}.",
+            f"Likes, no customers: {_n(i.engagement, 'interaction')} and {_n(i.visits, 'visit')}, "
+            f"0 conversions {_period(i.days)}{_spent(i)}.",
         )
     money = f", {i.revenue:,.2f} {i.currency}" if i.revenue else ""
-    trend = _trend(conversions, i.conversions_previous) + _per_conversion(i, conversions)
-    if i.engagement and i.engagement / conversions > LOW_YIELD_ENGAGEMENT_PER_CONVERSION:
+    trend = _trend(conversions, i.conversions_previous) + _per_conversion(i)
+    per = i.engagement_per_conversion
+    if i.engagement and per is not None and per > LOW_YIELD_ENGAGEMENT_PER_CONVERSION:
         return Verdict(
             Code.LOW_YIELD,
-            f"Few customers: {_n(conversions)} conversions{money} for {_n(i.engagement)} interactions "
-            f"({i.engagement / conversions:,.0f} per conversion){trend}.",
+            f"Few customers: {count(conversions, 'conversion')}{money} for {count(i.engagement, 'interaction')} "
+            f"({per:,.0f} per conversion){trend}.",
         )
-    return Verdict(
-        Code.CONVERTS,
-        f"Brings customers: {_n(conversions)} conversions{money} from {_n(i.visits)} visits{trend}.",
-    )
+    visits = f" from {count(i.visits, 'visit')}" if i.visits else ""
+    return Verdict(Code.CONVERTS, f"Brings customers: {count(conversions, 'conversion')}{money}{visits}{trend}.")
