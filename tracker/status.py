@@ -3,7 +3,8 @@
 The run history in the store answers "when, how many rows, ok or failed and
 why"; the config's schedule answers "when next"; the newest sample per
 platform answers "how stale". The scheduler and the alerts read the same
-run history through `last_successes` and `attempted`.
+run history through `last_successes` and `attempted`. Data of accounts no
+longer in the config is named, not counted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from sqlalchemy.engine import Engine
 
 from tracker import metrics
 from tracker.config import Config
+from tracker.config import RESERVED_ACCOUNT
 from tracker.locks import current_leases
+from tracker.store.forget import removed_accounts, removed_note
 from tracker.store.models import AccountRun
 from tracker.store.models import Sample as SampleRow
 from tracker.windows import account_today
@@ -51,10 +54,19 @@ class PlatformStatus:
 
 
 @dataclass
+class RemovedAccount:
+    """An account with stored data that the config no longer has: its rows are left out of the freshness."""
+
+    account: str
+    note: str
+
+
+@dataclass
 class Status:
     generated_at: datetime
     accounts: list[AccountStatus]
     platforms: list[PlatformStatus]
+    removed: list[RemovedAccount]
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -124,12 +136,19 @@ def collect(cfg: Config, engine: Engine, now: datetime) -> Status:
                 next_run=job.next_run(now) if job else None,
             )
         )
-    return Status(now, accounts, _platforms(engine, account_today(cfg.timezone, now), successes))
+    counted = {a.name for a in cfg.accounts} | {RESERVED_ACCOUNT}
+    removed = [RemovedAccount(name, removed_note(name)) for name in removed_accounts(engine, counted)]
+    platforms = _platforms(engine, account_today(cfg.timezone, now), successes, counted)
+    return Status(now, accounts, platforms, removed)
 
 
-def _platforms(engine: Engine, today: date, successes: dict[str, datetime]) -> list[PlatformStatus]:
+def _platforms(engine: Engine, today: date, successes: dict[str, datetime], counted: set[str]) -> list[PlatformStatus]:
     t = SampleRow.__table__
-    query = sa.select(t.c.platform, t.c.account, sa.func.max(t.c.day)).group_by(t.c.platform, t.c.account)
+    query = (
+        sa.select(t.c.platform, t.c.account, sa.func.max(t.c.day))
+        .where(t.c.account.in_(sorted(counted)))
+        .group_by(t.c.platform, t.c.account)
+    )
     latest: dict[str, tuple[date, set[str]]] = {}
     with engine.connect() as conn:
         for platform, account, day in conn.execute(query):

@@ -1,4 +1,4 @@
-"""`tracker accounts check`: is each account reachable, without syncing?"""
+"""`tracker accounts check|forget`: is each account reachable; delete one account's stored data."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, load_registry, stdout
+from tracker import words
+from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, load_registry, stderr, stdout
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tracker.config import AccountConfig, Config
     from tracker.registry import Registry
+    from tracker.store.forget import Rows
 
-app = typer.Typer(help="Check configured accounts.", no_args_is_help=True)
+app = typer.Typer(help="Check configured accounts; forget one's stored data.", no_args_is_help=True)
 
 
 @dataclass
@@ -87,3 +91,88 @@ def check(
         stdout().print(table)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(code=1)
+
+
+def _warnings(cfg: Config, name: str) -> list[str]:
+    """What the owner should know before the delete: it may come back, or may not be fetchable at all."""
+    from tracker.config import RESERVED_ACCOUNT
+
+    found = []
+    if cfg.account(name) is not None:
+        found.append(
+            f"{name} is still in {cfg.path}: the next sync fetches it again; "
+            f"remove its [accounts.{name}] table to keep it gone"
+        )
+    if name == RESERVED_ACCOUNT:
+        found.append(f"{name} holds the sales and leads logged with `tracker log`: no sync can bring them back")
+    return found
+
+
+def _show_plan(console: Console, rows: Rows, warnings: list[str]) -> None:
+    table = Table(title=f"Stored data of account {rows.account}", title_justify="left")
+    table.add_column("Table")
+    table.add_column("Rows", justify="right")
+    table.add_column("Action")
+    for field_name, table_name, count in rows.tables():
+        table.add_row(table_name, f"{count:,}", "kept (run history)" if field_name == "runs_kept" else "delete")
+    console.print(table)
+    for warning in warnings:
+        console.print(f"warning: {warning}", highlight=False, markup=False)
+
+
+def _confirmed(name: str, yes: bool) -> bool:
+    from tracker.errors import UsageError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"not forgetting {name} without a confirmation: pass --yes (input is not a terminal)")
+    return typer.confirm(f"Delete these rows of {name}?", default=False, err=True)
+
+
+@app.command("forget")
+@friendly
+def forget(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The account whose stored data to delete, exactly as stored.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking (needed when input is not a terminal).")] = False,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Delete one account's stored numbers, order records, statuses and state (shows the rows first; keeps run history)."""
+    from tracker.cli.common import open_engine
+    from tracker.errors import UnknownAccount
+    from tracker.store import forget as store
+
+    cfg = load_config(config)
+    engine = open_engine(cfg)
+    try:
+        planned = store.plan(engine, name)
+        if planned.stored == 0:
+            stored = ", ".join(store.stored_accounts(engine)) or "none"
+            raise UnknownAccount(f"account {name!r} has no stored data to forget; stored accounts: {stored}")
+        warnings = _warnings(cfg, name)
+        _show_plan(stdout() if fmt is Format.table else stderr(), planned, warnings)
+        if not _confirmed(name, yes):
+            stderr().print("Nothing deleted.", highlight=False)
+            raise typer.Exit(code=1)
+        done = store.forget(engine, name)
+    finally:
+        engine.dispose()
+    _show_result(done, warnings, fmt)
+
+
+def _show_result(done: Rows, warnings: list[str], fmt: Format) -> None:
+    if fmt is Format.table:
+        deleted, kept = words.count(done.deleted, "row"), words.count(done.runs_kept, "row")
+        stdout().print(f"Forgot {done.account}: deleted {deleted}; kept {kept} of run history.", highlight=False)
+        return
+    rows = [{"table": t, "rows": n, "action": "kept" if f == "runs_kept" else "deleted"} for f, t, n in done.tables()]
+    if fmt is Format.json:
+        json.dump({"account": done.account, "tables": rows, "warnings": warnings}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=["table", "rows", "action"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

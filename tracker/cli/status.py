@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,8 @@ from rich.table import Table
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tracker.status import Status
 
 
@@ -33,13 +36,15 @@ def to_json(status: Status) -> dict[str, Any]:
         "generated_at": _plain(status.generated_at),
         "accounts": [{k: _plain(v) for k, v in dataclasses.asdict(a).items()} for a in status.accounts],
         "platforms": [{k: _plain(v) for k, v in dataclasses.asdict(p).items()} for p in status.platforms],
+        "removed_accounts": [dataclasses.asdict(r) for r in status.removed],
     }
 
 
 def write_csv(status: Status) -> None:
-    """One table: a `section` column says whether a row is an account or a platform."""
+    """One table: a `section` column says whether a row is an account, a platform or a removed account."""
     data = to_json(status)
     rows = [{"section": "account", **a} for a in data["accounts"]] + [{"section": "platform", **p} for p in data["platforms"]]
+    rows += [{"section": "removed_account", **r} for r in data["removed_accounts"]]
     header = ["section"]
     for row in rows:
         header += [key for key in row if key not in header]
@@ -48,8 +53,20 @@ def write_csv(status: Status) -> None:
     writer.writerows(rows)
 
 
-def show_table(status: Status, tz: ZoneInfo) -> None:
+def show_table(status: Status, tz: ZoneInfo, config_path: Path | None) -> None:
     console = stdout()
+    if not status.accounts:
+        where = f"in {config_path}" if config_path else "yet (no config file: `tracker init` writes one)"
+        message = f"No accounts configured {where}: add an [accounts.NAME] table, then `tracker sync`."
+        console.print(message, highlight=False, markup=False)
+    else:
+        _accounts_table(status, tz, console)
+    _platforms_table(status, tz, console)
+    for removed in status.removed:
+        console.print(f"Note: {removed.note}", highlight=False, markup=False)
+
+
+def _accounts_table(status: Status, tz: ZoneInfo, console: Console) -> None:
     accounts = Table(title="Accounts", title_justify="left")
     for header in ("Account", "Last run", "Status", "Rows", "Why", "Last success", "Next run"):
         accounts.add_column(header, justify="right" if header == "Rows" else "left")
@@ -66,6 +83,9 @@ def show_table(status: Status, tz: ZoneInfo) -> None:
         rows = "" if a.last_rows is None else str(a.last_rows)
         accounts.add_row(a.account, _local(a.last_run_at, tz), state, rows, a.last_error, _local(a.last_success_at, tz), _local(a.next_run, tz))
     console.print(accounts)
+
+
+def _platforms_table(status: Status, tz: ZoneInfo, console: Console) -> None:
     platforms = Table(title="Data freshness", title_justify="left")
     for header in ("Platform", "Latest day", "Days behind", "Last synced", "Accounts"):
         platforms.add_column(header, justify="right" if header == "Days behind" else "left")
@@ -74,7 +94,7 @@ def show_table(status: Status, tz: ZoneInfo) -> None:
         platforms.add_row(p.platform, str(p.latest_day or ""), behind, _local(p.last_synced_at, tz), p.accounts)
     if status.platforms:
         console.print(platforms)
-    else:
+    elif status.accounts:
         console.print("No data yet: run `tracker sync`.")
 
 
@@ -95,4 +115,4 @@ def status(config: ConfigOption = None, fmt: FormatOption = Format.table) -> Non
     elif fmt is Format.csv:
         write_csv(result)
     else:
-        show_table(result, cfg.timezone)
+        show_table(result, cfg.timezone, cfg.path)

@@ -56,6 +56,11 @@ class Rows:
     def deleted(self) -> int:
         return sum(getattr(self, name) for name in _DELETED)
 
+    @property
+    def stored(self) -> int:
+        """Rows of data, leaving out a lock: an account with only a stale lock has nothing stored."""
+        return sum(getattr(self, name) for name in _DATA)
+
     def tables(self) -> list[tuple[str, str, int]]:
         """(field, table name, rows) for every table, deleted ones first, for display."""
         columns = {**_DELETED, **_KEPT}
