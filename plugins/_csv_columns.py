@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._csv_read import FileProblem, normalise
+from ._csv_read import FileProblem, Table, normalise
 
 PRESETS = ("generic", "shopify", "woocommerce")
 
@@ -71,6 +71,77 @@ _ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
 _SHOPIFY_MARKS = {"lineitem name", "financial status", "note attributes"}
 _WOO_MARKS = {"order #", "net sales", "n. revenue", "coupon(s)", "order_total", "order total amount",
               "_wc_order_attribution_source_type"}
+
+
+@dataclass(frozen=True)
+class AnalyticsShape:
+    """A known analytics export, told by columns no order or lead export has (names as `normalise` gives them)."""
+
+    name: str
+    columns: frozenset[str]
+    exact: bool = False  # the line holds these columns and no others
+
+
+def _shape(name: str, *columns: str, exact: bool = False) -> AnalyticsShape:
+    return AnalyticsShape(name, frozenset(columns), exact)
+
+
+# Exports people feed the csv plugin by mistake: every entry is a header seen in real exports. Order matters
+# where one shape contains another (the first match names the export).
+ANALYTICS_EXPORTS: tuple[AnalyticsShape, ...] = (
+    # LinkedIn member (creator) analytics, Content_<from>_<to>_<name>.xlsx, a sheet saved as CSV.
+    _shape("LinkedIn personal analytics export (ENGAGEMENT sheet)", "date", "impressions", "engagements"),
+    _shape("LinkedIn personal analytics export (FOLLOWERS sheet)", "date", "new followers"),
+    _shape("LinkedIn personal analytics export (TOP POSTS sheet)", "post url", "post publish date"),
+    # LinkedIn Page analytics downloads (content, visitors, followers).
+    _shape("LinkedIn Page analytics export (content)", "impressions (organic)", "impressions (total)"),
+    _shape("LinkedIn Page analytics export (visitors)", "total page views (total)", "total unique visitors (total)"),
+    _shape("LinkedIn Page analytics export (followers)", "organic followers", "sponsored followers"),
+    # Meta Business Suite: content exports per post, and insights exports of one metric per file
+    # (`sep=,`, a title line such as "Facebook follows", then "Date","Primary").
+    _shape("Instagram content export (Meta Business Suite)", "post id", "account username", "permalink"),
+    _shape("Facebook content export (Meta Business Suite)", "post id", "page id", "page name"),
+    _shape("Meta Business Suite insights export", "date", "primary", exact=True),
+    # Google Analytics 4 report downloads (their `# Start date:` lines are recognised too, see GA_PREAMBLE).
+    _shape("Google Analytics 4 report export", "sessions", "engaged sessions"),
+    _shape("Google Analytics 4 report export", "sessions", "key events"),
+    # Plausible: the dashboard's export (visitors.csv, sources.csv, pages.csv ...) and the site export (imported_*.csv).
+    _shape("Plausible dashboard export", "visitors", "bounce_rate"),
+    _shape("Plausible site export", "visitors", "visit_duration"),
+    # Matomo: report exports with raw metric names, or translated ones (Visits, Actions, ...).
+    _shape("Matomo report export", "nb_visits"),
+    _shape("Matomo report export", "visits", "actions", "maximum actions in one visit"),
+)
+GA_PREAMBLE = re.compile(r"^#\s*(start date|end date)\s*:", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """Which analytics export a file looks like, and why, in words for the refusal."""
+
+    name: str
+    evidence: str
+
+
+def shown_header(cells: list[str]) -> str:
+    """A header as the user would recognise it: its first twelve named columns."""
+    named = [c.strip() for c in cells if c.strip()]
+    return ", ".join(named[:12]) + (", ..." if len(named) > 12 else "")
+
+
+def analytics_export(table: Table) -> Recognised | None:
+    """The known analytics export a file matches, by its comment lines, its header or the line under a title."""
+    for line in table.preamble:
+        if GA_PREAMBLE.match(line):
+            header = shown_header(table.header)
+            return Recognised("Google Analytics report export", f'its header "{header}" comes under the line "{line}"')
+    for cells in [table.header, *(row for _, row in table.rows[:2])]:
+        names = {normalise(c) for c in cells if c.strip()}
+        for shape in ANALYTICS_EXPORTS:
+            if shape.columns <= names and (not shape.exact or names == shape.columns):
+                telling = dict.fromkeys(c.strip() for c in cells if normalise(c) in shape.columns - {"date"})
+                return Recognised(shape.name, f'its header "{shown_header(cells)}" has {", ".join(telling)}')
+    return None
 
 
 @dataclass(frozen=True)

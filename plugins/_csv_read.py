@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 DELIMITERS = (",", ";", "\t", "|")
+_SEP_HINT = re.compile(r"^sep=(.)$", re.IGNORECASE)  # Excel's delimiter hint; Meta Business Suite writes it
+_COMMENT = re.compile(r"^#(\s|-|$)")  # report comments above the table (Google Analytics: `# Start date: ...`)
 _NAMED_MONTH_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%d. %B %Y")
 _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:$|[ T])")
 _NUMERIC = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?:$|[ ,T])")
@@ -34,6 +36,7 @@ class Table:
     rows: list[tuple[int, list[str]]]
     encoding: str
     delimiter: str
+    preamble: tuple[str, ...] = ()
 
 
 def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
@@ -70,11 +73,30 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def split_preamble(text: str) -> tuple[tuple[str, ...], str]:
+    """Lines above the table (an Excel `sep=` hint, `#` comments), and the text with them blanked.
+
+    Blanking instead of cutting keeps every later line on its own number, so notices still name the right line.
+    """
+    lines = text.splitlines(keepends=True)
+    found: list[str] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not (_SEP_HINT.match(stripped) or _COMMENT.match(stripped)):
+            break
+        found.append(stripped)
+        lines[i] = "\n"
+    return tuple(found), "".join(lines)
+
+
 def read_table(data: bytes, encoding: str = "auto", delimiter: str = "") -> Table:
     """Parse a whole file with a real CSV parser: quoted cells may span lines (Notes, Note Attributes)."""
     text, used = decode(data, encoding)
-    text = text.lstrip("\ufeff")
-    delim = delimiter or sniff_delimiter(text)
+    preamble, text = split_preamble(text.lstrip("\ufeff"))
+    hint = next((m.group(1) for m in map(_SEP_HINT.match, preamble) if m), "")
+    delim = delimiter or hint or sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
@@ -92,7 +114,7 @@ def read_table(data: bytes, encoding: str = "auto", delimiter: str = "") -> Tabl
         raise FileProblem(f"is not a readable CSV file near line {previous_end + 1} ({exc})") from None
     if header is None:
         raise FileProblem("is empty")
-    return Table(header, rows, used, delim)
+    return Table(header, rows, used, delim, preamble)
 
 
 def normalise(name: str) -> str:

@@ -5,7 +5,10 @@ one, by a hash of its date, amount and source), so re-importing a file, or an
 overlapping later export, adds nothing: the core upserts records and recomputes
 the daily orders, leads and revenue from them. Bad rows are skipped and named by
 file and line; good rows are kept. Conversions are dated as the shop wrote them
-and are not limited to the sync window: an export covers what it covers.
+and are not limited to the sync window: an export covers what it covers. A file
+that is no order or lead export (a known analytics export, or one with neither
+an amount nor a kind) fails the account with one line, so page views never
+become orders.
 
 State remembers a fingerprint of each file already read (its bytes and the
 options that shaped it), so unchanged files are skipped; reading one again
@@ -38,14 +41,16 @@ from tracker.plugin import (
     NotFound,
     Notice,
     Plugin,
+    PluginError,
     State,
+    Unavailable,
     Window,
     option,
 )
 
 from . import _csv_read as read
 from ._csv_attribution import decide
-from ._csv_columns import PRESETS, Columns, resolve
+from ._csv_columns import PRESETS, Columns, Recognised, analytics_export, resolve, shown_header
 
 DEFAULT_EXCLUDED = ["cancelled", "canceled", "voided", "failed", "expired", "trash", "draft", "checkout-draft"]
 KINDS = {"order": "order", "sale": "order", "purchase": "order", "lead": "lead", "enquiry": "lead",
@@ -77,7 +82,8 @@ class CsvOptions:
     encoding: str = option("auto", help="Text encoding; auto: a BOM decides (UTF-8, UTF-16), else UTF-8, else cp1252.")
     coupons: dict[str, str] = option({}, help="Coupon code -> platform, case-insensitive, "
                                      "e.g. { INSTA10 = \"instagram\" }.")
-    kind: str = option("order", help="What each row is when no kind column says: order or lead.")
+    kind: str = option("", help="What each row is when no kind column says: order or lead; empty: order, "
+                       "but a file with neither an amount nor a kind column is refused (it is no order export).")
     currency: str = option("", help="Currency code for rows whose file has no currency column (e.g. EUR); "
                            "empty: none.")
     include_statuses: list[str] = option([], help="Only import orders with one of these statuses; empty: every "
@@ -94,7 +100,7 @@ class CsvOptions:
             raise ValueError("path: name a .csv file, a folder of them or a glob")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {self.preset!r}")
-        if self.kind not in ("order", "lead"):
+        if self.kind not in ("", "order", "lead"):
             raise ValueError(f"kind must be order or lead, not {self.kind!r}")
         if self.delimiter not in _DELIMITERS:
             raise ValueError(f"delimiter must be , ; | or tab, not {self.delimiter!r}")
@@ -110,10 +116,14 @@ class CsvOptions:
 
 @dataclass
 class FileResult:
-    """What one file gave: its records, the notices about it, and whether it may be skipped next time."""
+    """What one file gave: its records, the notices about it, and whether it may be skipped next time.
+
+    `unavailable` names the platforms whose revenue the file leaves unknown (orders without an amount column).
+    """
 
     conversions: list[Conversion] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    unavailable: list[Unavailable] = field(default_factory=list)
     final: bool = True
 
 
@@ -192,9 +202,13 @@ def _kind(cells: list[str], cols: Columns, default: str) -> str:
     return KINDS[value]
 
 
-def _amount(cells: list[str], cols: Columns, kind: str, decimal_comma: bool) -> float:
+def _amount(cells: list[str], cols: Columns, kind: str, decimal_comma: bool) -> float | None:
+    """The row's amount; None for an order whose file has no amount column (unknown, never 0).
+
+    A lead without a value counts nothing, as `tracker log lead` without `--amount` does.
+    """
     if cols.amount is None:
-        return 0.0
+        return 0.0 if kind == "lead" else None
     cell = _cell(cells, cols.amount)
     if not cell and kind == "lead":
         return 0.0
@@ -217,40 +231,65 @@ def _content_id(day: date, amount: float, kind: str, cells: list[str], cols: Col
     return "row-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+_NEEDS = ('an order export needs a date and an amount column (amount_column names yours), a lead export a date '
+          'column and kind = "lead" or a kind column')
+
+
+def refused_as_analytics(path: Path, seen: Recognised) -> PluginError:
+    return PluginError(f"{path}: refused: it looks like a {seen.name}, not an order or lead export: {seen.evidence}; "
+                       f"{_NEEDS}")
+
+
+def refused_without_amount(path: Path, table: read.Table) -> PluginError:
+    return PluginError(f"{path}: refused: its header \"{shown_header(table.header)}\" has no amount column and no "
+                       f"kind column, and `kind` is not set, so its rows are neither orders nor leads; {_NEEDS}")
+
+
 def read_file(path: Path, data: bytes, opts: CsvOptions, window: Window) -> FileResult:
-    """Every order or lead in one file; a bad row becomes a notice naming the file and line."""
+    """Every order or lead in one file; a bad row becomes a notice naming the file and line.
+
+    A file that is no order or lead export (a known analytics export, or neither an amount nor a kind) raises
+    PluginError: the account fails with that line instead of storing page views as orders.
+    """
     out = FileResult()
     try:
         table = read.read_table(data, opts.encoding, _DELIMITERS[opts.delimiter])
-        overrides = {"id": opts.id_column, "date": opts.date_column, "amount": opts.amount_column,
-                     "source": opts.source_column, "coupon": opts.coupon_column, "kind": opts.kind_column,
-                     "currency": opts.currency_column}
+    except read.FileProblem as problem:
+        return FileResult(notices=[f"{path.name} {problem}; file skipped"], final=False)
+    seen = analytics_export(table)
+    if seen is not None:
+        raise refused_as_analytics(path, seen)
+    overrides = {"id": opts.id_column, "date": opts.date_column, "amount": opts.amount_column,
+                 "source": opts.source_column, "coupon": opts.coupon_column, "kind": opts.kind_column,
+                 "currency": opts.currency_column}
+    try:
         cols = resolve(table.header, opts.preset, overrides)
     except read.FileProblem as problem:
         return FileResult(notices=[f"{path.name} {problem}; file skipped"], final=False)
-    if cols.amount is None and opts.kind == "order" and cols.kind is None:
-        out.notices.append(f"{path.name} has no amount column: its orders count with amount 0 (set amount_column)")
+    if cols.amount is None and cols.kind is None and not opts.kind:
+        raise refused_without_amount(path, table)
     dates = [_cell(cells, cols.date) for _, cells in table.rows]
     order = read.day_order(dates)
     if not opts.date_format and read.ambiguous_slash_dates(dates):
         out.notices.append(f"{path.name}: no date shows whether it is day/month or month/day; read as day/month "
                            "(set date_format to be sure)")
     decimal_comma = read.uses_decimal_comma([_cell(c, cols.amount) for _, c in table.rows], table.delimiter)
-    seen: set[str] = set()
+    numbers: set[str] = set()
+    unknown_amounts: Counter[str] = Counter()
     occurrences: Counter[str] = Counter()
     latest = window.today + timedelta(days=1)
     for line, cells in table.rows:
         number = _cell(cells, cols.id)
         amount_cell = _cell(cells, cols.amount)
         refund_row = amount_cell.lstrip("(").startswith("-") or amount_cell.startswith("(")
-        if number and number in seen and not refund_row:
+        if number and number in numbers and not refund_row:
             continue  # a further line item of an order already read (Shopify: one row per line item)
         if number:
-            seen.add(number)
+            numbers.add(number)
         try:
             if not _wanted(_status(cells, cols), opts):
                 continue
-            kind = _kind(cells, cols, opts.kind)
+            kind = _kind(cells, cols, opts.kind or "order")
             day = read.parse_day(_cell(cells, cols.date), order, opts.date_format)
             amount = _amount(cells, cols, kind, decimal_comma)
         except ValueError as exc:
@@ -260,18 +299,28 @@ def read_file(path: Path, data: bytes, opts: CsvOptions, window: Window) -> File
             out.notices.append(f"{path.name} line {line}: dated {day}, in the future; row skipped")
             out.final = False
             continue
-        key = number or _content_id(day, amount, kind, cells, cols)
-        if amount < 0:
+        known = amount if amount is not None else 0.0  # the record needs a number; the status says "unknown"
+        key = number or _content_id(day, known, kind, cells, cols)
+        if known < 0:
             key = f"{key}-refund-{day:%Y%m%d}"
         occurrences[key] += 1
         if occurrences[key] > 1:
             key = f"{key}-{occurrences[key]}"
         decision = decide(cells, cols, {k.lower(): v for k, v in opts.coupons.items()}, opts.attribution)
+        if amount is None:
+            unknown_amounts[decision.platform] += 1
         out.conversions.append(Conversion(
-            id=key, platform=decision.platform, day=day, kind=kind, amount=amount,
+            id=key, platform=decision.platform, day=day, kind=kind, amount=known,
             currency=_currency(cells, cols, opts), basis=decision.basis, ref=f"{path.name} line {line}",
             note=decision.note,
         ))
+    if unknown_amounts:
+        out.notices.append(f"{path.name} has no amount column: its {sum(unknown_amounts.values())} orders count, "
+                           "their revenue is unknown, not 0 (set amount_column)")
+        out.unavailable += [
+            Unavailable(platform, "revenue", f"{path.name} has no amount column ({count} orders without an amount)")
+            for platform, count in sorted(unknown_amounts.items())
+        ]
     return out
 
 
@@ -292,6 +341,7 @@ def fetch(opts: CsvOptions, window: Window, http: HttpSession, state: dict[str, 
             continue
         result = read_file(path, data, opts, window)
         yield from (Notice(n) for n in result.notices)
+        yield from result.unavailable
         if result.conversions:
             yield result.conversions
         if result.final:
@@ -340,7 +390,8 @@ plugin = Plugin(
         "leads": "Rows marked as leads (kind column or kind = \"lead\") on that day.",
         "conversions": "Orders + leads on that day.",
         "revenue": "Order amounts on that day in the file's currency: Shopify Total minus Refunded Amount, "
-        "WooCommerce Net sales (refund rows negative on the refund day).",
+        "WooCommerce Net sales (refund rows negative on the refund day). Orders from a file without an amount "
+        "column leave it unknown: reported missing, not 0.",
     },
     check=check,
 )
