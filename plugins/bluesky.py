@@ -4,7 +4,9 @@ Bluesky has no per-day history and no views: profile counts are "now"
 values, stored as daily snapshots on the account's today, and the likes,
 reposts, replies and quotes of each own post are stored on the day the post
 was published (in the account's time zone), re-read on every run for the
-last `post_lookback_days` so they catch up.
+last `post_lookback_days` so they catch up. A count the AppView leaves out
+(all are optional in the lexicon) is reported missing and never stored as
+zero; the run remembers which counts it serves for windows without a post.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tracker.plugin import (
     Plugin,
     RateLimited,
     Sample,
+    State,
     Unavailable,
     Window,
     option,
@@ -38,6 +41,7 @@ GONE = {"AccountTakedown": "has been suspended by Bluesky", "AccountDeactivated"
 PROFILE_COUNTS = {"followers": "followersCount", "following": "followsCount", "posts_total": "postsCount"}
 POST_COUNTS = {"post_likes": "likeCount", "post_reposts": "repostCount", "post_replies": "replyCount",
                "post_quotes": "quoteCount"}
+COUNTED = "counted"  # state: {metric: whether the AppView's posts carry its count}
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ def published(post: dict[str, Any]) -> datetime:
 
 
 def own_posts(opts: BlueskyOptions, http: HttpSession, did: str, start: datetime) -> Iterator[dict[str, Any]]:
-    """The account's own posts, newest first, until the feed reaches posts older than `start`.
+    """The account's own posts, newest first, down to the first one older than `start`, which is yielded too:
+    it shows which counts the AppView serves even when the window holds no post.
 
     Reposts (feed items with a `reason`) are skipped: their counts belong to
     the original author. The cursor is opaque and passed back unchanged.
@@ -116,9 +121,9 @@ def own_posts(opts: BlueskyOptions, http: HttpSession, did: str, start: datetime
             post = item.get("post") or {}
             if item.get("reason") or post.get("author", {}).get("did") != did:
                 continue
+            yield post
             if published(post) < start:
                 return
-            yield post
         if not feed or not page.get("cursor"):
             return
         params = {**params, "cursor": page["cursor"]}
@@ -129,27 +134,34 @@ def _days(window: Window) -> list[date]:
     return [d for d in window.days() if d <= window.today]
 
 
-def _post_samples(posts: list[dict[str, Any]], window: Window, opts: BlueskyOptions) -> tuple[list[Sample], list[str]]:
-    """Per-day sums; a day with a post lacking a count gets no sample for it (unknown is not zero)."""
-    totals = {day: dict.fromkeys(["posts", *POST_COUNTS], 0) for day in _days(window)}
-    unknown: dict[str, set[date]] = {metric: set() for metric in POST_COUNTS}
+def counted(read: list[dict[str, Any]], state: dict[str, Any]) -> dict[str, bool]:
+    """Which counts the AppView serves: one every post just read carries (posts indexed before Aug 2024 had no
+    `quoteCount`); with nothing read, what the last run that read a post learnt; otherwise not known."""
+    if not read:
+        remembered = state.get(COUNTED)
+        return {m: bool(v) for m, v in remembered.items() if m in POST_COUNTS} if isinstance(remembered, dict) else {}
+    return {metric: all(isinstance(p.get(key), int) for p in read) for metric, key in POST_COUNTS.items()}
+
+
+def _post_samples(
+    posts: list[dict[str, Any]], window: Window, opts: BlueskyOptions, known: dict[str, bool]
+) -> list[Sample]:
+    """Per-day sums of the counts the AppView serves; a count it leaves out (the lexicon makes them all
+    optional) gets no sample on any day, not even a day without posts: unknown is not zero."""
+    metrics = [m for m in POST_COUNTS if known.get(m)]
+    totals = {day: dict.fromkeys(["posts", *metrics], 0) for day in _days(window)}
     for post in posts:
         day = published(post).astimezone(window.timezone).date()
         if day not in totals:
             continue
         totals[day]["posts"] += 1
-        for metric, key in POST_COUNTS.items():
-            if isinstance(post.get(key), int):
-                totals[day][metric] += post[key]
-            else:
-                unknown[metric].add(day)
-    samples = [
+        for metric in metrics:
+            totals[day][metric] += post[POST_COUNTS[metric]]
+    return [
         Sample(PLATFORM, metric, day, value, window.is_provisional(day, opts.post_lookback_days))
         for day, values in totals.items()
         for metric, value in values.items()
-        if day not in unknown.get(metric, ())
     ]
-    return samples, sorted(metric for metric, days in unknown.items() if days)
 
 
 def _snapshot(account: dict[str, Any], window: Window) -> tuple[list[Sample], list[str]]:
@@ -173,11 +185,13 @@ def fetch(opts: BlueskyOptions, window: Window, http: HttpSession, state: dict[s
     if not days:
         return
     start = datetime.combine(days[0], datetime.min.time(), window.timezone)
-    posts = list(own_posts(opts, http, account["did"], start))
-    samples, uncounted = _post_samples(posts, window, opts)
-    yield samples
-    for metric in uncounted:
-        yield Unavailable(PLATFORM, metric, "the AppView returned posts without this count")
+    read = list(own_posts(opts, http, account["did"], start))
+    known = counted(read, state)
+    yield _post_samples([p for p in read if published(p) >= start], window, opts, known)
+    for metric in (m for m, kept in known.items() if not kept):
+        yield Unavailable(PLATFORM, metric, f"the AppView returned posts without {POST_COUNTS[metric]}")
+    if read:
+        yield State({**state, COUNTED: known})
 
 
 def check(opts: BlueskyOptions, http: HttpSession) -> str:

@@ -38,6 +38,7 @@ from tracker.plugin import (
     QuotaExhausted,
     RateLimited,
     Sample,
+    Unavailable,
     Window,
     next_midnight,
     option,
@@ -53,6 +54,14 @@ PAGE_SIZE = 100_000  # rows per page; the API serves at most 250,000
 PROVISIONAL_DAYS = 2
 METRICS = ("visits", "visitors", "conversions", "leads", "orders", "revenue")
 ORDER_EVENTS = {"purchase", "in_app_purchase"}
+FIELDS = {  # metric -> the GA4 metric it comes from, for "missing" notes
+    "visits": "sessions",
+    "visitors": "totalUsers",
+    "revenue": "purchaseRevenue",
+    "conversions": "the key event count",
+    "leads": "the key event count",
+    "orders": "the key event count",
+}
 UNATTRIBUTED_SOURCES = {"(not set)", "(other)", ""}
 CONCURRENT_WAIT = 30.0
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -217,17 +226,21 @@ def run_report(http: HttpSession, opts: Ga4Options, token: AccessToken, body: di
     raise AssertionError("unreachable")
 
 
-def report_rows(http: HttpSession, opts: Ga4Options, token: AccessToken, body: dict[str, Any]) -> Iterator[list[str]]:
-    """Every row as its dimension values then metric values (all strings), page by page until rowCount."""
+def report_rows(
+    http: HttpSession, opts: Ga4Options, token: AccessToken, body: dict[str, Any]
+) -> Iterator[list[str | None]]:
+    """Every row as its dimension values then metric values (strings), page by page until rowCount.
+
+    A metric value without `value` is unknown (None), never "0": GA4 writes every number it has as a string.
+    """
     offset = 0
     while True:
         data = run_report(http, opts, token, {**body, "limit": str(PAGE_SIZE), "offset": str(offset)})
         rows = data.get("rows") or []  # absent, not empty, when there is nothing
         for row in rows:
-            yield [v.get("value", "") for v in row["dimensionValues"]] + [
-                v.get("value", "0") for v in row["metricValues"]
-            ]
+            yield [v.get("value", "") for v in row["dimensionValues"]] + [v.get("value") for v in row["metricValues"]]
         offset += len(rows)
+        # GA4 leaves rowCount out with the rows when there is nothing (shared/apis/ga4.md: "missing rowCount = 0")
         if not rows or offset >= int(data.get("rowCount") or 0):
             return
 
@@ -265,7 +278,7 @@ def _conversion_rows(
     return report_rows(http, opts, token, {**body, "metrics": _dims("conversions")})
 
 
-def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
+def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample] | Unavailable]:
     token = AccessToken(load_key(opts.credentials_file), http)
     base = {"dateRanges": [{"startDate": window.since.isoformat(), "endDate": window.until.isoformat()}]}
     tally = Tally()
@@ -275,15 +288,17 @@ def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> I
         "metrics": _dims("sessions", "totalUsers", "purchaseRevenue"),
     }
     for day, source, sessions, users, revenue in report_rows(http, opts, token, visits):
-        platform = platform_of(source, opts.attribution)
-        tally.add(platform, "visits", _day(day), sessions)
-        tally.add(platform, "visitors", _day(day), users)
-        tally.add(platform, "revenue", _day(day), revenue)
+        platform = platform_of(str(source), opts.attribution)
+        tally.add(platform, "visits", _day(str(day)), sessions)
+        tally.add(platform, "visitors", _day(str(day)), users)
+        tally.add(platform, "revenue", _day(str(day)), revenue)
     for day, source, event, count in _conversion_rows(http, opts, token, base):
-        platform = platform_of(source, opts.attribution)
-        tally.add(platform, "conversions", _day(day), count)
-        tally.add(platform, "orders" if event in ORDER_EVENTS else "leads", _day(day), count)
+        platform = platform_of(str(source), opts.attribution)
+        tally.add(platform, "conversions", _day(str(day)), count)
+        tally.add(platform, "orders" if event in ORDER_EVENTS else "leads", _day(str(day)), count)
+    # GA4 drops all-zero rows (keepEmptyRows=false, shared/apis/ga4.md), so the zeros Tally fills in are real
     yield tally.samples(window, METRICS, PROVISIONAL_DAYS)
+    yield from tally.unavailable("GA4", FIELDS)
 
 
 def check(opts: Ga4Options, http: HttpSession) -> str:

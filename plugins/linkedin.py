@@ -32,6 +32,7 @@ from tracker.plugin import (
     QuotaExhausted,
     Sample,
     Secret,
+    Unavailable,
     Window,
     next_midnight,
     option,
@@ -169,7 +170,7 @@ def follower_metrics(element: dict[str, Any]) -> dict[str, float]:
         out["linkedin.organic_followers_gained"] = organic
     if isinstance(paid, int):
         out["linkedin.paid_followers_gained"] = paid
-    if out:
+    if len(out) == 2:  # a gain LinkedIn left out is unknown: organic alone is no total
         out["followers_gained"] = sum(out.values())
     return out
 
@@ -196,11 +197,29 @@ def _finder(http: HttpSession, opts: LinkedInOptions, resource: str, key: str, c
     return _get(http, opts, resource, f"q={key}&{key}={_urn(opts)}&timeIntervals={intervals}")
 
 
-def _statistics(http: HttpSession, opts: LinkedInOptions, window: Window) -> Iterator[list[Sample]]:
+def _gains_left_out(body: dict[str, Any], window: Window) -> Unavailable | None:
+    """followers_gained is unknown on days whose bucket lacks the organic or the paid gain."""
+    days = sorted(
+        _bucket_day(e)
+        for e in body.get("elements", [])
+        if window.since <= _bucket_day(e) <= window.until and "followers_gained" not in follower_metrics(e)
+    )
+    if not days:
+        return None
+    return Unavailable(
+        PLATFORM, "followers_gained", f"LinkedIn left a follower gain (organic or paid) out on {len(days)} day(s) "
+        f"from {days[0]}: the total is unknown, not zero"
+    )
+
+
+def _statistics(http: HttpSession, opts: LinkedInOptions, window: Window) -> Iterator[list[Sample] | Unavailable]:
     """Follower gains and page views, in requests under the 14-month limit."""
     for chunk in window.chunks(MAX_DAYS):
         body = _finder(http, opts, "organizationalEntityFollowerStatistics", "organizationalEntity", chunk)
         yield _samples(body, chunk, follower_metrics)
+        left_out = _gains_left_out(body, chunk)
+        if left_out:
+            yield left_out
         body = _finder(http, opts, "organizationPageStatistics", "organization", chunk)
         yield _samples(body, chunk, page_metrics)
 
@@ -215,7 +234,9 @@ def _share_statistics(http: HttpSession, opts: LinkedInOptions, window: Window) 
         yield _samples(body, chunk, lambda e: share_metrics(e.get("totalShareStatistics") or {}))
 
 
-def fetch(opts: LinkedInOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[list[Sample]]:
+def fetch(
+    opts: LinkedInOptions, window: Window, http: HttpSession, state: dict[str, Any]
+) -> Iterator[list[Sample] | Unavailable]:
     if window.since <= window.today <= window.until:
         body = _get(http, opts, f"networkSizes/{_urn(opts)}", "edgeType=COMPANY_FOLLOWED_BY_MEMBER")
         yield [Sample(PLATFORM, "followers", window.today, follower_count(body))]

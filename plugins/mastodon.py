@@ -4,7 +4,9 @@ Mastodon has no per-day history for a normal user: counts are "now" values.
 So followers, following and posts are daily snapshots on the account's today,
 and the likes, boosts, replies and quotes of each post are stored on the day
 the post was published (in the account's time zone), re-read on every run
-for the last `post_lookback_days` so they catch up.
+for the last `post_lookback_days` so they catch up. A count the server does
+not keep (quotes before Mastodon 4.5) is reported missing and never stored as
+zero; the run remembers what the server counts for windows without a post.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tracker.plugin import (
     RateLimited,
     Sample,
     Secret,
+    State,
     Unavailable,
     Window,
     option,
@@ -38,7 +41,9 @@ POST_COUNTS = {
     "post_likes": "favourites_count",
     "post_reposts": "reblogs_count",
     "post_replies": "replies_count",
+    "post_quotes": "quotes_count",  # Mastodon 4.5+: older servers leave it out
 }
+COUNTED = "counted"  # state: {metric: whether this server's statuses carry its count}
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,8 @@ def lookup(opts: MastodonOptions, http: HttpSession) -> dict[str, Any]:
 
 
 def statuses(opts: MastodonOptions, http: HttpSession, account_id: str, start: datetime) -> Iterator[dict[str, Any]]:
-    """The account's own posts, newest first, until one is older than `start`.
+    """The account's own posts, newest first, down to the first one older than `start`, which is yielded too:
+    it shows which counts the server keeps even when the window holds no post.
 
     Pages are followed through the Link header exactly as given: the ids in it
     are the server's to choose.
@@ -141,9 +147,9 @@ def statuses(opts: MastodonOptions, http: HttpSession, account_id: str, start: d
         for status in page:
             if status.get("reblog"):
                 continue  # a boost that slipped through: its counts belong to someone else
+            yield status
             if _published(status) < start:
                 return
-            yield status
         url, params = (response.links.get("next", {}).get("url") if page else None), None
 
 
@@ -156,33 +162,41 @@ def _days(window: Window) -> list[date]:
     return [d for d in window.days() if d <= window.today]
 
 
+def counted(read: list[dict[str, Any]], state: dict[str, Any]) -> dict[str, bool]:
+    """Which counts this server keeps: a count every status just read carries (before 4.5 none has
+    `quotes_count`); with nothing read, what the last run that read a status learnt. A count not
+    known either way is left out (the account has never posted)."""
+    if not read:
+        remembered = state.get(COUNTED)
+        return {m: bool(v) for m, v in remembered.items() if m in POST_COUNTS} if isinstance(remembered, dict) else {}
+    return {metric: all(isinstance(s.get(key), int) for s in read) for metric, key in POST_COUNTS.items()}
+
+
 def _post_samples(
-    posts: list[dict[str, Any]], window: Window, opts: MastodonOptions
-) -> tuple[list[Sample], Unavailable | None]:
-    days = _days(window)
-    totals = {day: dict.fromkeys(["posts", *POST_COUNTS, "post_quotes"], 0) for day in days}
-    no_quotes: set[date] = set()
+    posts: list[dict[str, Any]], window: Window, opts: MastodonOptions, known: dict[str, bool]
+) -> list[Sample]:
+    """Per-day sums of the counts the server keeps; a count it does not keep gets no sample on any day,
+    not even a day without posts, so that no zero stands in for "not counted"."""
+    metrics = [m for m in POST_COUNTS if known.get(m)]
+    totals = {day: dict.fromkeys(["posts", *metrics], 0) for day in _days(window)}
     for status in posts:
         day = _published(status).astimezone(window.timezone).date()
         if day not in totals:
             continue
         totals[day]["posts"] += 1
-        for metric, key in POST_COUNTS.items():
-            totals[day][metric] += int(status.get(key) or 0)
-        if "quotes_count" in status:
-            totals[day]["post_quotes"] += int(status["quotes_count"] or 0)
-        else:
-            no_quotes.add(day)
-    out = [
+        for metric in metrics:
+            totals[day][metric] += status[POST_COUNTS[metric]]
+    return [
         Sample(PLATFORM, metric, day, value, window.is_provisional(day, opts.post_lookback_days))
         for day, values in totals.items()
         for metric, value in values.items()
-        if not (metric == "post_quotes" and day in no_quotes)
     ]
-    missing = None
-    if no_quotes:
-        missing = Unavailable(PLATFORM, "post_quotes", "this server does not count quotes (Mastodon 4.5 or later does)")
-    return out, missing
+
+
+def _not_counted(metric: str) -> Unavailable:
+    if metric == "post_quotes":
+        return Unavailable(PLATFORM, metric, "this server does not count quotes (Mastodon 4.5 or later does)")
+    return Unavailable(PLATFORM, metric, f"this server's posts carry no {POST_COUNTS[metric]}")
 
 
 def _snapshot(account: dict[str, Any], window: Window) -> list[Sample]:
@@ -203,18 +217,20 @@ def fetch(opts: MastodonOptions, window: Window, http: HttpSession, state: dict[
     if not days:
         return
     start = datetime.combine(days[0], datetime.min.time(), window.timezone)
-    posts = list(statuses(opts, http, str(account["id"]), start))
-    samples, missing = _post_samples(posts, window, opts)
-    yield samples
-    if missing:
-        yield missing
+    read = list(statuses(opts, http, str(account["id"]), start))
+    known = counted(read, state)
+    yield _post_samples([s for s in read if _published(s) >= start], window, opts, known)
+    yield from (_not_counted(metric) for metric, kept in known.items() if not kept)
+    if read:
+        yield State({**state, COUNTED: known})
 
 
 def check(opts: MastodonOptions, http: HttpSession) -> str:
     account = lookup(opts, http)
     name = account.get("display_name") or account.get("username") or opts.acct
-    followers = account.get("followers_count", 0)
-    return f"@{account.get('acct', opts.acct)} ({name}) on {opts.instance.rstrip('/')}, {followers:,} followers"
+    followers = account.get("followers_count")
+    count = f"{followers:,} followers" if isinstance(followers, int) else "follower count not shown"
+    return f"@{account.get('acct', opts.acct)} ({name}) on {opts.instance.rstrip('/')}, {count}"
 
 
 plugin = Plugin(

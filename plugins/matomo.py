@@ -28,6 +28,7 @@ from tracker.plugin import (
     Plugin,
     Sample,
     Secret,
+    Unavailable,
     Window,
     option,
 )
@@ -40,6 +41,14 @@ PROVISIONAL_DAYS = 2
 METRICS = ("visits", "visitors", "conversions", "leads", "orders", "revenue")
 ORDER_GOAL = "ecommerceOrder"
 SKIPPED_GOALS = {"ecommerceAbandonedCart"}  # a cart left behind is not a conversion
+COLUMNS = {  # metric -> the report column it comes from, for "missing" notes
+    "visits": "nb_visits",
+    "visitors": "nb_uniq_visitors",
+    "conversions": "the goal's nb_conversions",
+    "leads": "the goal's nb_conversions",
+    "orders": "the goal's nb_conversions",
+    "revenue": "the goal's revenue",
+}
 AUTH_HINTS = ("token_auth", "'view' access", "can't access", "authenticat", "not logged in")
 
 
@@ -60,12 +69,15 @@ def _endpoint(opts: MatomoOptions) -> str:
     return url if url.endswith("index.php") else url + "/index.php"
 
 
-def _number(value: Any) -> float:
-    """Matomo emits numbers as ints, floats or strings ("1", "79.8"), depending on the report."""
+def _number(value: Any) -> float | None:
+    """Matomo emits numbers as ints, floats or strings ("1", "79.8"), depending on the report; None when the
+    row left the column out (or it is no number): unknown, never zero."""
+    if isinstance(value, bool):
+        return None
     try:
-        return float(value or 0)
+        return float(value)
     except (TypeError, ValueError):
-        return 0.0
+        return None
 
 
 def _raise_error(opts: MatomoOptions, method: str, status: int, message: str) -> None:
@@ -133,9 +145,8 @@ def _referrer_type(row: dict[str, Any]) -> str:
     match = re.search(r"referrerType==(\w+)", str(row.get("segment", "")))
     if match:
         return match[1]
-    return {1: "direct", 2: "search", 3: "website", 6: "campaign", 7: "social"}.get(
-        int(_number(row.get("referer_type"))), ""
-    )
+    code = _number(row.get("referer_type"))
+    return {1: "direct", 2: "search", 3: "website", 6: "campaign", 7: "social"}.get(int(code or 0), "")
 
 
 def _platform_by_type(row: dict[str, Any], attribution: Attribution) -> str | None:
@@ -161,6 +172,9 @@ REPORTS = {
 
 
 def _count(tally: Tally, platform: str, day: date, row: dict[str, Any], goals: list[str]) -> None:
+    """Add one referrer row; a column the row leaves out makes that figure unknown (Matomo drops
+    `nb_uniq_visitors` where unique visitors are not processed), while a row without `goals` had no
+    conversions: Matomo adds that column only when there are some (shared/apis/matomo.md, Response shapes)."""
     tally.add(platform, "visits", day, _number(row.get("nb_visits")))
     tally.add(platform, "visitors", day, _number(row.get("nb_uniq_visitors")))
     for key, goal in (row.get("goals") or {}).items():
@@ -173,7 +187,7 @@ def _count(tally: Tally, platform: str, day: date, row: dict[str, Any], goals: l
         tally.add(platform, "revenue", day, _number(goal.get("revenue")))
 
 
-def fetch(opts: MatomoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample]]:
+def fetch(opts: MatomoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[list[Sample] | Unavailable]:
     goals = [str(g) for g in opts.goals]
     for chunk in window.chunks(MAX_DAYS):
         tally = Tally()
@@ -183,6 +197,7 @@ def fetch(opts: MatomoOptions, window: Window, http: HttpSession, state: dict) -
                 if platform is not None:
                     _count(tally, platform, day, row, goals)
         yield tally.samples(chunk, METRICS, PROVISIONAL_DAYS)
+        yield from tally.unavailable("Matomo", COLUMNS)
 
 
 def check(opts: MatomoOptions, http: HttpSession) -> str:

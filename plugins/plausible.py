@@ -3,9 +3,10 @@
 Two queries cover any window: visits/visitors by day and source, then goal
 conversions (and revenue, for revenue goals) by day, source and goal. Each
 source is mapped to a platform with the account's attribution table; sources
-that land on one platform are summed. Plausible omits days without data, so
-every platform seen in the window gets an explicit zero on its quiet days
-(otherwise a daily average of visitors would skip them).
+that land on one platform are summed. Plausible omits days without data
+(shared/apis/plausible.md: "fill zeros"), so every platform seen in the window
+gets an explicit zero on its quiet days (otherwise a daily average of visitors
+would skip them).
 """
 
 from __future__ import annotations
@@ -120,13 +121,17 @@ def query(http: HttpSession, opts: PlausibleOptions, body: dict[str, Any]) -> It
         rows = data.get("results") or []
         yield from rows
         offset += len(rows)
-        total = int((data.get("meta") or {}).get("total_rows") or 0)
-        if not rows or offset >= total:
-            return
+        total = (data.get("meta") or {}).get("total_rows")
+        if not rows or (offset >= int(total) if isinstance(total, (int, float)) else len(rows) < PAGE_SIZE):
+            return  # without total_rows (not echoed), only a short page says it was the last
 
 
 def _revenue(value: Any) -> float | None:
-    """Revenue arrives as {"value": 12.5, "currency": ...} or null (no revenue goal, mixed currencies)."""
+    """Revenue arrives as {"value": 12.5, "currency": ...} or null (no revenue goal, mixed currencies).
+
+    null is never counted as 0: a site without revenue in one currency gets no revenue samples at all
+    (see fetch); a goal without revenue beside revenue goals adds nothing to the day's revenue, which is right.
+    """
     if isinstance(value, dict) and value.get("value") is not None:
         return float(value["value"])
     return None

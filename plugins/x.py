@@ -30,6 +30,8 @@ from tracker.plugin import (
     RateLimited,
     Sample,
     Secret,
+    State,
+    Unavailable,
     Window,
     option,
 )
@@ -43,6 +45,8 @@ POST_COUNTS = {
     "quote_count": "post_quotes",
     "impression_count": "x.post_impressions",
 }
+FIELDS = {metric: field for field, metric in POST_COUNTS.items()}
+COUNTED = "counted"  # state: {metric: whether X's posts carried its count}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,44 +224,56 @@ def post_day(post: dict[str, Any], window: Window) -> date:
     return created.astimezone(window.timezone).date()
 
 
-def post_samples(posts: list[dict[str, Any]], window: Window, lookback_days: int) -> list[Sample]:
+def counted(posts: list[dict[str, Any]], state: dict[str, Any]) -> dict[str, bool]:
+    """Which counts X served: one every post just read carries in `public_metrics`; with no post in the
+    window, what the last run that read one learnt; otherwise not known."""
+    if not posts:
+        remembered = state.get(COUNTED)
+        return {m: bool(v) for m, v in remembered.items() if m in FIELDS} if isinstance(remembered, dict) else {}
+    return {
+        metric: all(isinstance((p.get("public_metrics") or {}).get(field), int) for p in posts)
+        for metric, field in FIELDS.items()
+    }
+
+
+def post_samples(
+    posts: list[dict[str, Any]], window: Window, lookback_days: int, known: dict[str, bool]
+) -> list[Sample]:
     """Per publication day: posts published, and the sum of their lifetime counts as read now.
 
     Every day of the window up to today gets a value, zero included: the timeline was read
-    for those days, so no post means none was published (or it was deleted).
+    for those days, so no post means none was published (or it was deleted). A count X left
+    out of a post gets no sample on any day: a zero would claim X counted it.
     """
-    days = [d for d in window.days() if d <= window.today]
-    totals: dict[date, dict[str, int]] = {d: {"posts": 0} for d in days}
-    seen_impressions = False
+    metrics = [m for m in FIELDS if known.get(m)]
+    totals = {d: dict.fromkeys(["posts", *metrics], 0) for d in window.days() if d <= window.today}
     for post in posts:
         day = post_day(post, window)
         if day not in totals:
             continue
-        day_totals = totals[day]
-        day_totals["posts"] += 1
-        for field, metric in POST_COUNTS.items():
-            value = (post.get("public_metrics") or {}).get(field)
-            if isinstance(value, int):
-                day_totals[metric] = day_totals.get(metric, 0) + value
-                seen_impressions |= field == "impression_count"
-    out = []
-    for day, day_totals in totals.items():
-        for metric in ("posts", *POST_COUNTS.values()):
-            if metric == "x.post_impressions" and not seen_impressions:
-                continue  # X shows impressions publicly; if it stops, store nothing rather than zero
-            value = day_totals.get(metric, 0)
-            out.append(Sample(PLATFORM, metric, day, value, window.is_provisional(day, lookback_days)))
-    return out
+        totals[day]["posts"] += 1
+        for metric in metrics:
+            totals[day][metric] += post["public_metrics"][FIELDS[metric]]
+    return [
+        Sample(PLATFORM, metric, day, value, window.is_provisional(day, lookback_days))
+        for day, values in totals.items()
+        for metric, value in values.items()
+    ]
 
 
-def fetch(opts: XOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[list[Sample]]:
+def fetch(opts: XOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
     client = Client(opts, http)
     user = lookup_user(client)
     if window.since <= window.today <= window.until:
         yield [Sample(PLATFORM, metric, window.today, value) for metric, value in user.counts.items()]
     if opts.post_metrics and window.since <= window.today:
         posts = [post for page in read_posts(client, user, window) for post in page]
-        yield post_samples(posts, window, opts.post_lookback_days)
+        known = counted(posts, state)
+        yield post_samples(posts, window, opts.post_lookback_days, known)
+        for metric in (m for m, kept in known.items() if not kept):
+            yield Unavailable(PLATFORM, metric, f"X returned posts without public_metrics.{FIELDS[metric]}")
+        if posts:
+            yield State({**state, COUNTED: known})
 
 
 def check(opts: XOptions, http: HttpSession) -> str:

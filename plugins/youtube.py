@@ -132,8 +132,10 @@ def _snapshot(item: dict[str, Any], window: Window) -> Iterator[Sample | Unavail
         return
     stats = item.get("statistics", {})
     day = window.today
-    if stats.get("hiddenSubscriberCount") or "subscriberCount" not in stats:
+    if stats.get("hiddenSubscriberCount"):
         yield Unavailable(PLATFORM, "followers", "the channel hides its subscriber count")
+    elif "subscriberCount" not in stats:
+        yield Unavailable(PLATFORM, "followers", "the Data API returned no subscriberCount for the channel")
     else:
         yield Sample(PLATFORM, "followers", day, int(stats["subscriberCount"]), provisional=True)
     if "videoCount" in stats:
@@ -199,8 +201,10 @@ def check(opts: YouTubeOptions, http: HttpSession) -> str:
     title = item.get("snippet", {}).get("title", opts.channel_id)
     if stats.get("hiddenSubscriberCount"):
         subscribers = "subscriber count hidden"
+    elif "subscriberCount" not in stats:
+        subscribers = "subscriber count not returned"
     else:
-        subscribers = f"about {int(stats.get('subscriberCount', 0)):,} subscribers"
+        subscribers = f"about {int(stats['subscriberCount']):,} subscribers"
     if opts.token:
         yesterday = datetime.now(PACIFIC).date() - timedelta(days=1)
         next(report_rows(opts, opts.token, http, yesterday, yesterday), None)  # proves the token works for this channel

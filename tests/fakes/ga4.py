@@ -118,6 +118,7 @@ class FakeGa4:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[int, str, str]] = field(default_factory=list)  # served before normal answers
+    valueless: set[str] = field(default_factory=set)  # metrics answered as {} (no `value`) in every row
 
     def __post_init__(self) -> None:
         self.server.expect_request("/token", method="POST").respond_with_handler(self._token)
@@ -265,7 +266,7 @@ class FakeGa4:
         rows = [
             {
                 "dimensionValues": [{"value": v} for v in key],
-                "metricValues": [{"value": _fmt(values[m])} for m in metrics],
+                "metricValues": [{} if m in self.valueless else {"value": _fmt(values[m])} for m in metrics],
             }
             for key, values in sorted(groups.items())
             if any(values[m] for m in metrics)  # keepEmptyRows=false drops all-zero rows

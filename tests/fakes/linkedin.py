@@ -61,7 +61,8 @@ class FakeLinkedIn:
     token_error: str | None = None  # e.g. "EXPIRED_ACCESS_TOKEN"
     forbidden: bool = False
     quota: dict[str, int] = field(default_factory=dict)  # resource -> calls left today
-    follower_gains: dict[date, tuple[int, int]] = field(default_factory=dict)  # (organic, paid)
+    # (organic, paid) per day; None: the API leaves that gain out
+    follower_gains: dict[date, tuple[int | None, int | None]] = field(default_factory=dict)
     page_views: dict[date, tuple[int, int]] = field(default_factory=dict)  # (desktop, mobile)
     shares: dict[date, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
@@ -195,7 +196,8 @@ class FakeLinkedIn:
         if day not in self.follower_gains:
             return None
         organic, paid = self.follower_gains[day]
-        return {**self._element(day), "followerGains": {"organicFollowerGain": organic, "paidFollowerGain": paid}}
+        gains = {"organicFollowerGain": organic, "paidFollowerGain": paid}
+        return {**self._element(day), "followerGains": {k: v for k, v in gains.items() if v is not None}}
 
     def _pages(self, day: date | None) -> dict[str, Any] | None:
         if day is not None and day not in self.page_views:

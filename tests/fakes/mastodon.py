@@ -44,7 +44,7 @@ class Recorded:
 class FakeMastodon:
     server: HTTPServer
     acct: str = "baeckerei"
-    followers: int = 418
+    followers: int | None = 418  # None: an account entity without followers_count (some forks hide it)
     following: int = 97
     statuses_count: int = 356
     require_token: bool = False
@@ -111,6 +111,8 @@ class FakeMastodon:
         }
         if self.suspended:
             account["suspended"] = True
+        if self.followers is None:
+            del account["followers_count"]
         return account
 
     # --- handlers ------------------------------------------------------------

@@ -56,7 +56,8 @@ class Visit:
     label: str
     visits: int
     visitors: int
-    goals: dict[str, tuple[int, float]]  # goal id ("1", "ecommerceOrder") -> (conversions, revenue)
+    goals: dict[str, tuple[int, float | None]]  # goal id ("1", "ecommerceOrder") -> (conversions, revenue)
+    uniques: bool = True  # False: the row comes without nb_uniq_visitors (unique visitors not processed)
 
 
 @dataclass
@@ -78,9 +79,14 @@ class FakeMatomo:
         label: str,
         visits: int,
         visitors: int | None = None,
-        goals: dict[str, tuple[int, float]] | None = None,
+        goals: dict[str, tuple[int, float | None]] | None = None,
+        uniques: bool = True,
     ) -> None:
-        self.data[day].append(Visit(kind, label, visits, visits if visitors is None else visitors, goals or {}))
+        """Seed visits; `uniques=False` serves their row without `nb_uniq_visitors`, as Matomo does where
+        unique visitors are not processed; a goal revenue of None is left out of that goal's entry."""
+        self.data[day].append(
+            Visit(kind, label, visits, visits if visitors is None else visitors, goals or {}, uniques)
+        )
 
     def _handle(self, request: Request) -> Response:
         self.requests.append({"url": request.url, "method": request.method, "form": dict(request.form)})
@@ -169,19 +175,21 @@ def _row(label: str, visits: list[Visit]) -> dict[str, Any]:
         "sum_visit_length": 120 * n,
         "bounce_count": n // 2,
     }
+    if not all(v.uniques for v in visits):
+        del row["nb_uniq_visitors"]
     goals: dict[str, dict[str, Any]] = {}
     for v in visits:
         for goal_id, (conversions, revenue) in v.goals.items():
             g = goals.setdefault(f"idgoal={goal_id}", {"nb_conversions": 0, "nb_visits_converted": 0, "revenue": 0})
             g["nb_conversions"] += conversions
             g["nb_visits_converted"] += conversions
-            g["revenue"] = _money(g["revenue"] + revenue)
+            g["revenue"] = None if revenue is None or g["revenue"] is None else _money(g["revenue"] + revenue)
     counted = [g for k, g in goals.items() if k != "idgoal=ecommerceAbandonedCart"]
     row["nb_visits_converted"] = sum(g["nb_visits_converted"] for g in counted)
     if goals:
-        row["goals"] = goals
+        row["goals"] = {k: {c: v for c, v in g.items() if v is not None} for k, g in goals.items()}
         row["nb_conversions"] = sum(g["nb_conversions"] for g in counted)
-        row["revenue"] = _money(sum(g["revenue"] for g in counted))
+        row["revenue"] = _money(sum(g["revenue"] or 0 for g in counted))
     return row
 
 

@@ -68,6 +68,7 @@ class FakePlausible:
     requests: list[dict[str, Any]] = field(default_factory=list)
     requests_left: int | None = None  # None = unlimited; 0 = every further request gets the hourly 429
     refuse_revenue: bool = False  # a plan/version without revenue metrics
+    total_rows: bool = True  # False: a server that ignores include.total_rows (meta stays {})
 
     def __post_init__(self) -> None:
         self.server.expect_request("/api/v2/query", method="POST").respond_with_handler(self._handle)
@@ -147,7 +148,7 @@ class FakePlausible:
         pagination = {"offset": 0, "limit": 10_000, **(body.get("pagination") or {})}
         page = rows[pagination["offset"] : pagination["offset"] + pagination["limit"]]
         include = body.get("include") or {}
-        meta = {"total_rows": len(rows)} if include.get("total_rows") else {}
+        meta = {"total_rows": len(rows)} if include.get("total_rows") and self.total_rows else {}
         query = {
             "site_id": body["site_id"],
             "metrics": metrics,

@@ -35,11 +35,11 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 class Post:
     id: str
     created_at: datetime
-    likes: int = 0
-    reposts: int = 0
-    replies: int = 0
-    quotes: int = 0
-    impressions: int = 0
+    likes: int | None = 0  # None: the count is left out of public_metrics
+    reposts: int | None = 0
+    replies: int | None = 0
+    quotes: int | None = 0
+    impressions: int | None = 0
     kind: str = "post"  # post | retweet | reply
 
 
@@ -219,8 +219,9 @@ def _post_body(post: Post, fields: set[str]) -> dict[str, Any]:
     if "created_at" in fields:
         body["created_at"] = post.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if "public_metrics" in fields:
-        body["public_metrics"] = {
+        metrics = {
             "retweet_count": post.reposts, "reply_count": post.replies, "like_count": post.likes,
             "quote_count": post.quotes, "bookmark_count": 0, "impression_count": post.impressions,
         }
+        body["public_metrics"] = {k: v for k, v in metrics.items() if v is not None}  # None: X left it out
     return body

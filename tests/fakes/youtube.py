@@ -82,7 +82,7 @@ class FakeYouTube:
     server: HTTPServer
     api_key: str = "yt-key-abc"
     token: str | None = "yt-oauth-xyz"
-    subscribers: int = 2345
+    subscribers: int | None = 2345  # None: statistics without subscriberCount, though not hidden
     hidden: bool = False
     views_total: int = 184223
     videos: int = 87
@@ -147,7 +147,7 @@ class FakeYouTube:
         if "statistics" in parts:
             stats: dict[str, Any] = {"viewCount": str(self.views_total), "hiddenSubscriberCount": self.hidden,
                                      "videoCount": str(self.videos)}
-            if not self.hidden:
+            if not self.hidden and self.subscribers is not None:
                 stats["subscriberCount"] = str(round_subscribers(self.subscribers))
             item["statistics"] = stats
         return item

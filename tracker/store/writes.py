@@ -257,12 +257,20 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
 
 
 def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None:
-    """Record retired metrics; a metric that came back clears its status."""
+    """Record metrics the platform did not serve, and clear a status only on evidence that the metric is back.
+
+    The rule, per (account, platform, metric): a status is cleared only by a commit that carries a sample of
+    that metric and does not itself report the metric unavailable. A commit with no sample of it says nothing
+    (a window without posts, a source row that left the field out), and one that reports it unavailable beside
+    samples of other days says it is still missing: both keep the status and its `since`. Plugins therefore
+    yield `Unavailable` on every run that learns the metric is still missing, and no sample for it.
+    """
     table = MetricStatus.__table__
     mine = table.c.account == result.account
     recorded = {(r.platform, r.metric) for r in conn.execute(sa.select(table.c.platform, table.c.metric).where(mine))}
-    seen = {(s.platform, s.metric) for s in result.samples}
-    for platform, metric in recorded & seen:  # usually none: one read instead of a delete per metric
+    still_missing = {(u.platform, u.metric) for u in result.unavailable}
+    back = {(s.platform, s.metric) for s in result.samples} - still_missing
+    for platform, metric in recorded & back:  # usually none: one read instead of a delete per metric
         conn.execute(sa.delete(table).where(mine, table.c.platform == platform, table.c.metric == metric))
     rows = [
         {
