@@ -41,9 +41,11 @@ def demo(
     if not result.ok:
         stdout().print(summary(result))
         raise typer.Exit(code=1)
-    show(build_report(cfg, days, today, None), fmt)
+    trends = fmt is Format.table and stdout().is_terminal and not stdout().no_color
+    show(build_report(cfg, days, today, None, trends=trends), fmt)
     if fmt is Format.table:
         stdout().print(
-            f"\nDemo data in {path} (your own database is untouched). Next: `tracker init`, then `tracker sync`.",
+            f"\nDemo data in {path} (your own database is untouched). Next: `tracker init`, "
+            "uncomment your own accounts in the file it writes, then `tracker sync`.",
             highlight=False,
         )
