@@ -179,8 +179,8 @@ def _side(f: compute.PlatformFigures, period: compute.Period, totals: compute.To
 
 
 def _sides(cfg: Config, engine: Engine, period: compute.Period) -> dict[str, tuple[Side, Side]]:
-    """Per platform (never a bucket): its figures in `period` and in the period of equal length before."""
-    figures = compute.compute(engine, period, None, cfg.precedence)
+    """Per platform (never a bucket): its figures in `period` and the period before, from configured accounts only."""
+    figures = compute.compute(engine, period, None, cfg.precedence, {a.name for a in cfg.accounts})
     previous = period.previous()
     return {
         f.platform: (_side(f, period, f.current), _side(f, previous, f.previous))
