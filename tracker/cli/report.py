@@ -23,13 +23,23 @@ class SortKey(str, Enum):
 
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from tracker.config import Config
-    from tracker.report.rows import Report
+    from tracker.report.compute import Period
+    from tracker.report.rows import Report, Trend
+    from tracker.report.series import Series
 
 
 def build_report(
-    cfg: Config, days: int, until: date | None, platforms: list[str] | None, sort: str = "conversions"
+    cfg: Config,
+    days: int,
+    until: date | None,
+    platforms: list[str] | None,
+    sort: str = "conversions",
+    trends: bool = False,
 ) -> Report:
+    """The report for the period; `trends` adds the sparklines a person sees in a wide terminal."""
     from tracker.report import compute, rows
     from tracker.store.forget import removed_accounts
     from tracker.windows import account_today
@@ -42,6 +52,7 @@ def build_report(
     try:
         figures = compute.compute(engine, period, None, cfg.precedence, configured)
         removed = removed_accounts(engine, configured)
+        found = _trends(engine, period, cfg, configured) if trends else {}
     finally:
         engine.dispose()
     if platforms:
@@ -49,7 +60,30 @@ def build_report(
         figures.platforms = [f for f in figures.platforms if f.platform in platforms]
     report = rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate), today, removed)
     report.rows = rows.sort(report.rows, sort)
+    report.trends = found
+    report.days_per_trend_block = _trend_block(period)
     return report
+
+
+TREND_BLOCKS = 15  # at most this many blocks per sparkline, so it fits beside the figures
+
+
+def _trend_block(period: Period) -> int:
+    return -(-period.days // TREND_BLOCKS)
+
+
+def _trends(engine: Engine, period: Period, cfg: Config, configured: set[str]) -> dict[str, Trend]:
+    """Engagement and conversions per day (or per few days, as a daily average) for each platform."""
+    from tracker.report.rows import Trend
+    from tracker.report.series import series
+
+    size = _trend_block(period)
+    found = series(engine, period, size, precedence=cfg.precedence, configured=configured, currency=cfg.currency)
+
+    def per_day(s: Series, field: str) -> list[float | None]:
+        return [None if v is None else v / p.days for v, p in zip(s.values(field), s.periods(), strict=True)]
+
+    return {s.platform: Trend(per_day(s, "engagement"), per_day(s, "conversions")) for s in found}
 
 
 def _refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
@@ -85,4 +119,5 @@ def report(
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""
     cfg = load_config(config)
-    show(build_report(cfg, days, until.date() if until else None, platform, sort.value), fmt)
+    trends = fmt is Format.table and stdout().is_terminal and not stdout().no_color
+    show(build_report(cfg, days, until.date() if until else None, platform, sort.value, trends), fmt)

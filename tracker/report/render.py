@@ -50,6 +50,15 @@ BASIS_WORDS = {
     "manual": "logged by hand",
 }
 COMPACT_WIDTH = 80  # at this width and below, the table keeps only the compact columns
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """Unicode blocks scaled from 0 to the largest value; a day without data is a space, never a zero."""
+    top = max((v for v in values if v is not None), default=0.0)
+    if top <= 0:
+        return "".join(" " if v is None else BLOCKS[0] for v in values)
+    return "".join(" " if v is None else BLOCKS[int(v / top * (len(BLOCKS) - 1) + 0.5)] for v in values)
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -92,10 +101,11 @@ COLUMNS = (
     Column("Conv. rate", "right", lambda r, _: "–" if r.conversion_rate is None else f"{r.conversion_rate:.1f}%", optional=True),
     Column("Revenue", "right", lambda r, _: _num(r.revenue, 2)),
     Column("Eng./conv.", "right", lambda r, _: _num(r.engagement_per_conversion), optional=True),
+    Column("Trend", "left", lambda r, _: "", optional=True),
     Column("Verdict", "left", _verdict),
 )
 # Optional columns in the order they are given up when the terminal is too narrow.
-DROP_ORDER = ("Reach/day", "Eng./conv.", "Conv. rate", "Visits")
+DROP_ORDER = ("Trend", "Reach/day", "Eng./conv.", "Conv. rate", "Visits")
 
 
 @dataclass(frozen=True)
@@ -104,10 +114,10 @@ class Layout:
     changes: bool
 
 
-def layouts(width: int) -> list[Layout]:
+def layouts(width: int, trends: bool = False) -> list[Layout]:
     """Candidate layouts, richest first; at COMPACT_WIDTH and below only the compact ones."""
     found = []
-    shown = list(COLUMNS)
+    shown = [c for c in COLUMNS if trends or c.header != "Trend"]
     for name in (None, *DROP_ORDER):
         shown = [c for c in shown if c.header != name]
         found.append(Layout(tuple(shown), True))
@@ -121,12 +131,15 @@ def _title(report: Report) -> str:
     return f"Social media: likes vs customers, {report.start} to {report.end} ({count(report.days, 'day')})"
 
 
-def _caption(report: Report, changes: bool, reach: bool) -> str:
+def _caption(report: Report, changes: bool, reach: bool, trend: bool = False) -> str:
     parts = []
     if changes and _has_previous(report.rows):
         parts.append(f"(±) change on the {count(report.days, 'day')} before.")
     if reach and any(r.reach_daily_avg is not None for r in report.rows):
         parts.append("Reach is a daily average.")
+    if trend:
+        every = "day" if report.days_per_trend_block == 1 else f"{report.days_per_trend_block} days, as a daily average"
+        parts.append(f"Trend: engagement, then conversions, one block per {every}.")
     if any(r.provisional for r in report.rows):
         parts.append("* provisional days included.")
     if report.future_days:
@@ -142,10 +155,14 @@ def _has_previous(rows: list[PlatformRow]) -> bool:
     )
 
 
+def _shows(layout: Layout, header: str) -> bool:
+    return any(c.header == header for c in layout.columns)
+
+
 def _table(report: Report, layout: Layout) -> Table:
     table = Table(
         title=_title(report),
-        caption=_caption(report, layout.changes, any(c.header == "Reach/day" for c in layout.columns)) or None,
+        caption=_caption(report, layout.changes, _shows(layout, "Reach/day"), _shows(layout, "Trend")) or None,
         title_justify="left",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
@@ -156,9 +173,17 @@ def _table(report: Report, layout: Layout) -> Table:
         table.add_column(column.header, justify=column.justify, no_wrap=True)  # type: ignore[arg-type]
     for row in report.rows:
         style = VERDICT_STYLE.get(row.verdict, "")
-        cells = [column.cell(row, layout.changes) for column in layout.columns]
+        cells = [_trend(report, row) if column.header == "Trend" else column.cell(row, layout.changes) for column in layout.columns]
         table.add_row(*cells[:-1], f"[{style}]{cells[-1]}[/]" if style and cells[-1] else cells[-1])
     return table
+
+
+def _trend(report: Report, row: PlatformRow) -> str:
+    """Two sparklines, engagement then conversions, each day one block."""
+    trend = report.trends.get(row.platform)
+    if trend is None:
+        return ""
+    return f"{sparkline(trend.engagement)} {sparkline(trend.conversions)}"
 
 
 def _blocks(report: Report) -> Table:
@@ -184,7 +209,7 @@ def _fits(console: Console, renderable: RenderableType, width: int) -> bool:
 def choose(report: Report, console: Console) -> RenderableType:
     """The richest table that fits the console without cutting or wrapping a cell."""
     width = console.width
-    for layout in layouts(width):
+    for layout in layouts(width, bool(report.trends) and console.is_terminal and not console.no_color):
         table = _table(report, layout)
         if _fits(console, table, width):
             return table

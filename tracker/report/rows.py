@@ -91,6 +91,14 @@ class PlatformRow:
     verdict_text: str
 
 
+@dataclass(frozen=True)
+class Trend:
+    """A platform's daily engagement and conversions over the period, None where a day has no data."""
+
+    engagement: list[float | None]
+    conversions: list[float | None]
+
+
 @dataclass
 class Report:
     start: date
@@ -103,6 +111,8 @@ class Report:
     rows: list[PlatformRow]
     today: date | None = None
     removed_accounts: list[str] = field(default_factory=list)
+    trends: dict[str, Trend] = field(default_factory=dict)  # for people only: not in JSON or CSV
+    days_per_trend_block: int = 1
 
     @property
     def future_days(self) -> int:

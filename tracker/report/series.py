@@ -36,14 +36,17 @@ class Series:
     platform: str
     points: list[Point]
 
+    def periods(self) -> list[compute.Period]:
+        return [compute.Period(p.start, p.end) for p in self.points]
+
     def values(self, field: str) -> list[float | None]:
         """One field of every point, None where the bucket has no data."""
         return [getattr(p.row, field) if p.row is not None else None for p in self.points]
 
 
-def buckets(period: compute.Period, step: Step) -> list[compute.Period]:
-    """The period cut into days, or into weeks that end on the period's last day (the first may be shorter)."""
-    size = 1 if step is Step.day else 7
+def buckets(period: compute.Period, step: Step | int) -> list[compute.Period]:
+    """The period cut into days, weeks or `step` days, ending on the period's last day (the first may be shorter)."""
+    size = step if isinstance(step, int) else 1 if step is Step.day else 7
     found = []
     end = period.end
     while end >= period.start:
@@ -56,7 +59,7 @@ def buckets(period: compute.Period, step: Step) -> list[compute.Period]:
 def series(
     engine: Engine,
     period: compute.Period,
-    step: Step = Step.day,
+    step: Step | int = Step.day,
     *,
     platforms: list[str] | None = None,
     precedence: tuple[str, ...] = (),
