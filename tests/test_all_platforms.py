@@ -193,7 +193,7 @@ def test_sync_of_seven_platforms_stores_each_metric_on_its_day_and_report_shows_
     report = json.loads(reported.stdout)
     assert report["period"] == {"start": (today - timedelta(days=PERIOD - 1)).isoformat(), "end": today.isoformat(),
                                 "days": PERIOD, "previous_start": (today - timedelta(days=2 * PERIOD - 1)).isoformat(),
-                                "previous_end": (today - timedelta(days=PERIOD)).isoformat()}
+                                "previous_end": (today - timedelta(days=PERIOD)).isoformat(), "days_without_data_yet": 0}
     rows = {r["platform"]: r for r in report["platforms"]}
     assert sorted(rows) == ["bluesky", "facebook", "instagram", "linkedin", "mastodon", "x", "youtube"]
     period = days(today - timedelta(days=PERIOD - 1), today)
@@ -213,10 +213,10 @@ def test_sync_of_seven_platforms_stores_each_metric_on_its_day_and_report_shows_
 
     vanity = {  # platform: (followers, engagement, likes, reach_daily_avg)
         "facebook": (fb("page_follows")[-1], sum(fb("page_post_engagements")), None,
-                     round(mean(fb("page_total_media_view_unique")), 1)),
-        "instagram": (2480, sum(ig("total_interactions")), sum(ig("likes")), round(mean(ig("reach")), 1)),
+                     round(mean(fb("page_total_media_view_unique")))),
+        "instagram": (2480, sum(ig("total_interactions")), sum(ig("likes")), round(mean(ig("reach")))),
         "linkedin": (1873, li_likes + sum(li.shares[d]["commentCount"] + li.shares[d]["shareCount"] for d in seeded),
-                     li_likes, round(mean(li.shares[d]["uniqueImpressionsCount"] for d in seeded), 1)),
+                     li_likes, round(mean(li.shares[d]["uniqueImpressionsCount"] for d in seeded))),
         "x": (1843, post_all, post_likes, None),
         "youtube": (2340, yt("likes") + yt("comments") + yt("shares"), yt("likes"), None),
         "mastodon": (418, post_all, post_likes, None),

@@ -280,7 +280,7 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
         visits_source=f.visits_source,
         conversions_source=f.conversions_source,
         conversions_basis=", ".join(f.bases),
-        sources=f.sources,
+        sources=[dataclasses.replace(x, revenue=_round(x.revenue, "revenue")) for x in f.sources],
         sources_note=disagreement(f.sources, (conversions or 0) - (offline or 0)),
         attribution=" ".join(dict.fromkeys(f.attribution)),
         currency_note=f"revenue includes {', '.join(foreign)}, not converted to {currency}" if foreign else "",
