@@ -263,9 +263,9 @@ def conversion_alerts(cfg: Config, engine: Engine, end: date) -> list[Alert]:
             if a := vanity_up_conversions_down(now, before, history, t):
                 found.append(a)
         for platform, (now, _) in recent.items():
-            base = baseline.get(platform, (None, None))[0]
-            if base is None:
+            if platform not in baseline:
                 continue
+            base = baseline[platform][0]
             days = history.days_with_visits(base.visits_source, platform, base.period)
             if a := rate_below_baseline(now, base, days, t):
                 found.append(a)
