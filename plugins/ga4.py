@@ -305,6 +305,7 @@ def check(opts: Ga4Options, http: HttpSession) -> str:
     account = load_key(opts.credentials_file)
     body = {"dateRanges": [{"startDate": "7daysAgo", "endDate": "today"}], "metrics": _dims("sessions")}
     data = run_report(http, opts, AccessToken(account, http), body)
+    # no rows means no sessions: GA4 omits `rows` when empty (shared/apis/ga4.md)
     sessions = int(data["rows"][0]["metricValues"][0]["value"]) if data.get("rows") else 0
     meta = data.get("metadata", {})
     return (

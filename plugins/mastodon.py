@@ -250,7 +250,8 @@ plugin = Plugin(
         "post_likes": "Lifetime favourites of the posts published that day, as last read.",
         "post_reposts": "Lifetime boosts (reblogs_count) of the posts published that day, as last read.",
         "post_replies": "Lifetime replies (replies_count) to the posts published that day, as last read.",
-        "post_quotes": "Lifetime accepted quotes (quotes_count, Mastodon 4.5+) of the posts published that day.",
+        "post_quotes": "Lifetime accepted quotes (quotes_count, Mastodon 4.5+) of the posts published that day; "
+        "missing, not 0, on older servers.",
     },
     check=check,
 )

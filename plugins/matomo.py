@@ -220,7 +220,7 @@ plugin = Plugin(
     metrics={
         "visits": "Matomo `nb_visits`: visits whose referrer was this source that day.",
         "visitors": "Matomo `nb_uniq_visitors`: unique visitors from this source that day (summed over the referrers "
-        "that map to one platform).",
+        "that map to one platform); missing, not 0, where Matomo leaves the column out.",
         "conversions": "Matomo goal conversions attributed to this source (the `goals` column of the referrer "
         "reports): the selected goals plus ecommerce orders, abandoned carts excluded.",
         "leads": "Conversions of the selected (non-ecommerce) goals attributed to this source.",

@@ -190,7 +190,7 @@ def fetch(opts: PlausibleOptions, window: Window, http: HttpSession, state: dict
 def check(opts: PlausibleOptions, http: HttpSession) -> str:
     body = {"site_id": opts.site_id, "date_range": "28d", "metrics": ["visits", "visitors"]}
     rows = list(query(http, opts, body))
-    visits = int(rows[0]["metrics"][0]) if rows else 0
+    visits = int(rows[0]["metrics"][0]) if rows else 0  # no row for no data (shared/apis/plausible.md)
     return f"site {opts.site_id}: {visits:,} visits in the last 28 days"
 
 

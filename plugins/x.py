@@ -212,7 +212,7 @@ def read_posts(client: Client, user: User, window: Window) -> Iterator[list[dict
         body = client.get(f"users/{user.id}/tweets", params, "the user's posts")
         if "data" not in body and body.get("errors"):
             raise _payload_errors(body, f"@{user.username}")
-        yield body.get("data") or []
+        yield body.get("data") or []  # an empty page has no `data` key (shared/apis/x.md)
         token = (body.get("meta") or {}).get("next_token")
         if not token:
             return
