@@ -154,14 +154,6 @@ class Side:
     followers_change: float | None
 
 
-def _interactions(totals: compute.Totals) -> float | None:
-    """The report's engagement figure: the platform's own total where it gives one, else the sum of the parts."""
-    if totals.get("engagements") is not None:
-        return totals.get("engagements")
-    parts = [v for m in compute.ENGAGEMENT_PARTS if (v := totals.get(m)) is not None]
-    return sum(parts) if parts else None
-
-
 def _side(f: compute.PlatformFigures, period: compute.Period, totals: compute.Totals) -> Side:
     conversions = totals.get("conversions")
     if f.tracked and conversions is None and not f.conversions_source:
@@ -173,7 +165,7 @@ def _side(f: compute.PlatformFigures, period: compute.Period, totals: compute.To
         visits=totals.get("visits"),
         visits_source=f.visits_source,
         conversions=conversions,
-        interactions=_interactions(totals),
+        interactions=totals.engagement(),
         followers_change=totals.get("followers_change"),
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tracker import words
+from tracker import output, words
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, load_registry, stderr, stdout
 
 if TYPE_CHECKING:
@@ -34,8 +33,8 @@ class CheckResult:
 def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> CheckResult:
     """One cheap call through the plugin's own check; every failure is a one-line message."""
     from tracker import options
-    from tracker.http import HttpSession
     from tracker.collect import describe_error
+    from tracker.http import HttpSession
 
     secrets: list[str] = []
     try:
@@ -73,14 +72,9 @@ def check(
         accounts = [a for a in accounts if a.name in name]
     results = [check_account(cfg, registry, a) for a in accounts]
     if fmt is Format.json:
-        json.dump([asdict(r) for r in results], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        output.write_json([asdict(r) for r in results], sys.stdout)
     elif fmt is Format.csv:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=["account", "plugin", "status", "message"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in results)
+        output.write_csv([asdict(r) for r in results], sys.stdout, ["account", "plugin", "status", "message"])
     else:
         table = Table(title="Accounts", title_justify="left")
         for header in ("Account", "Plugin", "Status", "Details"):
@@ -168,11 +162,6 @@ def _show_result(done: Rows, warnings: list[str], fmt: Format) -> None:
         return
     rows = [{"table": t, "rows": n, "action": "kept" if f == "runs_kept" else "deleted"} for f, t, n in done.tables()]
     if fmt is Format.json:
-        json.dump({"account": done.account, "tables": rows, "warnings": warnings}, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        output.write_json({"account": done.account, "tables": rows, "warnings": warnings}, sys.stdout)
     else:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=["table", "rows", "action"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        output.write_csv(rows, sys.stdout, ["table", "rows", "action"])

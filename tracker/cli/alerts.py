@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 import textwrap
 from datetime import datetime, timezone
@@ -11,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, load_config, open_engine, stderr, stdout
 from tracker.errors import TrackerError
 
@@ -51,12 +50,9 @@ def show(found: list[Alert], fmt: Format) -> None:
     from tracker.alerts import columns
 
     if fmt is Format.json:
-        json.dump([a.to_json() for a in found], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        output.write_json([a.to_json() for a in found], sys.stdout)
     elif fmt is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns(), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({**a.to_json(), "evidence": a.evidence_text()} for a in found)
+        output.write_csv(({**a.to_json(), "evidence": a.evidence_text()} for a in found), sys.stdout, columns())
     elif not found:
         stdout().print("No alerts.")
     else:

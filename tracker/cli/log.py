@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -13,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 
 app = typer.Typer(help="Log sales and leads that happened offline.", no_args_is_help=True)
@@ -74,13 +73,10 @@ def list_(
         engine.dispose()
     rows = [{**asdict(e), "day": e.day.isoformat()} for e in entries]
     if fmt is Format.json:
-        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        output.write_json(rows, sys.stdout)
         return
     if fmt is Format.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=["id", "platform", "day", "kind", "amount", "currency", "note", "withdrawn"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        output.write_csv(rows, sys.stdout, ["id", "platform", "day", "kind", "amount", "currency", "note", "withdrawn"])
         return
     table = Table(title="Logged conversions", title_justify="left")
     for header in ("Id", "Day", "Platform", "Kind", "Amount", "Note"):

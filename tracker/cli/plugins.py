@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, load_registry, stdout
 from tracker.errors import ConfigError
 
@@ -38,15 +38,10 @@ def list_(config: ConfigOption = None, fmt: FormatOption = Format.table) -> None
             }
         )
     if fmt is Format.json:
-        json.dump(rows, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        output.write_json(rows, sys.stdout)
         return
     if fmt is Format.csv:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["name"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        output.write_csv(rows, sys.stdout, list(rows[0]) if rows else ["name"])
         return
     table = Table(title="Plugins", caption="* required option", title_justify="left", caption_justify="left")
     for header in ("Plugin", "From", "Platforms", "Options", "Status"):

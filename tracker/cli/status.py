@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -13,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
+from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 
 if TYPE_CHECKING:
@@ -45,12 +44,7 @@ def write_csv(status: Status) -> None:
     data = to_json(status)
     rows = [{"section": "account", **a} for a in data["accounts"]] + [{"section": "platform", **p} for p in data["platforms"]]
     rows += [{"section": "removed_account", **r} for r in data["removed_accounts"]]
-    header = ["section"]
-    for row in rows:
-        header += [key for key in row if key not in header]
-    writer = csv.DictWriter(sys.stdout, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    output.write_csv(rows, sys.stdout)
 
 
 def show_table(status: Status, tz: ZoneInfo, config_path: Path | None) -> None:
@@ -110,8 +104,7 @@ def status(config: ConfigOption = None, fmt: FormatOption = Format.table) -> Non
     finally:
         engine.dispose()
     if fmt is Format.json:
-        json.dump(to_json(result), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        output.write_json(to_json(result), sys.stdout)
     elif fmt is Format.csv:
         write_csv(result)
     else:

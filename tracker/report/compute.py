@@ -62,6 +62,13 @@ class Totals:
     def get(self, metric: str) -> float | None:
         return self.values.get(metric)
 
+    def engagement(self) -> float | None:
+        """Interactions: the platform's own total where it gives one, else the sum of the parts it has."""
+        if self.get("engagements") is not None:
+            return self.get("engagements")
+        present = [v for m in ENGAGEMENT_PARTS if (v := self.get(m)) is not None]
+        return sum(present) if present else None
+
 
 @dataclass(frozen=True)
 class SourceFigure:

@@ -11,8 +11,6 @@ sentences below it. JSON and CSV are for scripts and carry every field.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
@@ -22,6 +20,7 @@ from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 
+from tracker.output import write_csv, write_json
 from tracker.report.rows import PlatformRow, Report, SourceFigure, columns
 from tracker.store.forget import removed_note
 from tracker.words import count
@@ -297,15 +296,14 @@ def table(report: Report, console: Console) -> None:
 
 
 def as_json(report: Report, out: IO[str]) -> None:
-    json.dump(report.to_json(), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_json(report.to_json(), out)
 
 
 def _flat(value: object) -> object:
     """A list of source figures as one CSV cell: "shop=3 (first_party, counted); ga=6 (analytics)"."""
     if isinstance(value, list):
         return "; ".join(_source_cell(SourceFigure(**v)) if isinstance(v, dict) else str(v) for v in value)
-    return "" if value is None else value
+    return value
 
 
 def _source_cell(s: SourceFigure) -> str:
@@ -313,10 +311,7 @@ def _source_cell(s: SourceFigure) -> str:
 
 
 def as_csv(report: Report, out: IO[str]) -> None:
-    writer = csv.DictWriter(out, fieldnames=columns(), lineterminator="\n")
-    writer.writeheader()
-    for row in report.to_json()["platforms"]:
-        writer.writerow({k: _flat(v) for k, v in row.items()})
+    write_csv(({k: _flat(v) for k, v in row.items()} for row in report.to_json()["platforms"]), out, columns())
 
 
 RENDERERS: dict[str, Callable[[Report, IO[str]], None]] = {"json": as_json, "csv": as_csv}

@@ -17,7 +17,7 @@ from typing import Any
 
 from tracker import metrics
 from tracker.config import Effort
-from tracker.report.compute import ENGAGEMENT_PARTS, Figures, PlatformFigures, SourceFigure, Totals
+from tracker.report.compute import Figures, PlatformFigures, SourceFigure
 from tracker.report.verdict import Inputs, decide
 
 # Decimal places of each rounded figure; counts not listed are whole numbers from the platforms.
@@ -142,14 +142,6 @@ def columns() -> list[str]:
     return [f.name for f in dataclasses.fields(PlatformRow)]
 
 
-def _engagement(t: Totals) -> float | None:
-    if t.get("engagements") is not None:
-        return t.get("engagements")
-    parts = [t.get(m) for m in ENGAGEMENT_PARTS]
-    present = [p for p in parts if p is not None]
-    return sum(present) if present else None
-
-
 def _round(value: float | None, name: str) -> float | None:
     return None if value is None else round(value, PRECISION[name])
 
@@ -209,7 +201,7 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
     cur, prev = f.current, f.previous
     costs = costs or Costs({})
     hours, cost = costs.for_period(f.platform, days)
-    engagement = _engagement(cur)
+    engagement = cur.engagement()
     conversions = cur.get("conversions")
     if f.tracked and conversions is None and not f.conversions_source and not future:
         conversions = 0.0  # a working source that saw nothing from here: zero, the verdict's point
@@ -247,7 +239,7 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
         followers_change=cur.get("followers_change"),
         followers_since=f.followers_since.isoformat() if f.followers_since else None,
         engagement=engagement,
-        engagement_previous=_engagement(prev),
+        engagement_previous=prev.engagement(),
         likes=cur.get("likes") if cur.get("likes") is not None else cur.get("post_likes"),
         comments=cur.get("comments"),
         shares=cur.get("shares"),
