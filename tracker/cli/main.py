@@ -6,6 +6,7 @@ import typer
 
 from tracker.cli import alerts, schedule, status
 from tracker.cli import accounts, config, db, demo, link, log, plugins, report, sync
+from tracker.cli import chart
 
 app = typer.Typer(
     name="tracker",
@@ -33,6 +34,7 @@ def main(
 
 app.command(rich_help_panel="Daily use")(sync.sync)
 app.command(rich_help_panel="Daily use")(report.report)
+app.command(rich_help_panel="Daily use")(chart.chart)
 app.add_typer(log.app, name="log", rich_help_panel="Daily use")
 app.command(rich_help_panel="Daily use")(link.link)
 app.command(rich_help_panel="Getting started")(demo.demo)
