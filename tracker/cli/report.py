@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
-
+from tracker.cli.common import ConfigOption, Format, friendly, load_config, open_engine, stdout
 
 
 class SortKey(str, Enum):
@@ -21,6 +21,25 @@ class SortKey(str, Enum):
     visits = "visits"
     platform = "platform"
 
+
+class ReportFormat(str, Enum):
+    """The shared formats plus files to send; only `tracker report` takes html and markdown."""
+
+    table = Format.table.value
+    json = Format.json.value
+    csv = Format.csv.value
+    html = "html"
+    markdown = "markdown"
+
+
+ReportFormatOption = Annotated[
+    ReportFormat,
+    typer.Option("--format", "-f", help="table for people, json or csv for scripts, html (a file to send) or markdown (to paste)."),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the report to this file instead of standard output (not the table).", show_default=False),
+]
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -97,10 +116,14 @@ def _refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None
         raise UsageError(f"--platform {unknown[0]!r} is not a platform key; use one of {', '.join(sorted(known))}")
 
 
-def show(report: Report, fmt: Format) -> None:
+def show(report: Report, fmt: Format | ReportFormat, cfg: Config | None = None, output: Path | None = None) -> None:
     from tracker.report import render
 
-    if fmt is Format.table:
+    if fmt.value in ("html", "markdown") or output is not None:
+        from tracker.report import html
+
+        html.save(html.document(report, fmt.value, cfg), output, sys.stdout)
+    elif fmt.value == "table":
         render.table(report, stdout())
     else:
         render.RENDERERS[fmt.value](report, sys.stdout)
@@ -115,9 +138,10 @@ def report(
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Order of the rows (largest first; ties by engagement).")
     ] = SortKey.conversions,
-    fmt: FormatOption = Format.table,
+    fmt: ReportFormatOption = ReportFormat.table,
+    output: OutputOption = None,
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""
     cfg = load_config(config)
-    trends = fmt is Format.table and stdout().is_terminal and not stdout().no_color
-    show(build_report(cfg, days, until.date() if until else None, platform, sort.value, trends), fmt)
+    trends = fmt is ReportFormat.table and stdout().is_terminal and not stdout().no_color
+    show(build_report(cfg, days, until.date() if until else None, platform, sort.value, trends), fmt, cfg, output)
