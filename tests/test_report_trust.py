@@ -295,7 +295,7 @@ def test_a_retired_metric_note_is_whole_and_names_the_platform(engine):
     store(engine, "insta", [Sample("instagram", "likes", end, 3)], unavailable=[Unavailable("instagram", "profile_views", f"Graph refused profile_views: {said}")])
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     since = date.today().isoformat()  # the status records when tracker first saw the metric missing
-    assert report.rows[0].missing == f"profile_views: not served by Instagram since {since} (platform said: {said})"
+    assert report.rows[0].missing == f"profile_views: not reported by Instagram since {since} (platform said: {said})"
     assert f"  missing: {report.rows[0].missing}" in render.notes(report)
 
 

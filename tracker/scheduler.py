@@ -187,7 +187,10 @@ class Daemon:
         try:
             found = alerts.evaluate(self.cfg, self.engine, now)
             for alert in found:
-                log.warning("alert: %s", alert.message, extra=fields(kind=alert.kind, platform=alert.platform, account=alert.account))
+                log.warning(
+                    "alert: %s", alert.message,
+                    extra=fields(kind=alert.kind, platform=alert.platform, account=alert.account, figures=alert.evidence_text()),
+                )
             if not found or not self.cfg.alerts.webhook_url:
                 return
             key = frozenset(found)

@@ -310,13 +310,16 @@ def _missing(conn: Connection) -> dict[GaugeKey, tuple[str, date]]:
 
 
 def _missing_note(key: GaugeKey, status: tuple[str, date], name_account: bool) -> str:
-    """"profile_views: not served by Instagram since 2025-01-08 (platform said: ...)", never cut."""
+    """"profile_views: not reported by Instagram since 2025-01-08 (platform said: ...)", never cut.
+
+    The date is when tracker first found it missing, which is what it can vouch for.
+    """
     account, platform, metric = key
     reason, since = status
     said = re.match(r"Graph refused \S+: (.*)", reason, re.DOTALL)
     why = f"platform said: {said.group(1)}" if said else reason
     whose = f" to {account}" if name_account else ""
-    return f"{metric}: not served by {platform.capitalize()}{whose} since {since.isoformat()} ({why})"
+    return f"{metric}: not reported by {platform.capitalize()}{whose} since {since.isoformat()} ({why})"
 
 
 def _pick(accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group: tuple[str, ...], rank: Rank) -> str | None:
