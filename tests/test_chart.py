@@ -21,6 +21,7 @@ from tracker.cli.report import build_report
 from tracker.plugin import Sample
 from tracker.report import chart, compute
 from tracker.report.series import Step, series
+from tracker.store.db import open_engine
 
 TODAY = date(2026, 11, 20)
 UNTIL = TODAY.isoformat()
@@ -68,7 +69,8 @@ def ink(text: str, platform: str, metric: str) -> int:
     """Eighths of a cell filled in one mini-chart: how much bar the reader sees."""
     lines = block(text, platform)
     middle = next(i for i, line in enumerate(lines) if re.match(rf"\s*{metric} │", line))
-    cells = "".join(line.split("┤" if i != middle else "│", 1)[1] for i, line in enumerate(lines) if i in range(middle - 1, middle + 2))
+    rows = range(middle - 1, middle + 2)
+    cells = "".join(lines[i].split("│" if i == middle else "┤", 1)[1] for i in rows)
     return sum(chart.BLOCKS.index(c) for c in cells if c in chart.BLOCKS)
 
 
@@ -113,7 +115,8 @@ def test_the_chart_fits_every_width_without_cutting_anything(cli, demo_config, w
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_long_metric_names_and_weeks_fit_every_width(cli, demo_config, width):
-    text = terminal(cli, demo_config, "--by", "week", "--days", "90", "-m", "engagement_per_conversion", "-m", "visits", width=width).stdout
+    args = ("--by", "week", "--days", "90", "-m", "engagement_per_conversion", "-m", "visits")
+    text = terminal(cli, demo_config, *args, width=width).stdout
     assert "engagement_per_conversion │" in text
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= width
@@ -129,8 +132,9 @@ def test_more_days_than_columns_shows_the_latest_days_and_says_so(cli, demo_conf
 
 def test_a_day_without_data_is_a_dot_on_the_baseline_not_a_zero_bar(engine):
     end = date(2026, 3, 31)
-    store(engine, "insta", [Sample("instagram", "likes", end - timedelta(days=2), 5), Sample("instagram", "likes", end, 0)])
-    period = compute.Period(end - timedelta(days=2), end)
+    first = end - timedelta(days=2)
+    store(engine, "insta", [Sample("instagram", "likes", first, 5), Sample("instagram", "likes", end, 0)])
+    period = compute.Period(first, end)
     picture = chart.Picture(period, Step.day, ("engagement",), series(engine, period), [], asked=True)
     baseline = next(line for line in drawn(picture, 60).splitlines() if line.strip().startswith("0 ┤"))
     cells = baseline.split("┤", 1)[1]
@@ -161,7 +165,7 @@ def test_not_a_terminal_prints_a_table_one_row_per_day_and_platform(cli, demo_co
     assert len(rows) == 7 * len(picture.series)
     instagram = next(s for s in picture.series if s.platform == "instagram")
     last = next(r for r in rows if r[:2] == [UNTIL, "instagram"])
-    assert last[2:] == [f"{v:,.0f}" for v in (instagram.values(m)[-1] for m in ("engagement", "followers", "conversions"))]
+    assert last[2:] == [f"{instagram.values(m)[-1]:,.0f}" for m in ("engagement", "followers", "conversions")]
 
 
 # --- json and csv ---------------------------------------------------------------------
@@ -171,14 +175,19 @@ def expected(demo_config: Path, days: int, step: Step, metrics: tuple[str, ...])
     """What report.series says, straight from the store."""
     cfg = config.load(demo_config)
     period = compute.Period(TODAY - timedelta(days=days - 1), TODAY)
-    engine = __import__("tracker.store.db", fromlist=["open_engine"]).open_engine(cfg.database)
+    engine = open_engine(cfg.database)
     try:
         found = series(engine, period, step, precedence=cfg.precedence, configured={a.name for a in cfg.accounts})
     finally:
         engine.dispose()
     return sorted(
         (
-            {"start": p.start.isoformat(), "end": p.end.isoformat(), "platform": s.platform, **{m: getattr(p.row, m) if p.row else None for m in metrics}}
+            {
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+                "platform": s.platform,
+                **{m: getattr(p.row, m) if p.row else None for m in metrics},
+            }
             for s in found
             for p in s.points
         ),
@@ -189,7 +198,8 @@ def expected(demo_config: Path, days: int, step: Step, metrics: tuple[str, ...])
 def test_json_is_one_record_per_day_and_platform_equal_to_the_series(cli, demo_config):
     result = piped(cli, demo_config, "--days", "10", "--format", "json", "-m", "likes", "-m", "conversions")
     got = json.loads(result.stdout)
-    assert sorted(got, key=lambda r: (r["platform"], r["start"])) == expected(demo_config, 10, Step.day, ("likes", "conversions"))
+    want = expected(demo_config, 10, Step.day, ("likes", "conversions"))
+    assert sorted(got, key=lambda r: (r["platform"], r["start"])) == want
 
 
 def test_json_says_null_where_nothing_measures_never_zero(cli, demo_config):
@@ -207,7 +217,8 @@ def test_csv_is_the_same_records_with_empty_cells_for_no_data(cli, demo_config):
 
 
 def test_by_week_buckets_end_on_the_periods_last_day_and_add_up_to_the_report(cli, demo_config):
-    got = json.loads(piped(cli, demo_config, "--days", "30", "--by", "week", "--format", "json", "-p", "instagram").stdout)
+    result = piped(cli, demo_config, "--days", "30", "--by", "week", "--format", "json", "-p", "instagram")
+    got = json.loads(result.stdout)
     assert [(r["start"], r["end"]) for r in got] == [
         ("2026-10-22", "2026-10-23"),
         ("2026-10-24", "2026-10-30"),

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from tracker.report.chart import Picture
 
 
+METRIC_HELP = (
+    "A figure of the report to draw, e.g. likes or visits "
+    "(repeatable; default: engagement, followers, conversions)."
+)
+
+
 def build_picture(
     cfg: Config, days: int, until: date | None, platforms: list[str] | None, names: list[str], step: Step
 ) -> Picture:
@@ -32,16 +38,16 @@ def build_picture(
     period = compute.Period(end - timedelta(days=days - 1), end)
     engine = open_engine(cfg)
     try:
-        found = series(
-            engine, period, step, precedence=cfg.precedence, configured={a.name for a in cfg.accounts}, currency=cfg.currency
-        )
+        configured = {a.name for a in cfg.accounts}
+        found = series(engine, period, step, precedence=cfg.precedence, configured=configured, currency=cfg.currency)
     finally:
         engine.dispose()
     if platforms:
         _refuse_unknown(platforms, cfg, {s.platform for s in found})
     totals = build_report(cfg, days, end, platforms).rows
     order = {row.platform: i for i, row in enumerate(totals)}
-    kept = sorted((s for s in found if not platforms or s.platform in platforms), key=lambda s: order.get(s.platform, len(order)))
+    kept = [s for s in found if not platforms or s.platform in platforms]
+    kept.sort(key=lambda s: order.get(s.platform, len(order)))
     return chart.Picture(period, step, chosen, kept, totals, asked=bool(names))
 
 
@@ -72,14 +78,17 @@ def show(picture: Picture, fmt: Format) -> None:
 @friendly
 def chart(
     config: ConfigOption = None,
-    platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")] = None,
-    days: Annotated[int, typer.Option("--days", "-d", min=1, help="Length of the period, ending today.")] = 30,
-    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: today).")] = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option("--metric", "-m", help="A figure of the report to draw, e.g. likes or visits (repeatable; default: engagement, followers, conversions)."),
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
     ] = None,
-    by: Annotated[Step, typer.Option("--by", help="One bar per day or per week (weeks end on the period's last day).")] = Step.day,
+    days: Annotated[int, typer.Option("--days", "-d", min=1, help="Length of the period, ending today.")] = 30,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: today).")
+    ] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help=METRIC_HELP)] = None,
+    by: Annotated[
+        Step, typer.Option("--by", help="One bar per day or per week (weeks end on the period's last day).")
+    ] = Step.day,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Draw likes and followers against conversions over time, one small chart per platform (a table in a pipe)."""

@@ -19,9 +19,7 @@ record per bucket per platform; None is "no data" in all of them.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -33,6 +31,7 @@ from rich.text import Text
 
 from tracker import metrics
 from tracker.errors import UsageError
+from tracker.output import write_csv, write_json
 from tracker.report import compute
 from tracker.report.render import VERDICT_LABEL, VERDICT_STYLE
 from tracker.report.rows import PRECISION, PlatformRow
@@ -55,7 +54,7 @@ NO_DATA = "·"
 
 def numeric_fields() -> tuple[str, ...]:
     """The report row's figures: what `--metric` may name."""
-    return tuple(f.name for f in dataclasses.fields(PlatformRow) if f.type == "float | None")
+    return tuple(f.name for f in dataclasses.fields(PlatformRow) if f.type in ("float | None", float | None))
 
 
 def check_metrics(names: list[str]) -> tuple[str, ...]:
@@ -188,7 +187,7 @@ def _mini_chart(points: list[Point], metric: str, scale: Scale, fr: Frame) -> li
     gutter = [top, metric, _short(scale.low, metric)]
     axis = ["┤", "│", "┤"]
     lines = []
-    for label, tick, cells in zip(gutter, axis, _cells(points, metric, scale, fr)):
+    for label, tick, cells in zip(gutter, axis, _cells(points, metric, scale, fr), strict=True):
         text = Text(f"{label:>{fr.gutter}} ", style="dim" if label != metric else "")
         text.append(tick, style="dim")
         text.append(cells, style=_style(metric))
@@ -216,6 +215,7 @@ def _dates(points: list[Point], fr: Frame, width: int) -> Text:
 
 
 def _headline(picture: Picture, platform: str) -> Text:
+    """The platform and the report's verdict for the period, so the chart and the table never disagree."""
     row = picture.total(platform)
     text = Text(platform, style="bold")
     if row is None:
@@ -241,7 +241,8 @@ def _totals(picture: Picture, platform: str) -> Padding | None:
         figures.append(f"{_figure(value, m)} {m}{change}")
     if not figures:
         return None
-    return Padding(Text(f"{count(picture.period.days, 'day')}: {', '.join(figures)}", style="dim"), (0, 0, 0, 2), expand=False)
+    text = Text(f"{count(picture.period.days, 'day')}: {', '.join(figures)}", style="dim")
+    return Padding(text, (0, 0, 0, 2), expand=False)
 
 
 def _missing(picture: Picture, series: Series, drawn: list[str]) -> Padding | None:
@@ -287,29 +288,35 @@ def draw(picture: Picture, width: int) -> list[RenderableType]:
     out: list[RenderableType] = [Text(title(picture), style="bold"), Text(legend(picture))]
     total = len(picture.series[0].points)
     if fr.shown < total:
-        unit = picture.step.value
         out.append(Text(
-            f"Showing the last {fr.shown} of {count(total, unit)}: "
+            f"Showing the last {fr.shown} of {count(total, picture.step.value)}: "
             f"widen the terminal{' or use --by week' if picture.step is Step.day else ''} to see them all."
         ))
-    everyone = {m: [v for s in picture.series for v in _present(s.values(m)[-fr.shown:])] for m in picture.metrics}
+    everyone = {m: [v for s in picture.series for v in _present(s.values(m)[-fr.shown :])] for m in picture.metrics}
     for series in picture.series:
-        points = series.points[-fr.shown :]
-        out += [Text(""), _headline(picture, series.platform)]
-        if (totals := _totals(picture, series.platform)) is not None:
-            out.append(totals)
-        drawn = []
-        for m in picture.metrics:
-            own = _present(series.values(m)[-fr.shown :])
-            if not own:
-                continue
+        out += _platform(picture, series, everyone, fr, width)
+    return out
+
+
+def _platform(
+    picture: Picture, series: Series, everyone: dict[str, list[float]], fr: Frame, width: int
+) -> list[RenderableType]:
+    """One small multiple: headline, the period's totals, a mini-chart per figure with data, the time axis."""
+    points = series.points[-fr.shown :]
+    out: list[RenderableType] = [Text(""), _headline(picture, series.platform)]
+    if (totals := _totals(picture, series.platform)) is not None:
+        out.append(totals)
+    drawn = []
+    for m in picture.metrics:
+        own = _present(series.values(m)[-fr.shown :])
+        if own:
             drawn.append(m)
             out += _mini_chart(points, m, scale_for(m, own, everyone[m]), fr)
-        if drawn:
-            out.append(Text(" " * (fr.gutter + 1) + "└" + "─" * (len(points) * fr.bar - fr.gap), style="dim"))
-            out.append(_dates(points, fr, width))
-        if (note := _missing(picture, series, drawn)) is not None:
-            out.append(note)
+    if drawn:
+        out.append(Text(" " * (fr.gutter + 1) + "└" + "─" * (len(points) * fr.bar - fr.gap), style="dim"))
+        out.append(_dates(points, fr, width))
+    if (note := _missing(picture, series, drawn)) is not None:
+        out.append(note)
     return out
 
 
@@ -326,7 +333,8 @@ class Record:
     values: tuple[float | None, ...]
 
     def to_json(self, names: tuple[str, ...]) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "platform": self.platform, **dict(zip(names, self.values))}
+        figures = dict(zip(names, self.values, strict=True))
+        return {"start": self.start, "end": self.end, "platform": self.platform, **figures}
 
 
 def records(picture: Picture) -> list[Record]:
@@ -344,15 +352,12 @@ def records(picture: Picture) -> list[Record]:
 
 
 def as_json(picture: Picture, out: IO[str]) -> None:
-    json.dump([r.to_json(picture.metrics) for r in records(picture)], out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_json([r.to_json(picture.metrics) for r in records(picture)], out)
 
 
 def as_csv(picture: Picture, out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["start", "end", "platform", *picture.metrics])
-    for r in records(picture):
-        writer.writerow([r.start, r.end, r.platform, *("" if v is None else v for v in r.values)])
+    rows = [r.to_json(picture.metrics) for r in records(picture)]
+    write_csv(rows, out, ["start", "end", "platform", *picture.metrics])
 
 
 def table(picture: Picture) -> Table:
@@ -365,7 +370,8 @@ def table(picture: Picture) -> Table:
         t.add_column(m, justify="right", overflow="fold")
     for i, s in enumerate(picture.series):
         for p in s.points:
-            t.add_row(p.start.isoformat(), s.platform, *(_figure(getattr(p.row, m) if p.row else None, m) for m in shown))
+            figures = (_figure(getattr(p.row, m) if p.row else None, m) for m in shown)
+            t.add_row(p.start.isoformat(), s.platform, *figures)
         if i < len(picture.series) - 1:
             t.add_section()
     return t
