@@ -7,6 +7,7 @@ import typer
 from tracker.cli import alerts, schedule, status
 from tracker.cli import accounts, config, db, demo, link, log, plugins, report, sync
 from tracker.cli import chart
+from tracker.cli import explain
 
 app = typer.Typer(
     name="tracker",
@@ -34,6 +35,7 @@ def main(
 
 app.command(rich_help_panel="Daily use")(sync.sync)
 app.command(rich_help_panel="Daily use")(report.report)
+app.command(rich_help_panel="Daily use")(explain.explain)
 app.command(rich_help_panel="Daily use")(chart.chart)
 app.add_typer(log.app, name="log", rich_help_panel="Daily use")
 app.command(rich_help_panel="Daily use")(link.link)
