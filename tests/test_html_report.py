@@ -353,6 +353,9 @@ QUESTIONS = {
         const r = s.getBoundingClientRect();
         return {title: s.querySelector('title').textContent, width: r.width, height: r.height}; })""",
     "resources": "performance.getEntriesByType('resource').map(e => e.name)",
+    "cut": """[...document.querySelectorAll('.wide, table, figure, dl, p')].filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.tagName + '.' + e.className).concat(
+        document.documentElement.scrollWidth > document.documentElement.clientWidth ? ['page'] : [])""",
 }
 
 
@@ -386,6 +389,11 @@ def test_every_platform_row_is_visible(demo, visit):
     rows = seen.answers["rows"]
     assert [r["platform"] for r in rows] == [p["platform"] for p in demo.json["platforms"]]
     assert all(r["visible"] for r in rows), rows
+
+
+def test_nothing_is_cut_or_scrolls_sideways_at_1280(visit):
+    seen, _, _ = visit
+    assert seen.answers["cut"] == []
 
 
 def test_every_chart_is_drawn_with_a_size(demo, visit):

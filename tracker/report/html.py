@@ -121,6 +121,7 @@ def summary_table(report: Report) -> str:
     caption = render._caption(report, True, True)
     head = "".join(f'<th scope="col" class="{_align(c)}">{escape(c.header)}</th>' for c in columns)
     lines = [
+        '<div class="wide">',
         '<table class="summary" aria-labelledby="title"' + (' aria-describedby="footnotes"' if caption else "") + ">",
         f"<thead><tr>{head}</tr></thead>",
         "<tbody>",
@@ -136,7 +137,7 @@ def summary_table(report: Report) -> str:
             else:
                 cells.append(f'<td class="{_align(column)}">{text}</td>')
         lines.append(f'<tr data-platform="{escape(row.platform)}">{"".join(cells)}</tr>')
-    lines += ["</tbody>", "</table>"]
+    lines += ["</tbody>", "</table>", "</div>"]
     if caption:
         lines.append(f'<p id="footnotes" class="footnote">{escape(caption)}</p>')
     return "\n".join(lines)
@@ -374,13 +375,16 @@ h3 { font-size: 1.05rem; margin: 0 0 .3rem; }
 .footnote { font-size: .9rem; margin: .4rem 0 0; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .6rem; text-align: left; vertical-align: top; }
-th.num, td.num { text-align: right; white-space: nowrap; }
+th.num, td.num { text-align: right; }
+td.num, td.verdict { white-space: nowrap; }
+@media (max-width: 1200px) { td.num, td.verdict { white-space: normal; } }
+.wide { overflow-x: auto; }
 table.summary { width: 100%; margin-top: 1rem; }
-table.summary thead th { border-bottom: 2px solid #999; white-space: nowrap; }
+table.summary thead th { border-bottom: 2px solid #999; vertical-align: bottom; }
 table.summary tbody tr { border-bottom: 1px solid #e4e4e4; }
 table.summary tbody th a { color: inherit; }
-.verdict { font-weight: 600; white-space: nowrap; }
-span.verdict { font-size: .85rem; padding: .1rem .45rem; border: 1px solid #bbb; border-radius: .3rem; margin-left: .4rem; }
+.verdict { font-weight: 600; }
+span.verdict { white-space: nowrap; font-size: .85rem; padding: .1rem .45rem; border: 1px solid #bbb; border-radius: .3rem; margin-left: .4rem; }
 .v-converts { background: #e3f3e6; }
 .v-converts-little { background: #fdf3d7; }
 .v-vanity-only { background: #fbe4e4; }
@@ -408,6 +412,7 @@ footer { margin-top: 2rem; font-size: .85rem; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { font-size: 9.5pt; }
+  td.num, td.verdict { white-space: normal; }
   main { max-width: none; padding: 0; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
