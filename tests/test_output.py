@@ -39,3 +39,12 @@ def test_csv_header_is_every_key_in_first_seen_order():
     out = io.StringIO()
     output.write_csv([{"a": 1}, {"b": 2, "a": 3}], out)
     assert out.getvalue().splitlines() == ["a,b", "1,", "3,2"]
+
+
+def test_whole_numbers_are_written_as_integers_and_booleans_as_json_does():
+    out = io.StringIO()
+    output.write_csv([{"conversions": 34.0, "rate": 8.2, "tracked": True, "provisional": False}], out)
+    assert out.getvalue().splitlines()[1] == "34,8.2,true,false"
+    out = io.StringIO()
+    output.write_json({"conversions": 34.0, "rate": 8.2}, out)
+    assert out.getvalue() == '{\n  "conversions": 34,\n  "rate": 8.2\n}\n'

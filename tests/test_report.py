@@ -187,7 +187,7 @@ def test_csv_writes_no_data_as_empty_not_zero(social):
     out = io.StringIO()
     render.as_csv(report(social), out)
     record = next(csv.DictReader(io.StringIO(out.getvalue())))
-    assert record["conversions"] == "" and record["likes"] == "100.0"
+    assert record["conversions"] == "" and record["likes"] == "100"
 
 
 def test_table_notes_show_customer_care_beside_the_verdict(engine):

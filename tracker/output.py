@@ -6,7 +6,9 @@ Every `--format json|csv` goes through `write_json` and `write_csv`:
 - a CSV cell that a spreadsheet would run as a formula (text starting with
   = + - @, a tab or a carriage return) gets a leading apostrophe, the OWASP
   advice for CSV injection; numbers are written as numbers;
-- None is an empty cell, never 0.
+- None is an empty cell, never 0;
+- a whole number is written as one (34, not 34.0), in JSON and CSV alike, and a
+  CSV boolean as true/false, as JSON writes it.
 """
 
 from __future__ import annotations
@@ -21,14 +23,18 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def finite(value: Any) -> Any:
-    """The value with every non-finite float, at any depth, replaced by None."""
+    """The value with every non-finite float, at any depth, replaced by None, and whole floats as ints."""
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return _number(value) if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
     return value
+
+
+def _number(value: float) -> float | int:
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 else value
 
 
 def write_json(data: Any, out: IO[str]) -> None:
@@ -41,9 +47,9 @@ def cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return value
+        return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return value if math.isfinite(value) else ""
+        return _number(value) if math.isfinite(value) else ""
     text = str(value)
     text = "'" + text if text.startswith(FORMULA_START) else text
     return text.replace("\r\n", "\n").replace("\r", "\n")  # the writer quotes \n, not a lone \r
