@@ -67,7 +67,9 @@ class Browser:
             env=_real_clock(),
         )
         port, path = _active_port(profile, self.process)
-        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}{path}", timeout=STARTUP_LIMIT, suppress_origin=True)
+        self.ws = websocket.create_connection(
+            f"ws://127.0.0.1:{port}{path}", timeout=STARTUP_LIMIT, suppress_origin=True
+        )
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -102,7 +104,9 @@ class Browser:
             raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def visit(self, url: str, questions: dict[str, str], screenshot: Path | None = None, pdf: Path | None = None) -> Visit:
+    def visit(
+        self, url: str, questions: dict[str, str], screenshot: Path | None = None, pdf: Path | None = None
+    ) -> Visit:
         """Open `url` at the browser's size, answer each JavaScript question, and record what the page did."""
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.page(f"{domain}.enable")
@@ -145,11 +149,15 @@ def _record(event: dict[str, Any], visit: Visit) -> None:
     if method == "Network.requestWillBeSent":
         visit.requests.append(params["request"]["url"])
     elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-        visit.errors.append(f"console.{params['type']}: {[a.get('value', a.get('description')) for a in params.get('args', [])]}")
+        visit.errors.append(
+            f"console.{params['type']}: {[a.get('value', a.get('description')) for a in params.get('args', [])]}"
+        )
     elif method == "Runtime.exceptionThrown":
         visit.errors.append(f"exception: {params['exceptionDetails'].get('text')}")
     elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-        visit.errors.append(f"log {params['entry']['level']}: {params['entry'].get('text')} {params['entry'].get('url', '')}")
+        visit.errors.append(
+            f"log {params['entry']['level']}: {params['entry'].get('text')} {params['entry'].get('url', '')}"
+        )
 
 
 def _active_port(profile: Path, process: subprocess.Popen[bytes]) -> tuple[str, str]:

@@ -83,8 +83,7 @@ def invoke(args: list[str]):
     return CliRunner().invoke(app, args)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+def make_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The demo bakery's 90 days, and its 30-day report as HTML (written by --output) and as JSON."""
     folder = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as mp:
@@ -106,6 +105,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
         report = build_report(cfg, 30, TODAY, None)
     return Demo(config, html_file, json.loads(as_json.stdout), report)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return make_demo(tmp_path_factory)
 
 
 # --- the file as a parser reads it ----------------------------------------------------------
@@ -201,7 +205,10 @@ def test_every_number_of_the_json_report_is_in_its_platforms_list(demo, page):
         listed = page.figures[data["platform"]]
         assert set(listed) == {k for k, v in numbers.items() if v is not None}, data["platform"]
         for field, text in listed.items():
-            assert re.fullmatch(rf"{re.escape(shown(numbers[field], field))}(%| h| {demo.json['currency']})?", text), (field, text)
+            assert re.fullmatch(rf"{re.escape(shown(numbers[field], field))}(%| h| {demo.json['currency']})?", text), (
+                field,
+                text,
+            )
 
 
 def test_the_sentences_verdicts_and_footnotes_are_the_reports(demo, page):
@@ -268,7 +275,9 @@ def test_every_string_is_escaped(demo):
 
 
 def test_a_bucket_without_data_is_a_gap_in_the_line_not_a_zero():
-    drawn = svg.draw(svg.Chart("c", "t", "d", [svg.Panel("Interactions per day", [4.0, 5.0, None, 6.0, 8.0], [])], "a", "b"))
+    drawn = svg.draw(
+        svg.Chart("c", "t", "d", [svg.Panel("Interactions per day", [4.0, 5.0, None, 6.0, 8.0], [])], "a", "b")
+    )
     lines = re.findall(r'<polyline points="([^"]+)"', drawn)
     assert len(lines) == 2
     assert [len(points.split()) for points in lines] == [2, 2]
@@ -348,13 +357,14 @@ def test_output_with_the_table_is_refused(demo, tmp_path):
 QUESTIONS = {
     "rows": """[...document.querySelectorAll('table.summary tbody tr')].map(tr => ({
         platform: tr.dataset.platform,
-        visible: tr.checkVisibility() && tr.getBoundingClientRect().height > 0 && tr.getBoundingClientRect().width > 0}))""",
+        visible: tr.checkVisibility() && tr.getBoundingClientRect().height > 0
+            && tr.getBoundingClientRect().width > 0}))""",
     "charts": """[...document.querySelectorAll('svg')].map(s => {
         const r = s.getBoundingClientRect();
         return {title: s.querySelector('title').textContent, width: r.width, height: r.height}; })""",
     "resources": "performance.getEntriesByType('resource').map(e => e.name)",
-    "cut": """[...document.querySelectorAll('.wide, table, figure, dl, p')].filter(e => e.scrollWidth > e.clientWidth + 1)
-        .map(e => e.tagName + '.' + e.className).concat(
+    "cut": """[...document.querySelectorAll('.wide, table, figure, dl, p')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.tagName + '.' + e.className).concat(
         document.documentElement.scrollWidth > document.documentElement.clientWidth ? ['page'] : [])""",
 }
 

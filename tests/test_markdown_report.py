@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from markdown_it import MarkdownIt
 
-from tests.test_html_report import REPORT, SUMMARY_FIELDS, Page, demo, invoke, shown  # noqa: F401 (demo: fixture)
+from tests.test_html_report import REPORT, SUMMARY_FIELDS, Demo, Page, invoke, make_demo, shown
 from tracker.report import markdown, render
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return make_demo(tmp_path_factory)
 
 
 def read(text: str) -> Page:
@@ -33,7 +39,10 @@ def test_the_table_has_a_row_per_platform_with_the_json_reports_figures(demo):
     for cells, data in zip(body, demo.json["platforms"], strict=True):
         by_header = dict(zip(headers, cells, strict=True))
         for header, field in SUMMARY_FIELDS.items():
-            assert by_header[header].split(" (")[0].removesuffix("%") == shown(data[field], field), (data["platform"], header)
+            assert by_header[header].split(" (")[0].removesuffix("%") == shown(data[field], field), (
+                data["platform"],
+                header,
+            )
         assert by_header["Verdict"] == render.VERDICT_LABEL[data["verdict"]]
 
 

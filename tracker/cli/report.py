@@ -34,11 +34,11 @@ class ReportFormat(str, Enum):
 
 ReportFormatOption = Annotated[
     ReportFormat,
-    typer.Option("--format", "-f", help="table for people, json or csv for scripts, html (a file to send) or markdown (to paste)."),
+    typer.Option("--format", "-f", help="table for people, json or csv for scripts, html to send, markdown to paste."),
 ]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write the report to this file instead of standard output (not the table).", show_default=False),
+    typer.Option("--output", "-o", help="Write to this file, not standard output (not the table).", show_default=False),
 ]
 
 if TYPE_CHECKING:

@@ -34,7 +34,12 @@ if TYPE_CHECKING:
 NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
 DAILY_UP_TO = 92  # longer periods are charted per week, so a chart stays readable
 LEFT_OUT = ("Trend",)  # table columns the charts replace
-KIND_WORDS = {"first_party": "first-party orders", "analytics": "web analytics", "manual": "logged by hand", "none": "none"}
+KIND_WORDS = {
+    "first_party": "first-party orders",
+    "analytics": "web analytics",
+    "manual": "logged by hand",
+    "none": "none",
+}
 VERDICT_CLASS = {code: f"v-{code.replace('_', '-')}" for code in render.VERDICT_LABEL}
 
 
@@ -60,23 +65,31 @@ def load_timelines(cfg: Config, report: Report) -> list[Timeline]:
 
     period = compute.Period(report.start, report.end)
     step = step_for(report.days)
-    options = {"precedence": cfg.precedence, "configured": {a.name for a in cfg.accounts}, "currency": cfg.currency}
+    configured = {a.name for a in cfg.accounts}
     engine = open_engine(cfg.database)
     try:
-        current = {s.platform: s for s in series(engine, period, step, **options)}  # type: ignore[arg-type]
-        previous = {s.platform: s for s in series(engine, period.previous(), step, **options)}  # type: ignore[arg-type]
+        found = [
+            {
+                s.platform: s
+                for s in series(
+                    engine, p, step, precedence=cfg.precedence, configured=configured, currency=cfg.currency
+                )
+            }
+            for p in (period, period.previous())
+        ]
     finally:
         engine.dispose()
+    current, previous = found
     return [Timeline(r.platform, step, current.get(r.platform), previous.get(r.platform)) for r in report.rows]
 
 
 # --- the page -------------------------------------------------------------------
 
 
-def page(report: Report, trends: list[Timeline]) -> str:
+def page(report: Report, timelines: list[Timeline]) -> str:
     """The whole HTML document."""
     title = render._title(report)
-    by_platform = {t.platform: t for t in trends}
+    by_platform = {t.platform: t for t in timelines}
     body = [
         f'<h1 id="title">{escape(title)}</h1>',
         f'<p class="lede">{escape(_lede(report))}</p>',
@@ -86,7 +99,7 @@ def page(report: Report, trends: list[Timeline]) -> str:
     if report.rows:
         body.append('<h2 id="platforms">Per platform</h2>')
         body += [_platform(row, report, by_platform.get(row.platform)) for row in report.rows]
-    body.append(f'<footer><p>Made with tracker {escape(__version__)} on {escape(report.generated_at)}.</p></footer>')
+    body.append(f"<footer><p>Made with tracker {escape(__version__)} on {escape(report.generated_at)}.</p></footer>")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -163,16 +176,18 @@ def _notes(lines: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _platform(row: PlatformRow, report: Report, trend: Timeline | None) -> str:
+def _platform(row: PlatformRow, report: Report, timeline: Timeline | None) -> str:
     label = render.VERDICT_LABEL.get(row.verdict, row.verdict)
-    heading = escape(row.platform) + (f' <span class="verdict {VERDICT_CLASS.get(row.verdict, "")}">{escape(label)}</span>' if label else "")
+    heading = escape(row.platform) + (
+        f' <span class="verdict {VERDICT_CLASS.get(row.verdict, "")}">{escape(label)}</span>' if label else ""
+    )
     parts = [
         f'<section class="platform" id="p-{escape(row.platform)}" aria-labelledby="h-{escape(row.platform)}">',
         '<div class="keep">',
         f'<h3 id="h-{escape(row.platform)}">{heading}</h3>',
         f'<p class="sentence">{sentence(row.verdict_text)}</p>' if row.verdict_text else "",
         '<div class="pair">',
-        _figure(row, report, trend),
+        _figure(row, report, timeline),
         _sources(row, report.currency),
         "</div>",
         "</div>",
@@ -216,7 +231,7 @@ def figures_list(row: PlatformRow, currency: str) -> str:
     lines.append(f'<dl class="figures" aria-labelledby="f-{escape(row.platform)}">')
     for name, value in row_figures(row):
         lines.append(
-            f'<div><dt>{escape(name.replace("_", " "))}</dt>'
+            f"<div><dt>{escape(name.replace('_', ' '))}</dt>"
             f'<dd data-field="{escape(name)}">{escape(figure_text(value, name) + unit(name, currency))}</dd></div>'
         )
     if row.followers_since:
@@ -265,7 +280,7 @@ class Measure:
     previous: str | None = None  # the row's field for the period before; None for a gauge
 
     def total(self, row: PlatformRow, report: Report) -> str:
-        """"7,389 interactions in the period, 6,120 in the 30 days before": the report's own figures."""
+        """ "7,389 interactions in the period, 6,120 in the 30 days before": the report's own figures."""
         now = getattr(row, self.field)
         if now is None:
             return f"{self.label}: no data in the period"
@@ -291,22 +306,26 @@ def vanity_of(row: PlatformRow) -> Measure:
     return next((m for m in VANITY if getattr(row, m.field) is not None), VANITY[0])
 
 
-def _figure(row: PlatformRow, report: Report, trend: Timeline | None) -> str:
-    if trend is None:
+def _figure(row: PlatformRow, report: Report, timeline: Timeline | None) -> str:
+    if timeline is None:
         return ""
     vanity = vanity_of(row)
-    per = trend.step.value
+    per = timeline.step.value
     no_conversions = "not tracked: nothing measures conversions from here" if not row.tracked else "no data"
     chart = svg.Chart(
         ident=f"chart-{row.platform}",
         title=f"{row.platform}: {vanity.label.lower()} and conversions per {per}, {report.start} to {report.end}",
         desc=f"{vanity.total(row, report)}. {CONVERSIONS.total(row, report)}.",
         panels=[
-            svg.Panel(f"{vanity.label} per {per}", _values(trend.current, vanity.field), _values(trend.previous, vanity.field)),
+            svg.Panel(
+                f"{vanity.label} per {per}",
+                _values(timeline.current, vanity.field),
+                _values(timeline.previous, vanity.field),
+            ),
             svg.Panel(
                 f"Conversions per {per}",
-                _values(trend.current, "conversions"),
-                _values(trend.previous, "conversions"),
+                _values(timeline.current, "conversions"),
+                _values(timeline.previous, "conversions"),
                 bars=True,
                 empty=no_conversions,
             ),
@@ -321,8 +340,8 @@ def _figure(row: PlatformRow, report: Report, trend: Timeline | None) -> str:
     )
 
 
-def _values(trend: Series | None, field: str) -> list[float | None]:
-    return trend.values(field) if trend is not None else []
+def _values(series: Series | None, field: str) -> list[float | None]:
+    return series.values(field) if series is not None else []
 
 
 # --- writing the file ------------------------------------------------------------------
@@ -366,7 +385,8 @@ def save(text: str, output: Path | None, out: IO[str]) -> None:
 
 STYLE = """
 :root { color-scheme: light; }
-body { margin: 0; background: #fff; color: #1d1d1d; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+body { margin: 0; background: #fff; color: #1d1d1d;
+       font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 main { max-width: 72rem; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
 h1 { font-size: 1.45rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.15rem; margin: 2rem 0 .5rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
@@ -384,7 +404,8 @@ table.summary thead th { border-bottom: 2px solid #999; vertical-align: bottom; 
 table.summary tbody tr { border-bottom: 1px solid #e4e4e4; }
 table.summary tbody th a { color: inherit; }
 .verdict { font-weight: 600; }
-span.verdict { white-space: nowrap; font-size: .85rem; padding: .1rem .45rem; border: 1px solid #bbb; border-radius: .3rem; margin-left: .4rem; }
+span.verdict { white-space: nowrap; font-size: .85rem; padding: .1rem .45rem; margin-left: .4rem;
+               border: 1px solid #bbb; border-radius: .3rem; }
 .v-converts { background: #e3f3e6; }
 .v-converts-little { background: #fdf3d7; }
 .v-vanity-only { background: #fbe4e4; }
@@ -405,7 +426,8 @@ table.sources tbody tr { border-top: 1px solid #eee; }
 table.sources tbody th { font-weight: normal; }
 h4 { font-size: .95rem; margin: 1rem 0 .3rem; }
 dl.figures { columns: 15rem 4; column-gap: 2rem; margin: 0; font-size: .9rem; font-variant-numeric: tabular-nums; }
-dl.figures div { display: flex; justify-content: space-between; gap: 1rem; border-top: 1px solid #eee; padding: .15rem 0; break-inside: avoid; }
+dl.figures div { display: flex; justify-content: space-between; gap: 1rem; padding: .15rem 0;
+                 border-top: 1px solid #eee; break-inside: avoid; }
 dl.figures dt { color: #4a4a4a; }
 dl.figures dd { margin: 0; text-align: right; white-space: nowrap; }
 footer { margin-top: 2rem; font-size: .85rem; }

@@ -63,9 +63,11 @@ def draw(chart: Chart) -> str:
 def _legend() -> str:
     y = 12
     return (
-        f'<g aria-hidden="true"><line x1="{LEFT}" y1="{y}" x2="{LEFT + 24}" y2="{y}" stroke="{CURRENT}" stroke-width="2.5"/>'
+        f'<g aria-hidden="true"><line x1="{LEFT}" y1="{y}" x2="{LEFT + 24}" y2="{y}" '
+        f'stroke="{CURRENT}" stroke-width="2.5"/>'
         f'<text x="{LEFT + 30}" y="{y + 4}" fill="{INK}">this period</text>'
-        f'<line x1="{LEFT + 120}" y1="{y}" x2="{LEFT + 144}" y2="{y}" stroke="{PREVIOUS}" stroke-width="2" stroke-dasharray="5 3"/>'
+        f'<line x1="{LEFT + 120}" y1="{y}" x2="{LEFT + 144}" y2="{y}" '
+        f'stroke="{PREVIOUS}" stroke-width="2" stroke-dasharray="5 3"/>'
         f'<text x="{LEFT + 150}" y="{y + 4}" fill="{INK}">period before (light)</text></g>'
     )
 
@@ -94,7 +96,9 @@ def _panel(panel: Panel, top: int, first: str, last: str) -> str:
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">{label(tick)}</text>')
     parts.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT + plot_width}" y2="{bottom}" stroke="{INK}"/>')
     parts.append(f'<text x="{LEFT}" y="{bottom + 16}" fill="{INK}">{escape(first)}</text>')
-    parts.append(f'<text x="{LEFT + plot_width}" y="{bottom + 16}" text-anchor="end" fill="{INK}">{escape(last)}</text>')
+    parts.append(
+        f'<text x="{LEFT + plot_width}" y="{bottom + 16}" text-anchor="end" fill="{INK}">{escape(last)}</text>'
+    )
     if not known:
         parts.append(
             f'<text x="{LEFT + plot_width / 2}" y="{plot_top + PLOT_HEIGHT / 2}" text-anchor="middle" '
@@ -128,12 +132,16 @@ class _Place:
     def lines(self, values: list[float | None], faint: bool) -> str:
         """One polyline per run of buckets with data; a lone bucket is a dot."""
         colour = PREVIOUS if faint else CURRENT
-        style = f'stroke="{colour}" stroke-width="{2 if faint else 2.5}" fill="none"' + (' stroke-dasharray="5 3"' if faint else "")
+        style = f'stroke="{colour}" stroke-width="{2 if faint else 2.5}" fill="none"' + (
+            ' stroke-dasharray="5 3"' if faint else ""
+        )
         parts = []
         for run in _runs(values):
             if len(run) == 1:
                 i = run[0]
-                parts.append(f'<circle cx="{self.x(i):.1f}" cy="{self.y(values[i] or 0.0):.1f}" r="2.5" fill="{colour}"/>')
+                parts.append(
+                    f'<circle cx="{self.x(i):.1f}" cy="{self.y(values[i] or 0.0):.1f}" r="2.5" fill="{colour}"/>'
+                )
             else:
                 points = " ".join(f"{self.x(i):.1f},{self.y(values[i] or 0.0):.1f}" for i in run)
                 parts.append(f'<polyline points="{points}" {style}/>')
@@ -150,7 +158,8 @@ class _Place:
                 continue
             y = self.y(value)
             parts.append(
-                f'<rect x="{self.x(i) - bar / 2:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{self.bottom - y:.1f}" fill="{colour}"/>'
+                f'<rect x="{self.x(i) - bar / 2:.1f}" y="{y:.1f}" width="{bar:.1f}" '
+                f'height="{self.bottom - y:.1f}" fill="{colour}"/>'
             )
         return "".join(parts)
 
