@@ -201,15 +201,7 @@ def explain(engine: Engine, request: Request) -> Explanation:
         change = None
         result = _minus_twice(engine, request, accounts, counted, steps, result, rank)
     info = metrics.get(request.metric)
-    future = request.today is not None and request.period.start > request.today
-    tracked_zero = (
-        request.metric == "conversions"
-        and result is None
-        and found is not None
-        and found.tracked
-        and not found.conversions_source
-        and not future
-    )
+    tracked_zero = result is None and _tracked_zero(request, found)
     if tracked_zero:
         result = 0.0
     return Explanation(
@@ -233,6 +225,14 @@ def explain(engine: Engine, request: Request) -> Explanation:
         tracked_zero=tracked_zero,
         removed=sorted({r.account for r in rows if not counted(r.account)}),
     )
+
+
+def _tracked_zero(request: Request, found: compute.PlatformFigures | None) -> bool:
+    """The report's zero: a working conversion source covers the platform and saw nothing from it."""
+    future = request.today is not None and request.period.start > request.today
+    if request.metric != "conversions" or found is None or future:
+        return False
+    return found.tracked and not found.conversions_source
 
 
 # --- what is known ----------------------------------------------------------------
