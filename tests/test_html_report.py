@@ -241,6 +241,20 @@ def test_the_file_names_nothing_outside_itself(page, demo):
     assert re.findall(r"https?://[^\s\"'<]+", text) == ["http://www.w3.org/2000/svg"] * len(demo.json["platforms"])
 
 
+def test_the_file_is_ascii_in_short_lines_so_no_mail_program_garbles_it(demo):
+    data = demo.html_file.read_bytes()
+    assert data.decode("ascii")  # raises on any other byte
+    assert max(len(line) for line in data.splitlines()) <= html.LINE_WIDTH
+
+
+def test_a_period_without_data_still_makes_a_page_that_says_so(demo, tmp_path):
+    result = invoke(["report", "--config", str(demo.config), "--until", "2020-01-31", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    parsed = Page(result.stdout)
+    assert parsed.rows == {} and not [tag for tag, _ in parsed.tags if tag == "svg"]
+    assert "No data for this period." in parsed.all_text()
+
+
 def test_the_page_says_its_language_and_title(page):
     (html_tag,) = [a for tag, a in page.tags if tag == "html"]
     assert html_tag.get("lang") == "en"

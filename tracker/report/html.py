@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tracker.config import Config
 
 NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
+LINE_WIDTH = 160  # mail allows 998 characters a line; short lines also diff and read well
 DAILY_UP_TO = 92  # longer periods are charted per week, so a chart stays readable
 LEFT_OUT = ("Trend",)  # table columns the charts replace
 KIND_WORDS = {
@@ -100,13 +101,32 @@ def page(report: Report, timelines: list[Timeline]) -> str:
         body.append('<h2 id="platforms">Per platform</h2>')
         body += [_platform(row, report, by_platform.get(row.platform)) for row in report.rows]
     body.append(f"<footer><p>Made with tracker {escape(__version__)} on {escape(report.generated_at)}.</p></footer>")
-    return (
+    document = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
         "<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
     )
+    return mail_safe(document)
+
+
+def mail_safe(document: str, width: int = LINE_WIDTH) -> str:
+    """ASCII only (other characters as references) in short lines, so no mail program or editor can garble it.
+
+    The page has no <pre>: a line break where a space was reads the same in
+    text, attribute lists and SVG points.
+    """
+    text = document.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return "\n".join(line for long in text.split("\n") for line in _fold(long, width))
+
+
+def _fold(line: str, width: int) -> list[str]:
+    parts = []
+    while len(line) > width and (cut := line.rfind(" ", 0, width)) > 0:
+        parts.append(line[:cut])
+        line = line[cut + 1 :]
+    return [*parts, line]
 
 
 def _lede(report: Report) -> str:
