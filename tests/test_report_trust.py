@@ -309,3 +309,10 @@ def test_a_period_that_has_not_begun_shows_no_data_not_zero(engine):
     assert instagram.conversions is None
     assert report.future_days == 10
     assert "no data yet" in text_of(report, 100)
+
+
+def test_an_order_in_two_exports_is_not_taken_off_an_analytics_figure(shop_and_till, make_config, run_sync, tmp_path, ga4_and_shop):
+    write(tmp_path / "till.csv", "Order ID,Date,Amount,How did you hear about us\n1001,2026-11-02,30.00,Facebook\n")
+    accounts = {**ga4_and_shop, "till": shop_and_till["till"]}
+    report = facebook_report(make_config(accounts, precedence=["ga"]), run_sync)
+    assert (report.rows[0].conversions, report.rows[0].conversions_source) == (6, "ga")

@@ -11,8 +11,8 @@ from tracker.cli.main import app
 from tracker.config import ConfigError
 from tracker.plugin import Plugin
 from tracker.registry import Entry, discover
-from tracker.scheduler import ClockWatch, Daemon, jobs_for
-
+from tracker.scheduler import ClockWatch, Daemon
+from tracker.schedules import jobs_for
 
 # Tests never read the real clock: the demo's numbers depend on the day, and so would their alerts.
 PINNED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

@@ -21,6 +21,7 @@ import platformdirs
 
 from tracker.attribution import Attribution
 from tracker.errors import ConfigError
+from tracker.schedules import schedule_trigger
 from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
 
 APP = "tracker"
@@ -350,15 +351,6 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
 SCHEDULE_KEYS = ("sync", "timezone", "misfire_grace_minutes")
 
 
-def schedule_trigger(expr: str, tz: ZoneInfo | str) -> Any:
-    """Five cron fields, or six with seconds first ("*/10 * * * * *"), as an APScheduler trigger; ValueError if malformed."""
-    from apscheduler.triggers.cron import CronTrigger  # only configs with a schedule pay for this import
-
-    parts = expr.split()
-    if len(parts) == 6:
-        second, minute, hour, day, month, weekday = parts
-        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=tz)
-    return CronTrigger.from_crontab(expr, timezone=tz)
 ALERT_KEYS = tuple(f.name for f in fields(AlertsConfig))
 
 

@@ -27,19 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy.engine import Engine
 
 from tracker import alerts, status
-from tracker.config import Config, schedule_trigger
+from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.http import HttpSession
 from tracker.logs import fields
 from tracker.registry import Registry
+from tracker.schedules import Job, due, jobs_for
 from tracker.sync import Syncer, SyncResult
 
 log = logging.getLogger("tracker.scheduler")
@@ -61,46 +60,6 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
-
-
-@dataclass(frozen=True)
-class Job:
-    """One schedule: which accounts it syncs, and when."""
-
-    id: str
-    cron: str
-    timezone: ZoneInfo
-    accounts: tuple[str, ...]
-
-    def trigger(self) -> BaseTrigger:
-        return schedule_trigger(self.cron, self.timezone)
-
-    def next_run(self, after: datetime) -> datetime | None:
-        fire = self.trigger().get_next_fire_time(None, after)
-        return fire.astimezone(timezone.utc) if fire else None
-
-    def interval(self, at: datetime) -> timedelta:
-        """The gap between the next two runs: how old a last sync may be before it counts as missed."""
-        first = self.trigger().get_next_fire_time(None, at)
-        second = self.trigger().get_next_fire_time(first, first + timedelta(microseconds=1)) if first else None
-        return (second - first) if first and second else timedelta(days=1)
-
-
-def jobs_for(cfg: Config) -> list[Job]:
-    tz = cfg.schedule.timezone or cfg.timezone
-    enabled = [a for a in cfg.accounts if a.enabled]
-    default = tuple(a.name for a in enabled if a.schedule is None)
-    jobs = [Job("sync", cfg.schedule.sync, tz, default)] if default else []
-    return jobs + [Job(f"sync:{a.name}", a.schedule, tz, (a.name,)) for a in enabled if a.schedule]
-
-
-def due(jobs: list[Job], successes: dict[str, datetime], now: datetime) -> list[str]:
-    """Accounts never synced, or whose last success is older than their job's interval."""
-    late = []
-    for job in jobs:
-        interval = job.interval(now)
-        late += [name for name in job.accounts if name not in successes or now - successes[name] > interval]
-    return late
 
 
 @dataclass

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracker import metrics
-from tracker.config import Config
-from tracker.config import RESERVED_ACCOUNT
+from tracker.config import RESERVED_ACCOUNT, Config
 from tracker.locks import current_leases
+from tracker.schedules import jobs_for
 from tracker.store.forget import removed_accounts, removed_note
 from tracker.store.models import AccountRun
 from tracker.store.models import Sample as SampleRow
@@ -108,7 +108,6 @@ def failures_in_a_row(runs: list[AccountRun]) -> int:
 
 
 def collect(cfg: Config, engine: Engine, now: datetime) -> Status:
-    from tracker.scheduler import jobs_for  # APScheduler's triggers answer "when next"
 
     successes = last_successes(engine)
     holders = {lease.account: lease.describe() for lease in current_leases(engine) if as_utc(lease.expires_at) > now}

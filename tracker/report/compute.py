@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker import metrics
 from tracker.metrics import Kind
+from tracker.report.period import Period
 from tracker.store.models import Account, ConversionRecord, MetricStatus
 from tracker.store.models import Sample as SampleRow
 
@@ -37,19 +38,6 @@ ENGAGEMENT_PARTS = ("likes", "comments", "shares", "post_likes", "post_reposts",
 FIRST_PARTY = "first_party"
 SOURCE_RANK = {FIRST_PARTY: 0, "analytics": 1, "none": 2}
 MANUAL = "manual"  # conversion_source of logged offline sales: they add to the online figures
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> Period:
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
 
 @dataclass
@@ -153,8 +141,8 @@ def compute(
         order_sources = _order_sources(conv_accounts - manual, per_metric, rank, accounts)
         current = _totals(per_metric, "current", visits_source, order_sources, manual)
         prev = _totals(per_metric, "previous", visits_source, order_sources, manual)
-        _subtract(current, overlap.get((platform, "current"), {}))
-        _subtract(prev, overlap.get((platform, "previous"), {}))
+        _subtract(current, overlap, platform, "current", order_sources)
+        _subtract(prev, overlap, platform, "previous", order_sources)
         _add_gauges(current, gauges_now, gauges_before, platform)
         _add_gauges(prev, gauges_before, gauges_prev_before, platform)
         names = sorted({k[0] for k in per_metric} | {k[0] for k in gauges_now if k[1] == platform})
@@ -363,7 +351,8 @@ def _source_figures(
     return figures
 
 
-Overlap = dict[tuple[str, str], dict[str, float]]  # (platform, period) -> metric -> what was counted twice
+# (platform, period, account holding the copy, account holding the kept record) -> metric -> the copy's share
+Overlap = dict[tuple[str, str, str, str], dict[str, float]]
 
 
 def _overlap(conn: Connection, first_party: list[str], start: date, end: date, current_start: date) -> Overlap:
@@ -381,8 +370,9 @@ def _overlap(conn: Connection, first_party: list[str], start: date, end: date, c
     for records in by_id.values():
         if len({r.account for r in records}) < 2:
             continue
-        for r in sorted(records, key=lambda r: first_party.index(r.account))[1:]:
-            values = twice[(r.platform, "current" if r.day >= current_start else "previous")]
+        kept, *copies = sorted(records, key=lambda r: first_party.index(r.account))
+        for r in copies:
+            values = twice[(r.platform, "current" if r.day >= current_start else "previous", r.account, kept.account)]
             counts = 1.0 if r.amount >= 0 else 0.0  # a refund is no new order
             values["orders" if r.kind == "order" else "leads"] += counts
             values["conversions"] += counts
@@ -390,10 +380,14 @@ def _overlap(conn: Connection, first_party: list[str], start: date, end: date, c
     return twice
 
 
-def _subtract(totals: Totals, twice: dict[str, float]) -> None:
-    for metric, value in twice.items():
-        if metric in totals.values:
-            totals.values[metric] -= value
+def _subtract(totals: Totals, overlap: Overlap, platform: str, period: str, counted: list[str]) -> None:
+    """Take out each copy of an order whose kept record is counted too; with one source counted there is none."""
+    for (p, per, copy, kept), twice in overlap.items():
+        if (p, per) != (platform, period) or copy not in counted or kept not in counted:
+            continue
+        for metric, value in twice.items():
+            if metric in totals.values:
+                totals.values[metric] -= value
 
 
 def _totals(

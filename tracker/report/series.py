@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
 
 from sqlalchemy.engine import Engine
 
 from tracker.report import compute, rows
+from tracker.report.period import Step
 from tracker.report.rows import PlatformRow
-
-
-class Step(str, Enum):
-    day = "day"
-    week = "week"
 
 
 @dataclass(frozen=True)
