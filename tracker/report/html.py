@@ -23,7 +23,8 @@ from typing import IO, TYPE_CHECKING
 
 from tracker import __version__
 from tracker.errors import UsageError
-from tracker.report import render, svg
+from tracker.report import markdown, render, svg
+from tracker.report.markdown import NO_DATA, table_columns
 from tracker.report.rows import PRECISION, PlatformRow, Report, SourceFigure
 from tracker.report.series import Series, Step
 from tracker.words import count
@@ -31,10 +32,8 @@ from tracker.words import count
 if TYPE_CHECKING:
     from tracker.config import Config
 
-NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
 LINE_WIDTH = 160  # mail allows 998 characters a line; short lines also diff and read well
 DAILY_UP_TO = 92  # longer periods are charted per week, so a chart stays readable
-LEFT_OUT = ("Trend",)  # table columns the charts replace
 KIND_WORDS = {
     "first_party": "first-party orders",
     "analytics": "web analytics",
@@ -142,10 +141,6 @@ def sentence(text: str) -> str:
 
 
 _CODE = re.compile(r"`([^`]+)`")
-
-
-def table_columns() -> list[render.Column]:
-    return [c for c in render.COLUMNS if c.header not in LEFT_OUT]
 
 
 def summary_table(report: Report) -> str:
@@ -370,8 +365,6 @@ def _values(series: Series | None, field: str) -> list[float | None]:
 def document(report: Report, fmt: str, cfg: Config | None) -> str:
     """The report as the text of a file in `fmt`; the terminal's table is no file format."""
     import io
-
-    from tracker.report import markdown
 
     if fmt == "html":
         return page(report, load_timelines(cfg, report) if cfg is not None else [])

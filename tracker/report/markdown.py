@@ -1,7 +1,7 @@
 """The report as Markdown: the table and the sentences, to paste into a document or a chat.
 
-The table is a GitHub pipe table with the HTML report's columns and the
-terminal's cell text (`render.COLUMNS`), the sentences are `render.notes` as a
+The table is a GitHub pipe table with the terminal's widest layout and cell
+text (`render.COLUMNS`; the HTML report uses the same columns), the sentences are `render.notes` as a
 nested list, so every figure and word is the one the other formats show.
 Characters Markdown would read as markup are escaped, except inside the
 `code` spans the sentences use for commands.
@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 
-from tracker.report import html, render
+from tracker.report import render
 from tracker.report.rows import Report
+
+NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
+LEFT_OUT = ("Trend",)  # the sparkline column: the HTML report draws charts, Markdown has no room for them
 
 _SPECIAL = re.compile(r"([\\*\[\]<>|])")
 _LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # inside a word, _ is no markup
@@ -29,8 +32,13 @@ def escape(text: str) -> str:
     return "`".join(part if i % 2 else _plain(part) for i, part in enumerate(text.split("`")))
 
 
+def table_columns() -> list[render.Column]:
+    """The terminal's widest table, which the HTML report shows too."""
+    return [c for c in render.COLUMNS if c.header not in LEFT_OUT]
+
+
 def table(report: Report) -> list[str]:
-    columns = html.table_columns()
+    columns = table_columns()
     lines = [
         "| " + " | ".join(escape(c.header) for c in columns) + " |",
         "| " + " | ".join("---:" if c.justify == "right" else "---" for c in columns) + " |",
@@ -57,6 +65,6 @@ def page(report: Report) -> str:
         if caption:
             lines += ["", escape(caption)]
     else:
-        lines.append(escape(html.NO_DATA))
+        lines.append(escape(NO_DATA))
     lines += ["", *notes(report)]
     return "\n".join(lines) + "\n"
