@@ -9,6 +9,7 @@ uncaught exception it causes is recorded. No framework: a websocket and JSON.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import shutil
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import websocket
 
 STARTUP_LIMIT = 60.0  # seconds Chromium may take to open its debugging port on a busy machine
 FLAGS = (
@@ -39,11 +39,14 @@ FLAGS = (
 def chromium_or_skip() -> str:
     """Chromium's path; outside CI a missing Chromium skips the test, in CI it fails it."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
+    missing = None if found else "headless Chromium (Debian package chromium: apt-get install -y chromium)"
+    if importlib.util.find_spec("websocket") is None:
+        missing = "websocket-client (pip install -e '.[test]')"
+    if missing is None:
+        return found or ""
     if os.environ.get("CI"):
-        pytest.fail("CI must have headless Chromium: .ci/run installs Debian's chromium when missing")
-    pytest.skip("needs headless Chromium (Debian package chromium: apt-get install -y chromium); CI installs it")
+        pytest.fail(f"CI must have {missing}: .ci/run installs both")
+    pytest.skip(f"needs {missing}; CI installs it")
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Browser:
             stderr=subprocess.DEVNULL,
             env=_real_clock(),
         )
+        import websocket  # the test extra's websocket-client; chromium_or_skip checked it is there
+
         port, path = _active_port(profile, self.process)
         self.ws = websocket.create_connection(
             f"ws://127.0.0.1:{port}{path}", timeout=STARTUP_LIMIT, suppress_origin=True
