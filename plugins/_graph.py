@@ -112,11 +112,17 @@ class Target:
     token_hint: str  # where to get a new token
 
 
-def classify(status: int, error: Mapping[str, Any], usage: Usage, target: Target) -> Exception:
-    """Turn Graph's error envelope into a domain error whose one line says what to do."""
+def classify(
+    status: int, error: Mapping[str, Any], usage: Usage, target: Target, redact: Callable[[str], str] = str
+) -> Exception:
+    """Turn Graph's error envelope into a domain error whose one line says what to do.
+
+    Graph echoes what it was sent (the token too), so the message is redacted (`HttpSession.redact`) before
+    it is cut: cutting first would leave part of a token the redaction no longer recognises.
+    """
     code = int(_number(error.get("code")))
     sub = int(_number(error.get("error_subcode")))
-    message = " ".join(str(error.get("message") or "no message").split())
+    message = redact(" ".join(str(error.get("message") or "no message").split()))
     said = f"(Graph error {code}{f'/{sub}' if sub else ''}: {message[:200]})"
     if code == 190 or sub in TOKEN_DEAD:
         state = TOKEN_DEAD.get(sub, "is invalid, expired or revoked")
@@ -167,7 +173,7 @@ class Graph:
         if not isinstance(body, dict):
             raise ApiError(f"{self.target.what}: Graph answered HTTP {response.status_code} without a JSON body")
         if "error" in body or response.status_code >= 400:
-            raise classify(response.status_code, body.get("error") or {}, self.usage, self.target)
+            raise classify(response.status_code, body.get("error") or {}, self.usage, self.target, self.http.redact)
         return body
 
     def series(self, path: str, params: Mapping[str, Any], until: int) -> Iterator[dict[str, Any]]:

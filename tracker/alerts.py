@@ -39,6 +39,7 @@ exactly at a threshold fires the same way on every machine.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -56,6 +57,7 @@ from tracker import metrics
 from tracker.config import RESERVED_ACCOUNT, AlertsConfig, Config
 from tracker.errors import AlertDeliveryFailed, ConfigError
 from tracker.http import HttpSession
+from tracker.redact import Redactor, webhook_secrets
 from tracker.report import compute
 from tracker.status import as_utc, attempted, last_successes
 from tracker.store.models import Account, MetricStatus
@@ -132,9 +134,22 @@ def columns() -> list[str]:
 
 
 def evaluate(cfg: Config, engine: Engine, now: datetime) -> list[Alert]:
-    """Every alert that holds at `now`, conversion alerts first."""
+    """Every alert that holds at `now`, conversion alerts first, redacted for printing, logging and posting.
+
+    Redacted here too, although the store keeps reasons redacted: a reason stored by an older tracker may
+    still hold a token, and an alert is shown, logged and posted to a third party.
+    """
     yesterday = account_today(cfg.timezone, now) - timedelta(days=1)
-    return conversion_alerts(cfg, engine, yesterday) + operational_alerts(cfg, engine, now)
+    found = conversion_alerts(cfg, engine, yesterday) + operational_alerts(cfg, engine, now)
+    redactor = Redactor.for_config(cfg)
+    return [redacted(a, redactor) for a in found]
+
+
+def redacted(alert: Alert, redactor: Redactor) -> Alert:
+    evidence = tuple(
+        Figure(f.name, redactor.text(f.value) if isinstance(f.value, str) else f.value) for f in alert.evidence
+    )
+    return dataclasses.replace(alert, message=redactor.text(alert.message), evidence=evidence)
 
 
 # --- conversions -----------------------------------------------------------
@@ -462,9 +477,9 @@ def resolve_webhook(url: str, env: dict[str, str] | None = None) -> str:
 
 
 def post(url: str, found: list[Alert], now: datetime) -> None:
-    """POST the alerts as JSON; the message names only the host, since webhook paths carry tokens."""
+    """POST the alerts as JSON; the message names only the host (credentials hidden), since webhook paths carry tokens."""
     target = resolve_webhook(url)
-    where = "{0.scheme}://{0.netloc}".format(urlsplit(target))
+    where = Redactor.of(webhook_secrets(target)).url("{0.scheme}://{0.netloc}".format(urlsplit(target)))
     body = {"generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"), "alerts": [a.to_json() for a in found]}
     try:
         with HttpSession(timeout=15, retries=2) as http:

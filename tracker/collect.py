@@ -7,6 +7,7 @@ refused by `tracker sync`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -18,8 +19,9 @@ import requests
 
 from tracker import metrics
 from tracker.errors import PluginError, SyncInterrupted, TrackerError
-from tracker.http import HttpSession, redact_text, redact_url
+from tracker.http import HttpSession
 from tracker.plugin import Conversion, Notice, Plugin, Sample, State, Unavailable, Window
+from tracker.redact import Redactor
 
 
 def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
@@ -78,6 +80,28 @@ def collect(
     state: dict[str, Any],
     on_page: Callable[[int], None] = lambda n: None,
 ) -> Fetched:
+    """Run one fetch to the end, validating everything it yields; every string it yields leaves here redacted.
+
+    Here, because this is where text leaves a plugin: a platform that echoes the token in a refusal reaches
+    neither the store, nor the log, nor the summary, nor an alert. An exception's text is scrubbed in place,
+    so whoever describes it later cannot show what the plugin was sent.
+    """
+    try:
+        out = _fetch_all(plugin, opts, window, http, state, on_page)
+    except BaseException as exc:
+        scrub_exception(exc, run_redactor(opts, http))
+        raise
+    return redacted(plugin, out, run_redactor(opts, http))
+
+
+def _fetch_all(
+    plugin: Plugin,
+    opts: Any,
+    window: Window,
+    http: HttpSession,
+    state: dict[str, Any],
+    on_page: Callable[[int], None],
+) -> Fetched:
     """Run one fetch to the end, validating everything it yields."""
     out = Fetched()
     for item in plugin.fetch(opts, window, http, dict(state)):
@@ -111,16 +135,61 @@ def collect(
     return out
 
 
-def describe_error(exc: BaseException, secrets: list[str]) -> str:
+def describe_error(exc: BaseException, secrets: Iterable[str] | Redactor) -> str:
     """One line for the user, scrubbed of secrets and credentials in URLs."""
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor.of(secrets)
     if isinstance(exc, TrackerError):
         text = str(exc)
     elif isinstance(exc, requests.Timeout):
-        text = f"the service did not answer in time ({redact_url(getattr(exc.request, 'url', '') or '')})"
+        text = f"the service did not answer in time ({redactor.url(getattr(exc.request, 'url', '') or '')})"
     elif isinstance(exc, requests.ConnectionError):
-        text = f"cannot reach the service ({redact_url(getattr(exc.request, 'url', '') or '')})"
+        text = f"cannot reach the service ({redactor.url(getattr(exc.request, 'url', '') or '')})"
     elif isinstance(exc, requests.RequestException):
         text = f"HTTP error: {exc}"
     else:
         text = f"plugin bug: {type(exc).__name__}: {exc}"
-    return redact_text(" ".join(text.split()), secrets)
+    return redactor.line(text)
+
+
+REASON_LIMIT = 300  # characters of an Unavailable reason kept, after redaction
+
+
+def run_redactor(opts: Any, http: HttpSession) -> Redactor:
+    """The secrets known to this fetch: the account's options and the credentials its requests carried."""
+    return Redactor.for_options(opts).adding(http.sent_secrets)
+
+
+def scrub_exception(exc: BaseException, redactor: Redactor) -> None:
+    """Redact the text an exception carries, in place: its type (and `until`, `retry_after`) must survive."""
+    exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(getattr(exc, "problems", None), list):
+        exc.problems = [redactor.text(p) for p in exc.problems]  # type: ignore[attr-defined]
+
+
+def redacted(plugin: Plugin, out: Fetched, redactor: Redactor) -> Fetched:
+    """`out` with reasons and notices redacted (reasons cut only after), and no secret left in the state."""
+    notices = [redactor.text(n) for n in out.notices]
+    unavailable = [dataclasses.replace(u, reason=redactor.line(u.reason, REASON_LIMIT)) for u in out.unavailable]
+    state = None if out.state is None else _state_without_secrets(plugin, out.state, redactor, notices)
+    return dataclasses.replace(out, unavailable=unavailable, notices=notices, state=state)
+
+
+def _state_without_secrets(
+    plugin: Plugin, state: dict[str, Any], redactor: Redactor, notices: list[str]
+) -> dict[str, Any]:
+    """Drop every state entry that holds a secret of the run, and say so.
+
+    The state is stored in clear in the database (and in its backups), so it must never hold a token. An
+    entry is dropped rather than masked: a masked token handed back next run would be used as one. A plugin
+    always copes with a missing entry (the first run has none), so the next run still works.
+    """
+    kept: dict[str, Any] = {}
+    for key, value in state.items():
+        if redactor.holds(str(key)) or redactor.holds(json.dumps(value, ensure_ascii=False, default=str)):
+            notices.append(
+                f"plugin {plugin.name} put a secret in its state ({redactor.text(str(key))}); it was not stored: "
+                "the state is kept in the database in clear, so secrets stay in the environment"
+            )
+        else:
+            kept[key] = value
+    return kept

@@ -9,10 +9,8 @@ short rate limit). Waits end at once when the sync is asked to stop.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,37 +18,13 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from tracker.errors import SyncInterrupted
+from tracker.redact import SENSITIVE, Redactor, header_secrets, redact_text, redact_url, url_secrets
+
+__all__ = ["SENSITIVE", "HttpSession", "redact_text", "redact_url"]  # the redaction names stay importable from here
 
 log = logging.getLogger("tracker.http")
 
-SENSITIVE = re.compile(
-    r"(token|secret|key|password|passwd|signature|appsecret_proof|auth|code|credential)",
-    re.IGNORECASE,
-)
 USER_AGENT = "tracker/0.1 (+https://github.com/tracker-smb/tracker)"
-
-
-def redact_url(url: str) -> str:
-    """Hide credentials in a URL's query and userinfo (Graph's paging links embed the token)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    query = urlencode(
-        [(k, "REDACTED" if SENSITIVE.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "REDACTED@" + netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def redact_text(text: str, secrets: list[str]) -> str:
-    """Replace known secret values and credentials in URLs inside free text."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return re.sub(r"https?://[^\s'\"<>]+", lambda m: redact_url(m.group(0)), text)
 
 
 class _Retry(Retry):
@@ -116,6 +90,19 @@ class HttpSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
         self.headers["User-Agent"] = USER_AGENT
+        self.sent_secrets: set[str] = set()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Learn the credentials each request carries, so an answer echoing them can be scrubbed."""
+        for name, value in request.headers.items():
+            self.sent_secrets.update(header_secrets(name, str(value)))
+        self.sent_secrets.update(url_secrets(request.url or ""))
+        return super().send(request, **kwargs)
+
+    def redact(self, text: str) -> str:
+        """`text` without the credentials this session has sent: what a plugin calls before it cuts a message."""
+        return Redactor.of(self.sent_secrets).text(text)
+
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.stop.is_set():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from tracker.http import redact_text
+from tracker.redact import Redactor
 
 if TYPE_CHECKING:
     from tracker.config import Config
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 LOG_FILE = "tracker.log"
 MAX_BYTES = 1_000_000
 BACKUPS = 5
-ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 LOGGERS = ("tracker", "apscheduler")
 
 
@@ -52,9 +50,9 @@ def _quote(value: Any) -> str:
 class LineFormatter(logging.Formatter):
     """`ts=... level=info logger=tracker.sync msg="..." key=value`, with secrets redacted."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, secrets: Redactor | list[str]) -> None:
         super().__init__()
-        self.secrets = secrets
+        self.redactor = secrets if isinstance(secrets, Redactor) else Redactor.of(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         parts: dict[str, Any] = {
@@ -67,22 +65,18 @@ class LineFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             parts["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
         line = " ".join(f"{key}={_quote(value)}" for key, value in parts.items())
-        return redact_text(line, self.secrets)
+        return self.redactor.text(line)
 
 
-def referenced_secrets(cfg: Config, env: dict[str, str] | None = None) -> list[str]:
-    """Values of every ${ENV_VAR} the config refers to: what a log must never show."""
-    env = dict(os.environ) if env is None else env
-    values = [v for a in cfg.accounts for v in a.options.values() if isinstance(v, str)]
-    webhook = cfg.alerts.webhook_url or ""
-    secrets = [env.get(m.group(1), "") for m in map(ENV_REF.match, [*values, webhook]) if m]
-    if webhook and not ENV_REF.match(webhook):
-        secrets.append(webhook)  # a webhook URL often carries its token in the path
-    return [s for s in secrets if s]
+def referenced_secrets(cfg: Config, env: dict[str, str] | None = None) -> Redactor:
+    """Values of the config's ${ENV_VAR}s, credentials in its URLs, the webhook: what a log must never show."""
+    return Redactor.for_config(cfg, env)
 
 
 @contextmanager
-def logging_to(secrets: list[str], *, verbose: bool = False, directory: Path | None = None) -> Iterator[Path]:
+def logging_to(
+    secrets: Redactor | list[str], *, verbose: bool = False, directory: Path | None = None
+) -> Iterator[Path]:
     """Send tracker's (and APScheduler's) log lines to stderr and a rotating file while the block runs."""
     folder = directory or log_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,9 @@ def alerts(
 ) -> None:
     """Conversions at zero, likes up while customers fall, conversion rate below its baseline, stale syncs, expiring tokens, retired metrics. Exit code 0: nothing to say, 1: alerts, 2: error."""
     from tracker import alerts as alerts_mod
+    from tracker.redact import Redactor
 
+    cfg = None
     try:
         cfg = load_config(config)
         engine = open_engine(cfg)
@@ -40,7 +42,8 @@ def alerts(
             alerts_mod.post(cfg.alerts.webhook_url, found, now)
     except TrackerError as exc:
         console = stderr()
-        for line in str(exc).splitlines() or [type(exc).__name__]:
+        redactor = Redactor() if cfg is None else Redactor.for_config(cfg)  # the webhook's own error included
+        for line in redactor.text(str(exc)).splitlines() or [type(exc).__name__]:
             console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(code=EXIT_ERROR) from None
     raise typer.Exit(code=EXIT_ALERTS if found else EXIT_NOTHING)

@@ -14,6 +14,7 @@ from tracker import words
 from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, stdout
 
 if TYPE_CHECKING:
+    from tracker.config import Config
     from tracker.options import OptionInfo
     from tracker.plugin import Plugin
     from tracker.registry import Registry
@@ -155,6 +156,28 @@ def problems(path: Path | None) -> tuple[Path | None, int, list[str]]:
     return cfg.path, len(cfg.accounts), found
 
 
+def readable_secrets(cfg: Config) -> list[str]:
+    """A config that other users can read must not hold a credential: name the keys and how to close it."""
+    import os
+    import stat
+
+    from tracker.redact import literal_secrets
+
+    if cfg.path is None or os.name == "nt":  # Windows has no group/other mode bits to check
+        return []
+    try:
+        mode = stat.S_IMODE(cfg.path.stat().st_mode)
+    except OSError:
+        return []
+    held = literal_secrets(cfg) if mode & (stat.S_IRGRP | stat.S_IROTH) else []
+    if not held:
+        return []
+    return [
+        f"{cfg.path}: other users can read it (mode {mode:04o}) and it holds credentials in "
+        f"{', '.join(held)}; run `chmod 600 {cfg.path}` or give them as ${{ENV_VAR}} references"
+    ]
+
+
 @app.command("check")
 @friendly
 def check(config: ConfigOption = None) -> None:
@@ -168,6 +191,8 @@ def check(config: ConfigOption = None) -> None:
     console.print(f"{path}: ok ({words.count(count, 'account')})", highlight=False)
     if count == 0:
         console.print(NO_ACCOUNTS.format(path=path), highlight=False, markup=False)
+    for line in readable_secrets(load_config(config, required=True)):
+        console.print(f"warning: {line}", highlight=False, markup=False)
 
 
 @friendly

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from tracker.plugin import Conversion, Sample, Unavailable
+from tracker.redact import Redactor
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncRun
 from tracker.store.models import Sample as SampleRow
@@ -108,7 +109,9 @@ def finish_account_run(engine: Engine, account_run_id: int, status: str, error: 
     table = AccountRun.__table__
     with _write(engine) as conn, conn.begin():
         conn.execute(
-            sa.update(table).where(table.c.id == account_run_id).values(finished_at=now(), status=status, error=error)
+            sa.update(table)
+            .where(table.c.id == account_run_id)
+            .values(finished_at=now(), status=status, error=None if error is None else Redactor().text(error))
         )
 
 
@@ -233,12 +236,17 @@ def withdraw_conversion(engine: Engine, account: str, record_id: str, trigger: s
 
 
 def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
+    """The account row; its options with URL credentials hidden (`http://user:pass@` is typed into configs).
+
+    The state is stored as the plugin left it: tracker.collect already dropped any entry holding a secret,
+    and masking more here could break a cursor the plugin needs back.
+    """
     table = Account.__table__
     existing = conn.execute(sa.select(table).where(table.c.name == result.account)).mappings().first()
     values: dict[str, Any] = {
         "name": result.account,
         "plugin": result.plugin,
-        "options_json": result.options_json,
+        "options_json": json.dumps(Redactor().mapping(json.loads(result.options_json)), sort_keys=True),
         "conversion_source": result.conversion_source,
         "covers_all_platforms": result.covers_all_platforms,
         "position": result.position,
@@ -278,7 +286,7 @@ def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None
             "platform": u.platform,
             "metric": u.metric,
             "status": "unavailable",
-            "reason": u.reason,
+            "reason": Redactor().text(u.reason),  # tracker.collect redacted known secrets; URL credentials again here
             "since": now(),
             "run_id": run_id,
         }
