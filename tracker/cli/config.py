@@ -14,6 +14,8 @@ from tracker import words
 from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, stdout
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from tracker.config import Config
     from tracker.options import OptionInfo
     from tracker.plugin import Plugin
@@ -156,6 +158,56 @@ def problems(path: Path | None) -> tuple[Path | None, int, list[str]]:
     return cfg.path, len(cfg.accounts), found
 
 
+def _existing_database(cfg: Config) -> Engine | None:
+    """The database, if there is one of this release's schema; checking a config never creates or migrates one."""
+    import sqlalchemy as sa
+
+    from tracker.errors import TrackerError
+    from tracker.store import migrations
+    from tracker.store.db import open_engine
+
+    url = sa.make_url(cfg.database)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return None
+    try:
+        engine = open_engine(cfg.database, migrate=False)
+    except TrackerError:
+        return None
+    try:
+        if not migrations.pending(engine):
+            return engine
+    except (TrackerError, sa.exc.SQLAlchemyError):
+        pass  # a database that cannot be read is for `tracker db status` to explain, not the config check
+    engine.dispose()
+    return None
+
+
+def rename_hints(cfg: Config, registry: Registry) -> list[str]:
+    """A stored account gone from the config and a new one reading the same source: renamed, its history left behind."""
+    from tracker import options
+    from tracker.store.rename import likely_renames
+
+    engine = _existing_database(cfg)
+    if engine is None:
+        return []
+    secrets = {p.name: {i.name for i in options.describe(p) if i.secret} for p in registry.plugins()}
+    try:
+        found = likely_renames(engine, cfg.accounts, secrets)
+    finally:
+        engine.dispose()
+    return [
+        f"{cfg.path}: accounts.{r.new} looks like {r.old} renamed (same plugin and options): "
+        f"`tracker accounts rename {r.old} {r.new}` keeps its history"
+        for r in found
+    ]
+
+
+def warnings(path: Path | None) -> list[str]:
+    """What a valid config may still get wrong, one line each; never a reason to fail the check."""
+    cfg = load_config(path, required=True)
+    return rename_hints(cfg, load_registry(cfg)) + readable_secrets(cfg)
+
+
 def readable_secrets(cfg: Config) -> list[str]:
     """A config that other users can read must not hold a credential: name the keys and how to close it."""
     import os
@@ -181,7 +233,7 @@ def readable_secrets(cfg: Config) -> list[str]:
 @app.command("check")
 @friendly
 def check(config: ConfigOption = None) -> None:
-    """Validate the config and every account's options; one line per problem."""
+    """Validate the config and every account's options; one line per problem, then warnings."""
     from tracker.errors import ConfigError
 
     path, count, found = problems(config)
@@ -191,7 +243,7 @@ def check(config: ConfigOption = None) -> None:
     console.print(f"{path}: ok ({words.count(count, 'account')})", highlight=False)
     if count == 0:
         console.print(NO_ACCOUNTS.format(path=path), highlight=False, markup=False)
-    for line in readable_secrets(load_config(config, required=True)):
+    for line in warnings(config):
         console.print(f"warning: {line}", highlight=False, markup=False)
 
 

@@ -34,14 +34,16 @@ _DELETED: dict[str, sa.Column] = {
     "blocks": AccountBlock.__table__.c.account,
     "leases": SyncLease.__table__.c.account,
 }
-_KEPT: dict[str, sa.Column] = {"runs_kept": AccountRun.__table__.c.account}
+_HISTORY: dict[str, sa.Column] = {"runs": AccountRun.__table__.c.account}
+# Every table keyed by an account, run history last: what `accounts rename` moves.
+ACCOUNT_COLUMNS: dict[str, sa.Column] = {**_DELETED, **_HISTORY}
 # A lease is a lock, not data: an account with only a stale lease has nothing stored.
 _DATA = ("samples", "conversions", "metric_statuses", "state", "blocks")
 
 
 @dataclass(frozen=True)
 class Rows:
-    """One account's rows per table: what `forget` deletes, and the run history it keeps."""
+    """One account's rows per table: what `forget` deletes (all but `runs`, the run history) or `rename` moves."""
 
     account: str
     samples: int = 0
@@ -50,11 +52,15 @@ class Rows:
     state: int = 0
     blocks: int = 0
     leases: int = 0
-    runs_kept: int = 0
+    runs: int = 0
 
     @property
     def deleted(self) -> int:
         return sum(getattr(self, name) for name in _DELETED)
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, name) for name in ACCOUNT_COLUMNS)
 
     @property
     def stored(self) -> int:
@@ -62,22 +68,30 @@ class Rows:
         return sum(getattr(self, name) for name in _DATA)
 
     def tables(self) -> list[tuple[str, str, int]]:
-        """(field, table name, rows) for every table, deleted ones first, for display."""
-        columns = {**_DELETED, **_KEPT}
-        return [(f.name, columns[f.name].table.name, getattr(self, f.name)) for f in fields(self) if f.name in columns]
+        """(field, table name, rows) for every table, run history last, for display."""
+        return [
+            (f.name, ACCOUNT_COLUMNS[f.name].table.name, getattr(self, f.name))
+            for f in fields(self)
+            if f.name in ACCOUNT_COLUMNS
+        ]
 
 
 def _accounts_in(conn: Connection, column: sa.Column) -> set[str]:
     return {row[0] for row in conn.execute(sa.select(column).distinct())}
 
 
-def stored_accounts(engine: Engine) -> list[str]:
+def stored_in(conn: Connection) -> list[str]:
     """Accounts with any stored data (numbers, records, statuses, state or a block), sorted."""
     names: set[str] = set()
-    with engine.connect() as conn:
-        for field_name in _DATA:
-            names |= _accounts_in(conn, _DELETED[field_name])
+    for field_name in _DATA:
+        names |= _accounts_in(conn, _DELETED[field_name])
     return sorted(names)
+
+
+def stored_accounts(engine: Engine) -> list[str]:
+    """Accounts with any stored data (numbers, records, statuses, state or a block), sorted."""
+    with engine.connect() as conn:
+        return stored_in(conn)
 
 
 def removed_accounts(engine: Engine, configured: set[str]) -> list[str]:
@@ -90,10 +104,11 @@ def removed_note(account: str) -> str:
     return f"stored data of removed account {account} is not counted; `tracker accounts forget {account}` deletes it"
 
 
-def _count(conn: Connection, name: str) -> Rows:
+def count(conn: Connection, name: str) -> Rows:
+    """The account's rows in every table keyed by an account."""
     counts = {
         field_name: conn.execute(sa.select(sa.func.count()).select_from(column.table).where(column == name)).scalar_one()
-        for field_name, column in {**_DELETED, **_KEPT}.items()
+        for field_name, column in ACCOUNT_COLUMNS.items()
     }
     return Rows(account=name, **counts)
 
@@ -101,11 +116,14 @@ def _count(conn: Connection, name: str) -> Rows:
 def plan(engine: Engine, name: str) -> Rows:
     """What `forget(engine, name)` would delete now (and the run history it would keep)."""
     with engine.connect() as conn:
-        return _count(conn, name)
+        return count(conn, name)
 
 
-def _refuse_if_syncing(conn: Connection, name: str) -> None:
-    """A sync holding the account's lease would write its rows back right after the delete."""
+def refuse_if_syncing(conn: Connection, name: str, unchanged: str = "nothing deleted") -> None:
+    """A sync holding the account's lease would write its rows back right after the change.
+
+    `unchanged` ends the message: what the refused command left as it was.
+    """
     table = SyncLease.__table__
     found = conn.execute(sa.select(table).where(table.c.account == name)).mappings().first()
     if found is None:
@@ -114,16 +132,16 @@ def _refuse_if_syncing(conn: Connection, name: str) -> None:
     if lease.expires_at.tzinfo is None:  # some drivers hand stored UTC times back without the zone
         lease = LeaseRow(**{**found, "expires_at": lease.expires_at.replace(tzinfo=timezone.utc)})
     if not Leases(conn.engine).stale(lease, datetime.now(timezone.utc)):
-        raise AccountBusy(f"{name}: being synced right now ({lease.describe()}); nothing deleted, try again when it ends")
+        raise AccountBusy(f"{name}: being synced right now ({lease.describe()}); {unchanged}, try again when it ends")
 
 
 def forget(engine: Engine, name: str) -> Rows:
     """Delete every row keyed by the account but its run history, in one transaction; returns the rows deleted."""
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-        _refuse_if_syncing(conn, name)
-        kept = _count(conn, name).runs_kept
+        refuse_if_syncing(conn, name)
+        kept = count(conn, name).runs
         deleted = {
             field_name: conn.execute(sa.delete(column.table).where(column == name)).rowcount
             for field_name, column in _DELETED.items()
         }
-    return Rows(account=name, runs_kept=kept, **deleted)
+    return Rows(account=name, runs=kept, **deleted)
