@@ -1,18 +1,24 @@
 """Orders and leads from shop exports (Shopify, WooCommerce, any spreadsheet): first-party conversions.
 
 Each order becomes one `Conversion` record keyed by its order number (or, without
-one, by a hash of its date, amount and source), so re-importing a file, or an
-overlapping later export, adds nothing: the core upserts records and recomputes
-the daily orders, leads and revenue from them. Bad rows are skipped and named by
-file and line; good rows are kept. Conversions are dated as the shop wrote them
-and are not limited to the sync window: an export covers what it covers. A file
-that is no order or lead export (a known analytics export, or one with neither
-an amount nor a kind) fails the account with one line, so page views never
-become orders.
+one, by what identifies the row: its date, kind, source, coupon and attribution
+cells, and its place among rows alike in those), so re-importing a file, or an
+overlapping later export, adds nothing and a row whose amount was corrected
+replaces its record: the core upserts records and recomputes the daily orders,
+leads and revenue from them. Each file is the whole export of the days it
+spans: an order it no longer holds within them is removed by the core. Bad
+rows are skipped and named by file and line; good rows are kept, and a file
+with bad rows removes nothing until they are fixed. Conversions are dated as
+the shop wrote them and are not limited to the sync window: an export covers
+what it covers. A file that is no order or lead export (a known analytics
+export, or one with neither an amount nor a kind) fails the account with one
+line, so page views never become orders.
 
-State remembers a fingerprint of each file already read (its bytes and the
-options that shaped it), so unchanged files are skipped; reading one again
-would be harmless anyway.
+Files are streamed (tracker._csv_read) and their records yielded in batches,
+so a large export is never held whole. State remembers a fingerprint of each
+file already read (its bytes and the options that shaped it) and the days it
+spans: unchanged files are skipped, unless a changed file overlaps their days
+(then both are read, so an order the two share is not removed).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,17 +120,21 @@ class CsvOptions:
             raise ValueError(f"coupons: platforms must be lowercase keys like \"instagram\": {', '.join(bad)}")
 
 
+BATCH = 5000  # records per yielded page: large files stream through in pages of this size
+
+
 @dataclass
 class FileResult:
-    """What one file gave: its records, the notices about it, and whether it may be skipped next time.
+    """What reading one file gave besides its records.
 
-    `unavailable` names the platforms whose revenue the file leaves unknown (orders without an amount column).
+    `final`: the file may be skipped while unchanged (no rows dated in the future). `span`: the first and last
+    day of its records. `complete`: every row could be read, so the file is the whole export of its span.
     """
 
-    conversions: list[Conversion] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-    unavailable: list[Unavailable] = field(default_factory=list)
+    records: int = 0
     final: bool = True
+    span: tuple[date, date] | None = None
+    complete: bool = True
 
 
 # --- files -----------------------------------------------------------------------------------------------------------
@@ -150,9 +160,10 @@ def find_files(path: str) -> list[Path]:
     return [target]
 
 
-def load(path: Path) -> bytes:
+def scan(path: Path, opts: CsvOptions) -> read.Scanned:
+    """One pass over the bytes: the fingerprint (bytes and the options that shape them) and the encoding."""
     try:
-        return path.read_bytes()
+        return read.scan(path, opts.encoding, options_fingerprint(opts).encode() + b"\0")
     except OSError as exc:
         raise ApiError(f"cannot read {path} ({exc.strerror or exc}): check its permissions") from None
 
@@ -166,10 +177,6 @@ def options_fingerprint(opts: CsvOptions) -> str:
             value = {"hosts": dict(value.hosts), "sources": dict(value.sources)}
         values[f.name] = value
     return json.dumps(values, sort_keys=True, default=str)
-
-
-def fingerprint(data: bytes, opts: CsvOptions) -> str:
-    return hashlib.sha256(options_fingerprint(opts).encode() + b"\0" + data).hexdigest()
 
 
 # --- rows -> records -------------------------------------------------------------------------------------------------
@@ -224,10 +231,14 @@ def _currency(cells: list[str], cols: Columns, opts: CsvOptions) -> str | None:
     return value if re.fullmatch(r"[A-Z]{3}", value) else (opts.currency.upper() or None)
 
 
-def _content_id(day: date, amount: float, kind: str, cells: list[str], cols: Columns) -> str:
-    """For rows without an order number: the parsed key fields, so a re-save with other number formats matches."""
+def _content_id(day: date, kind: str, cells: list[str], cols: Columns) -> str:
+    """For rows without an order number: what identifies the row, so a corrected amount replaces its record.
+
+    The date, kind, source, coupon, attribution and UTM cells (parsed or lowercased, so a re-save with other
+    formats matches); rows alike in all of them are told apart by their order in the file (`-2`, `-3`).
+    """
     fields = (cols.source, cols.coupon, cols.origin, cols.utm)
-    parts = [day.isoformat(), f"{amount:.2f}", kind, *(_cell(cells, i).lower() for i in fields)]
+    parts = [day.isoformat(), kind, *(_cell(cells, i).lower() for i in fields)]
     return "row-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -245,86 +256,162 @@ def refused_without_amount(path: Path, table: read.Table) -> PluginError:
                        f"kind column, and `kind` is not set, so its rows are neither orders nor leads; {_NEEDS}")
 
 
-def read_file(path: Path, data: bytes, opts: CsvOptions, window: Window) -> FileResult:
-    """Every order or lead in one file; a bad row becomes a notice naming the file and line.
+@dataclass(frozen=True)
+class Layout:
+    """How one file reads, decided from all its rows before any record is made."""
+
+    cols: Columns
+    order: str
+    decimal_comma: bool
+
+
+def _layout(path: Path, scanned: read.Scanned, opts: CsvOptions) -> tuple[Layout, list[str]]:
+    """The first pass: columns, day/month order and decimal mark, and the notices about them.
+
+    Raises FileProblem for a file to skip, PluginError for one that is no order or lead export.
+    """
+    with read.open_rows(path, scanned, _DELIMITERS[opts.delimiter]) as rows:
+        seen = analytics_export(rows.head)
+        if seen is not None:
+            raise refused_as_analytics(path, seen)
+        overrides = {"id": opts.id_column, "date": opts.date_column, "amount": opts.amount_column,
+                     "source": opts.source_column, "coupon": opts.coupon_column, "kind": opts.kind_column,
+                     "currency": opts.currency_column}
+        cols = resolve(rows.head.header, opts.preset, overrides)
+        if cols.amount is None and cols.kind is None and not opts.kind:
+            raise refused_without_amount(path, rows.head)
+        facts = read.FileFacts(delimiter=rows.delimiter)
+        for _, cells in rows.rows():
+            facts.see_date(_cell(cells, cols.date))
+            facts.see_amount(_cell(cells, cols.amount))
+    notices = []
+    if not opts.date_format and facts.ambiguous_slash_dates:
+        notices.append(f"{path.name}: no date shows whether it is day/month or month/day; read as day/month "
+                       "(set date_format to be sure)")
+    return Layout(cols, facts.day_order, facts.decimal_comma), notices
+
+
+@dataclass
+class _Row:
+    """A readable row's record, or why the row gives none (`bad`: unreadable; `future`: dated after tomorrow)."""
+
+    record: Conversion | None = None
+    bad: str = ""
+    future: str = ""
+
+
+def _records(
+    path: Path, scanned: read.Scanned, opts: CsvOptions, window: Window, layout: Layout, export: str
+) -> Iterator[_Row]:
+    """Every row of the file, in order, as a record or the reason it gives none."""
+    cols = layout.cols
+    numbers: set[str] = set()
+    occurrences: Counter[str] = Counter()
+    shared: dict[Any, Any] = {}  # one object per distinct day, platform, note...: a million rows repeat them
+    coupons = {k.lower(): v for k, v in opts.coupons.items()}
+    latest = window.today + timedelta(days=1)
+    with read.open_rows(path, scanned, _DELIMITERS[opts.delimiter]) as rows:
+        for line, cells in rows.rows():
+            number = _cell(cells, cols.id)
+            amount_cell = _cell(cells, cols.amount)
+            refund_row = amount_cell.lstrip("(").startswith("-") or amount_cell.startswith("(")
+            if number and number in numbers and not refund_row:
+                continue  # a further line item of an order already read (Shopify: one row per line item)
+            if number:
+                numbers.add(number)
+            try:
+                if not _wanted(_status(cells, cols), opts):
+                    continue
+                kind = _kind(cells, cols, opts.kind or "order")
+                day = read.parse_day(_cell(cells, cols.date), layout.order, opts.date_format)
+                amount = _amount(cells, cols, kind, layout.decimal_comma)
+            except ValueError as exc:
+                yield _Row(bad=f"{path.name} line {line}: {exc}; row skipped")
+                continue
+            if day > latest:
+                yield _Row(future=f"{path.name} line {line}: dated {day}, in the future; row skipped")
+                continue
+            key = number or _content_id(day, kind, cells, cols)
+            if amount is not None and amount < 0:
+                key = f"{key}-refund-{day:%Y%m%d}"
+            if not number or key != number:  # order numbers are unique already (later line items were skipped)
+                occurrences[key] += 1
+                if occurrences[key] > 1:
+                    key = f"{key}-{occurrences[key]}"
+            decision = decide(cells, cols, coupons, opts.attribution)
+            yield _Row(Conversion(
+                id=key, platform=shared.setdefault(decision.platform, decision.platform),
+                day=shared.setdefault(day, day), kind=kind, amount=amount,
+                currency=shared.setdefault(("currency", c := _currency(cells, cols, opts)), c),
+                basis=decision.basis, ref=f"{path.name} line {line}",
+                note=shared.setdefault(decision.note, decision.note), export=export,
+            ))
+
+
+Yielded = Notice | Unavailable | list[Conversion]
+
+
+def read_file(
+    path: Path, scanned: read.Scanned, opts: CsvOptions, window: Window
+) -> Generator[Yielded, None, FileResult]:
+    """Every order or lead in one file, yielded in pages; a bad row becomes a notice naming the file and line.
 
     A file that is no order or lead export (a known analytics export, or neither an amount nor a kind) raises
-    PluginError: the account fails with that line instead of storing page views as orders.
+    PluginError: the account fails with that line instead of storing page views as orders. Three passes, none
+    holding the file: the layout, a check for unreadable rows (a file with any is not taken as a complete
+    export, so a typo never removes an order), and the records.
     """
     out = FileResult()
     try:
-        table = read.read_table(data, opts.encoding, _DELIMITERS[opts.delimiter])
+        layout, notices = _layout(path, scanned, opts)
+        bad = sum(1 for row in _records(path, scanned, opts, window, layout, "") if row.bad)
     except read.FileProblem as problem:
-        return FileResult(notices=[f"{path.name} {problem}; file skipped"], final=False)
-    seen = analytics_export(table)
-    if seen is not None:
-        raise refused_as_analytics(path, seen)
-    overrides = {"id": opts.id_column, "date": opts.date_column, "amount": opts.amount_column,
-                 "source": opts.source_column, "coupon": opts.coupon_column, "kind": opts.kind_column,
-                 "currency": opts.currency_column}
-    try:
-        cols = resolve(table.header, opts.preset, overrides)
-    except read.FileProblem as problem:
-        return FileResult(notices=[f"{path.name} {problem}; file skipped"], final=False)
-    if cols.amount is None and cols.kind is None and not opts.kind:
-        raise refused_without_amount(path, table)
-    dates = [_cell(cells, cols.date) for _, cells in table.rows]
-    order = read.day_order(dates)
-    if not opts.date_format and read.ambiguous_slash_dates(dates):
-        out.notices.append(f"{path.name}: no date shows whether it is day/month or month/day; read as day/month "
-                           "(set date_format to be sure)")
-    decimal_comma = read.uses_decimal_comma([_cell(c, cols.amount) for _, c in table.rows], table.delimiter)
-    numbers: set[str] = set()
-    unknown_amounts: Counter[str] = Counter()
-    occurrences: Counter[str] = Counter()
-    latest = window.today + timedelta(days=1)
-    for line, cells in table.rows:
-        number = _cell(cells, cols.id)
-        amount_cell = _cell(cells, cols.amount)
-        refund_row = amount_cell.lstrip("(").startswith("-") or amount_cell.startswith("(")
-        if number and number in numbers and not refund_row:
-            continue  # a further line item of an order already read (Shopify: one row per line item)
-        if number:
-            numbers.add(number)
-        try:
-            if not _wanted(_status(cells, cols), opts):
-                continue
-            kind = _kind(cells, cols, opts.kind or "order")
-            day = read.parse_day(_cell(cells, cols.date), order, opts.date_format)
-            amount = _amount(cells, cols, kind, decimal_comma)
-        except ValueError as exc:
-            out.notices.append(f"{path.name} line {line}: {exc}; row skipped")
+        yield Notice(f"{path.name} {problem}; file skipped")
+        return FileResult(final=False, complete=False)
+    for notice in notices:
+        yield Notice(notice)
+    out.complete = bad == 0
+    unknown: Counter[str] = Counter()
+    page: list[Conversion] = []
+    for row in _records(path, scanned, opts, window, layout, path.name if out.complete else ""):
+        if row.record is None:
+            out.final = out.final and not row.future
+            yield Notice(row.bad or row.future)
             continue
-        if day > latest:
-            out.notices.append(f"{path.name} line {line}: dated {day}, in the future; row skipped")
-            out.final = False
-            continue
-        known = amount if amount is not None else 0.0  # the record needs a number; the status says "unknown"
-        key = number or _content_id(day, known, kind, cells, cols)
-        if known < 0:
-            key = f"{key}-refund-{day:%Y%m%d}"
-        occurrences[key] += 1
-        if occurrences[key] > 1:
-            key = f"{key}-{occurrences[key]}"
-        decision = decide(cells, cols, {k.lower(): v for k, v in opts.coupons.items()}, opts.attribution)
-        if amount is None:
-            unknown_amounts[decision.platform] += 1
-        out.conversions.append(Conversion(
-            id=key, platform=decision.platform, day=day, kind=kind, amount=known,
-            currency=_currency(cells, cols, opts), basis=decision.basis, ref=f"{path.name} line {line}",
-            note=decision.note,
-        ))
-    if unknown_amounts:
-        out.notices.append(f"{path.name} has no amount column: its {sum(unknown_amounts.values())} orders count, "
-                           "their revenue is unknown, not 0 (set amount_column)")
-        out.unavailable += [
-            Unavailable(platform, "revenue", f"{path.name} has no amount column ({count} orders without an amount)")
-            for platform, count in sorted(unknown_amounts.items())
-        ]
+        record = row.record
+        out.records += 1
+        first, last = out.span or (record.day, record.day)
+        out.span = (min(first, record.day), max(last, record.day))
+        if record.amount is None:
+            unknown[record.platform] += 1
+        page.append(record)
+        if len(page) == BATCH:
+            yield page
+            page = []
+    if page:
+        yield page
+    if unknown:
+        yield Notice(f"{path.name} has no amount column: its {sum(unknown.values())} orders count, "
+                     "their revenue is unknown, not 0 (set amount_column)")
+        for platform, count in sorted(unknown.items()):
+            reason = f"{path.name} has no amount column ({count} orders without an amount)"
+            yield Unavailable(platform, "revenue", reason)
     return out
 
 
 # --- plugin ----------------------------------------------------------------------------------------------------------
+
+
+def _span(remembered: list[str]) -> tuple[date, date]:
+    return date.fromisoformat(remembered[0]), date.fromisoformat(remembered[1])
+
+
+def _overlaps(span: list[str] | None, others: list[tuple[date, date]]) -> bool:
+    """Whether a remembered span [first, last] shares a day with any of `others`; unknown spans always do."""
+    if not span:
+        return True
+    first, last = _span(span)
+    return any(first <= b and a <= last for a, b in others)
 
 
 def fetch(opts: CsvOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
@@ -332,21 +419,39 @@ def fetch(opts: CsvOptions, window: Window, http: HttpSession, state: dict[str, 
     if not files:
         yield Notice(f"{os.path.expanduser(opts.path)} holds no .csv files yet")
     known: dict[str, str] = state.get("files", {})
+    spans: dict[str, list[str]] = state.get("spans", {})
     remembered: dict[str, str] = {}
+    scans: dict[Path, read.Scanned] = {}
     for path in files:
-        data = load(path)
-        digest = fingerprint(data, opts)
-        if known.get(str(path)) == digest:
-            remembered[str(path)] = digest
+        try:
+            scans[path] = scan(path, opts)
+        except read.FileProblem as problem:
+            yield Notice(f"{path.name} {problem}; file skipped")
+    changed = [p for p in scans if known.get(str(p)) != scans[p].digest]
+    removing: list[tuple[date, date]] = []  # the days where a re-read file may remove orders it no longer holds
+    for path in changed:
+        result = yield from read_file(path, scans[path], opts, window)
+        if result.span and result.complete and (str(path) in known or str(path) in spans):
+            removing.append(result.span)
+        _remember(path, scans[path], result, remembered, spans)
+    for path in scans:
+        if path in changed:
             continue
-        result = read_file(path, data, opts, window)
-        yield from (Notice(n) for n in result.notices)
-        yield from result.unavailable
-        if result.conversions:
-            yield result.conversions
-        if result.final:
-            remembered[str(path)] = digest
-    yield State({"files": remembered})
+        if removing and _overlaps(spans.get(str(path)), removing):  # an order both hold must not be removed
+            result = yield from read_file(path, scans[path], opts, window)
+            _remember(path, scans[path], result, remembered, spans)
+        else:
+            remembered[str(path)] = scans[path].digest
+    kept = {p: spans[p] for p in remembered if spans.get(p)}
+    yield State({"files": remembered, "spans": kept} if kept else {"files": remembered})
+
+
+def _remember(path: Path, scanned: read.Scanned, result: FileResult, remembered: dict[str, str],
+              spans: dict[str, list[str]]) -> None:
+    if result.final:
+        remembered[str(path)] = scanned.digest
+    if result.span:
+        spans[str(path)] = [result.span[0].isoformat(), result.span[1].isoformat()]
 
 
 def check(opts: CsvOptions, http: HttpSession) -> str:
@@ -356,18 +461,27 @@ def check(opts: CsvOptions, http: HttpSession) -> str:
         raise NotFound(f"{os.path.expanduser(opts.path)} holds no .csv files")
     today = date.today()
     win = Window(today, today, today, ZoneInfo("UTC"))
-    records: list[Conversion] = []
+    kinds: Counter[str] = Counter()
+    first: date | None = None
+    last: date | None = None
     notices: list[str] = []
     for path in files:
-        result = read_file(path, load(path), opts, win)
-        records += result.conversions
-        notices += result.notices
-    if not records:
+        try:
+            pages = read_file(path, scan(path, opts), opts, win)
+        except read.FileProblem as problem:
+            notices.append(f"{path.name} {problem}; file skipped")
+            continue
+        for item in pages:
+            if isinstance(item, Notice):
+                notices.append(item.message)
+            elif isinstance(item, list):
+                kinds.update(r.kind for r in item)
+                first = min([first, *(r.day for r in item)] if first else [r.day for r in item])
+                last = max([last, *(r.day for r in item)] if last else [r.day for r in item])
+    if not kinds:
         raise ApiError(notices[0] if notices else f"{os.path.expanduser(opts.path)}: no orders or leads found")
-    kinds = Counter(r.kind for r in records)
-    days = sorted(r.day for r in records)
     parts = [f"{kinds[k]} {k}s" for k in ("order", "lead") if kinds[k]]
-    summary = f"{len(files)} file(s): {' and '.join(parts)} from {days[0]} to {days[-1]}"
+    summary = f"{len(files)} file(s): {' and '.join(parts)} from {first} to {last}"
     return summary + (f", {len(notices)} notice(s): {notices[0]}" if notices else "")
 
 

@@ -41,9 +41,29 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
             f"plugin {plugin.name} yielded {sample.metric} for {sample.day}, outside the window {window.since}..{window.until}"
         )
     value = sample.value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PluginError(f"plugin {plugin.name} yielded {sample.metric}={value!r} for {sample.day}: not a finite number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PluginError(f"plugin {plugin.name} yielded {sample.metric}={value!r} for {sample.day}: not a number")
     return sample
+
+
+def implausible(metric: str, value: float) -> str | None:
+    """Why `value` cannot be a day's `metric` (tracker.metrics has each metric's range), or None if it can."""
+    if not math.isfinite(value):
+        return "not a finite number"
+    least, greatest = metrics.plausible_range(metric)
+    if value < least:
+        return f"{metric} cannot be negative" if least == 0 else f"less than {least:g}"
+    if value > greatest:
+        return f"more than {greatest:g}, not a plausible {metric}"
+    return None
+
+
+def sample_problem(sample: Sample) -> str | None:
+    """A notice for a sample whose value no store or report may take; None for a good one."""
+    why = implausible(sample.metric, float(sample.value))
+    if why is None:
+        return None
+    return f"{sample.platform} {sample.metric} on {sample.day} = {sample.value!r}: {why}; that number was dropped, the rest kept"
 
 
 def check_conversion(plugin: Plugin, record: Any, window: Window) -> Conversion:
@@ -58,9 +78,30 @@ def check_conversion(plugin: Plugin, record: Any, window: Window) -> Conversion:
         raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} dated {record.day!r}: not a past date")
     if record.kind not in ("order", "lead"):
         raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} of kind {record.kind!r} (order or lead)")
-    if isinstance(record.amount, bool) or not isinstance(record.amount, (int, float)) or not math.isfinite(record.amount):
-        raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} with amount {record.amount!r}")
+    amount = record.amount
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float))):
+        raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} with amount {amount!r}: not a number")
+    if not isinstance(record.export, str) or (record.export and not record.ref.startswith(record.export + " ")):
+        raise PluginError(
+            f"plugin {plugin.name} yielded conversion {record.id} from export {record.export!r} whose ref "
+            f"{record.ref!r} does not begin with it"
+        )
     return record
+
+
+def conversion_problem(record: Conversion) -> str | None:
+    """A notice for an order or lead no store or report may take (amount or day implausible); None for a good one."""
+    where = f"{record.kind} {record.id} ({record.platform}, {record.day}{', ' + record.ref if record.ref else ''})"
+    if record.day < metrics.EARLIEST_DAY:
+        return f"{where}: dated before {metrics.EARLIEST_DAY}, not a real day; that {record.kind} was dropped, the rest kept"
+    if record.amount is None:
+        return None
+    why = implausible("revenue", float(record.amount))
+    if why is None and record.kind == "lead" and record.amount < 0:
+        why = "a lead cannot be worth less than 0"
+    if why is None:
+        return None
+    return f"{where} amount {record.amount!r}: {why.replace('revenue', 'amount')}; that {record.kind} was dropped, the rest kept"
 
 
 @dataclass
@@ -115,17 +156,17 @@ def _fetch_all(
         elif isinstance(item, Notice):
             out.notices.append(str(item.message))
         elif isinstance(item, Sample):
-            out.samples.append(check_sample(plugin, item, window))
+            _keep_samples(plugin, [item], window, out)
             on_page(1)
         elif isinstance(item, Conversion):
-            out.conversions.append(check_conversion(plugin, item, window))
+            _keep_conversions(plugin, [item], window, out)
             on_page(1)
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
             page = list(item)
             if page and isinstance(page[0], Conversion):
-                out.conversions.extend(check_conversion(plugin, c, window) for c in page)
+                _keep_conversions(plugin, page, window, out)
             else:
-                out.samples.extend(check_sample(plugin, s, window) for s in page)
+                _keep_samples(plugin, page, window, out)
             on_page(len(page))
         else:
             raise PluginError(
@@ -133,6 +174,27 @@ def _fetch_all(
                 "Unavailable, Notice or State"
             )
     return out
+
+
+def _keep_samples(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
+    """A malformed sample is the plugin's bug and fails the account; an implausible value is dropped with a notice."""
+    for item in page:
+        sample = check_sample(plugin, item, window)
+        problem = sample_problem(sample)
+        if problem is None:
+            out.samples.append(sample)
+        else:
+            out.notices.append(problem)
+
+
+def _keep_conversions(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
+    for item in page:
+        record = check_conversion(plugin, item, window)
+        problem = conversion_problem(record)
+        if problem is None:
+            out.conversions.append(record)
+        else:
+            out.notices.append(problem)
 
 
 def describe_error(exc: BaseException, secrets: Iterable[str] | Redactor) -> str:

@@ -9,13 +9,30 @@ period is summarised, which is where dashboards most often lie:
 - counter: an amount per day (likes). A period shows the sum.
 - unique:  distinct people per day (reach, visitors). Never summed over days;
            a period shows the daily average, labelled as such.
+
+Every metric also has a plausible range, which the core checks before a number
+is stored (tracker.collect): counts, levels and people are never negative and
+only `revenue` may be (a day of refunds); no value passes PLAUSIBLE_MAX. A
+number outside its range is a platform glitch or a typo (1e308 likes, -5
+followers), and three of them would sum to infinity: it is dropped with a
+notice, never stored. Extras (`plugin.name`) may have either sign, since the
+vocabulary does not know what they count.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
+
+# Larger than any one account's daily count or amount (the largest platforms have ~3e9 users), and small enough
+# that decades of such days still add up to a finite number.
+PLAUSIBLE_MAX = 1e12
+
+# No platform tracker reads, and no shop export it imports, has data from before this day (LinkedIn, the oldest
+# of them, started in 2003): an earlier date is a typo (0001-01-01) or a spreadsheet's zero date (1899-12-30).
+EARLIEST_DAY = date(2000, 1, 1)
 
 
 class Side(str, Enum):
@@ -37,6 +54,8 @@ class Metric:
     kind: Kind
     unit: str
     definition: str
+    minimum: float = 0.0  # least plausible value: 0 for counts, levels and people; -PLAUSIBLE_MAX if it may go below
+    maximum: float = PLAUSIBLE_MAX
 
 
 V, C, K = Side.VANITY, Side.CONVERSION, Side.CARE
@@ -71,7 +90,8 @@ METRICS: dict[str, Metric] = {
         Metric("leads", C, N, "conversions", "Leads: enquiries, sign-ups, bookings and other non-purchase goals."),
         Metric("orders", C, N, "conversions", "Orders and sales."),
         Metric("conversions", C, N, "conversions", "All conversions: leads + orders + other goals."),
-        Metric("revenue", C, N, "money", "Revenue from conversions, in the source's currency."),
+        Metric("revenue", C, N, "money", "Revenue from conversions, in the source's currency; negative on a day of "
+               "refunds.", minimum=-PLAUSIBLE_MAX),
         # care
         Metric("messages", K, N, "messages", "Messages and questions received from customers."),
         Metric("replies", K, N, "messages", "Replies the business sent to customers."),
@@ -98,6 +118,14 @@ def is_extra(name: str, plugin: str) -> bool:
 
 def get(name: str) -> Metric | None:
     return METRICS.get(name)
+
+
+def plausible_range(name: str) -> tuple[float, float]:
+    """(least, greatest) plausible value of a metric; extras may have either sign."""
+    metric = METRICS.get(name)
+    if metric is None:
+        return (-PLAUSIBLE_MAX, PLAUSIBLE_MAX)
+    return (metric.minimum, metric.maximum)
 
 
 def conversion_metrics() -> list[str]:

@@ -94,17 +94,29 @@ class Basis(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Conversion:
-    """One order or lead, keyed by `id` (an order number, or a hash of the row) within its account."""
+    """One order or lead, keyed by `id` (an order number, or a hash of the row) within its account.
+
+    `amount` is None when the source does not say it (a sheet without an amount column): the order counts and
+    the day's revenue is reported missing, never as a too-small sum. Refunds are negative amounts; a lead
+    without a known worth is 0.
+
+    `export` names the complete export the record was read from (a file name), and `ref` then begins with it
+    and a space ("orders.csv line 14"). Each export a fetch yields is taken as the whole truth about the days
+    its records span: a record the account stored from that export, dated within those days, that the fetch
+    no longer yields is removed (the shop deleted or cancelled it). Leave it empty for records that are not
+    read from complete exports.
+    """
 
     id: str
     platform: str
     day: date
     kind: str = "order"  # order | lead
-    amount: float = 0.0
+    amount: float | None = 0.0
     currency: str | None = None
     basis: Basis = Basis.SELF_REPORTED
     ref: str = ""  # where it came from, e.g. "orders.csv line 14"
     note: str = ""
+    export: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,18 @@ from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, loa
 app = typer.Typer(help="Log sales and leads that happened offline.", no_args_is_help=True)
 
 PlatformOption = Annotated[str, typer.Option("--platform", "-p", help="Where the customer came from (instagram, xing, ...).")]
-AmountOption = Annotated[float, typer.Option(help="Amount of the sale.")]
+AmountOption = Annotated[
+    float | None,
+    typer.Option(help="Amount of the sale; leave it out if unknown (that day's revenue then shows as missing, never 0)."),
+]
 LeadValueOption = Annotated[float, typer.Option("--amount", help="What the lead is worth, if known (default 0).")]
 DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day it happened (default: today).")]
 NoteOption = Annotated[str, typer.Option(help="A note for yourself (\"phone order, saw the reel\").")]
 
 
-def _record(config: Path | None, platform: str, kind: str, amount: float, day: datetime | None, note: str) -> None:
+def _record(
+    config: Path | None, platform: str, kind: str, amount: float | None, day: datetime | None, note: str
+) -> None:
     from tracker import manual
     from tracker.windows import account_today
 
@@ -39,12 +44,19 @@ def _record(config: Path | None, platform: str, kind: str, amount: float, day: d
     finally:
         engine.dispose()
     money = f" of {amount:,.2f} {cfg.currency}" if amount else ""
-    stdout().print(f"Logged {kind} {record_id}{money} from {platform} on {when}. Undo: tracker log undo {record_id}", highlight=False)
+    unknown = ", amount unknown (that day's revenue shows as missing)" if amount is None and kind == "order" else ""
+    stdout().print(
+        f"Logged {kind} {record_id}{money} from {platform} on {when}{unknown}. Undo: tracker log undo {record_id}",
+        highlight=False,
+    )
 
 
 @app.command("sale")
 @friendly
-def sale(platform: PlatformOption, amount: AmountOption = 0.0, date: DateOption = None, note: NoteOption = "", config: ConfigOption = None) -> None:
+def sale(
+    platform: PlatformOption, amount: AmountOption = None, date: DateOption = None, note: NoteOption = "",
+    config: ConfigOption = None,
+) -> None:
     """Record an offline sale from a platform ("I saw you on Instagram")."""
     _record(config, platform, "order", amount, date, note)
 
@@ -56,19 +68,26 @@ def lead(platform: PlatformOption, amount: LeadValueOption = 0.0, date: DateOpti
     _record(config, platform, "lead", amount, date, note)
 
 
+ImportOption = Annotated[
+    str | None,
+    typer.Option("--account", "-a", help="An account that imports orders (a csv account), instead of the logged ones."),
+]
+
+
 @app.command("list")
 @friendly
 def list_(
     config: ConfigOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Include withdrawn entries.")] = False,
+    account: ImportOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Show logged sales and leads."""
+    """Show logged sales and leads (or, with --account, the orders an import holds)."""
     from tracker import manual
 
     engine = open_engine(load_config(config))
     try:
-        entries = manual.listed(engine, include_withdrawn=all_)
+        entries = manual.listed(engine, include_withdrawn=all_, account=account or manual.ACCOUNT)
     finally:
         engine.dispose()
     rows = [{**asdict(e), "day": e.day.isoformat()} for e in entries]
@@ -76,26 +95,39 @@ def list_(
         output.write_json(rows, sys.stdout)
         return
     if fmt is Format.csv:
-        output.write_csv(rows, sys.stdout, ["id", "platform", "day", "kind", "amount", "currency", "note", "withdrawn"])
+        fields = ["id", "platform", "day", "kind", "amount", "currency", "note", "withdrawn", "ref"]
+        output.write_csv([{k: r[k] for k in fields} for r in rows], sys.stdout, fields)
         return
-    table = Table(title="Logged conversions", title_justify="left")
+    table = Table(title=f"Orders and leads of {account}" if account else "Logged conversions", title_justify="left")
     for header in ("Id", "Day", "Platform", "Kind", "Amount", "Note"):
         table.add_column(header, justify="right" if header == "Amount" else "left")
     for e in entries:
         kind = f"{e.kind} (withdrawn)" if e.withdrawn else e.kind
-        table.add_row(e.id, e.day.isoformat(), e.platform, "sale" if kind == "order" else kind, f"{e.amount:,.2f}", e.note)
+        amount = "unknown" if e.amount is None else f"{e.amount:,.2f}"
+        table.add_row(e.id, e.day.isoformat(), e.platform, "sale" if kind == "order" else kind, amount, e.note or e.ref)
     stdout().print(table)
 
 
 @app.command("undo")
 @friendly
-def undo(record_id: Annotated[str, typer.Argument(metavar="ID", help="The id `tracker log list` shows.")], config: ConfigOption = None) -> None:
-    """Withdraw a logged sale or lead (it is kept, marked withdrawn, and no longer counts)."""
+def undo(
+    record_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The id `tracker log list` shows, or an imported order's number.")
+    ],
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="The account holding the order, if several do.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Withdraw a logged sale or lead, or an imported order (kept, marked withdrawn, never counted again)."""
     from tracker import manual
 
     engine = open_engine(load_config(config))
     try:
-        manual.undo(engine, record_id)
+        done = manual.undo(engine, record_id, account)
     finally:
         engine.dispose()
-    stdout().print(f"Withdrew {record_id}.", highlight=False)
+    where = ""
+    if done.account != manual.ACCOUNT:
+        where = f" ({done.account}: {done.ref})" if done.ref else f" ({done.account})"
+    stdout().print(f"Withdrew {record_id}{where}.", highlight=False)

@@ -224,3 +224,41 @@ def m004_account_block(conn: Connection) -> None:
         sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
     )
     md.create_all(conn, tables=[block])
+
+
+@migration
+def m005_conversion_amount_may_be_unknown(conn: Connection) -> None:
+    """An order's amount may be unknown (NULL): a sheet without amounts, `tracker log sale` without --amount.
+
+    Orders that earlier releases stored as 0.00 from a file without an amount column (the account's revenue
+    status names that file) become unknown, and their days lose the revenue sample that summed them as 0.
+    """
+    if conn.dialect.name == "sqlite":  # SQLite cannot drop NOT NULL in place: copy into the new shape
+        conn.execute(sa.text(
+            "CREATE TABLE conversion_new (account VARCHAR NOT NULL, id VARCHAR NOT NULL, platform VARCHAR NOT NULL, "
+            "day DATE NOT NULL, kind VARCHAR NOT NULL, amount FLOAT, currency VARCHAR, basis VARCHAR NOT NULL, "
+            "ref VARCHAR NOT NULL, note VARCHAR NOT NULL, withdrawn BOOLEAN NOT NULL, run_id INTEGER NOT NULL, "
+            "recorded_at DATETIME NOT NULL, PRIMARY KEY (account, id), FOREIGN KEY(run_id) REFERENCES sync_run (id))"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO conversion_new (account, id, platform, day, kind, amount, currency, basis, ref, note, withdrawn, "
+            "run_id, recorded_at) SELECT account, id, platform, day, kind, amount, currency, basis, ref, note, withdrawn, "
+            "run_id, recorded_at FROM conversion"
+        ))
+        conn.execute(sa.text("DROP TABLE conversion"))
+        conn.execute(sa.text("ALTER TABLE conversion_new RENAME TO conversion"))
+        conn.execute(sa.text("CREATE INDEX ix_conversion_account_platform_day ON conversion (account, platform, day)"))
+    else:
+        conn.execute(sa.text("ALTER TABLE conversion ALTER COLUMN amount DROP NOT NULL"))
+    statuses = conn.execute(sa.text(
+        "SELECT account, platform, reason FROM metric_status WHERE metric = 'revenue' AND reason LIKE '% has no amount column (%'"
+    )).all()
+    for account, platform, reason in statuses:
+        prefix = reason.split(" has no amount column (")[0] + " line "
+        where = ("account = :account AND platform = :platform AND kind = 'order' AND substr(ref, 1, :n) = :prefix")
+        values = {"account": account, "platform": platform, "n": len(prefix), "prefix": prefix}
+        conn.execute(sa.text(f"UPDATE conversion SET amount = NULL WHERE amount = 0 AND {where}"), values)
+        conn.execute(sa.text(
+            "DELETE FROM sample WHERE account = :account AND platform = :platform AND metric = 'revenue' AND day IN "
+            f"(SELECT day FROM conversion WHERE amount IS NULL AND {where})"
+        ), values)

@@ -144,42 +144,77 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
 
 
 def _save_conversions(conn: Connection, run_id: int, account: str, conversions: list[Conversion]) -> int:
-    """Upsert order-level records, then recompute the daily samples of every day they touch.
+    """Upsert order-level records in batches, remove what complete exports no longer hold, recompute the days touched.
 
-    A record's withdrawn flag survives re-imports: undoing a sale is never reverted by a sync.
+    A record's withdrawn flag survives re-imports: undoing a sale is never reverted by a sync. Batches keep a
+    million-row import from building a million-row statement; a record id seen twice takes its last version.
     """
     if not conversions:
         return 0
     table = ConversionRecord.__table__
-    latest = {c.id: c for c in conversions}
-    touched = _record_days(conn, account, list(latest))
-    rows = [
-        {
-            "account": account,
-            "id": c.id,
-            "platform": c.platform,
-            "day": c.day,
-            "kind": c.kind,
-            "amount": float(c.amount),
-            "currency": c.currency,
-            "basis": getattr(c.basis, "value", c.basis),
-            "ref": c.ref,
-            "note": c.note,
-            "withdrawn": False,
-            "run_id": run_id,
-            "recorded_at": now(),
-        }
-        for c in latest.values()
-    ]
     stmt = _insert(conn, table)
     keep = {"account", "id", "withdrawn", "recorded_at"}
     stmt = stmt.on_conflict_do_update(
-        index_elements=["account", "id"], set_={c: stmt.excluded[c] for c in rows[0] if c not in keep}
+        index_elements=["account", "id"],
+        set_={c: stmt.excluded[c] for c in table.c.keys() if c not in keep},
     )
-    for start in range(0, len(rows), BATCH):
-        conn.execute(stmt, rows[start : start + BATCH])
-    touched |= {(c.platform, c.day) for c in latest.values()}
+    touched: set[tuple[str, date]] = set()
+    spans: dict[str, tuple[date, date]] = {}
+    recorded_at = now()
+    for start in range(0, len(conversions), BATCH):
+        latest = {c.id: c for c in conversions[start : start + BATCH]}  # PostgreSQL updates a row once per statement
+        touched |= _record_days(conn, account, list(latest))
+        conn.execute(stmt, [_conversion_row(account, run_id, recorded_at, c) for c in latest.values()])
+        for c in latest.values():
+            touched.add((c.platform, c.day))
+            if c.export:
+                first, last = spans.get(c.export, (c.day, c.day))
+                spans[c.export] = (min(first, c.day), max(last, c.day))
+    for export, (first, last) in sorted(spans.items()):
+        touched |= _remove_absent(conn, run_id, account, export, first, last)
     return recompute_conversion_samples(conn, run_id, account, touched)
+
+
+def _conversion_row(account: str, run_id: int, recorded_at: datetime, c: Conversion) -> dict[str, Any]:
+    return {
+        "account": account,
+        "id": c.id,
+        "platform": c.platform,
+        "day": c.day,
+        "kind": c.kind,
+        "amount": None if c.amount is None else float(c.amount),
+        "currency": c.currency,
+        "basis": getattr(c.basis, "value", c.basis),
+        "ref": c.ref,
+        "note": c.note,
+        "withdrawn": False,
+        "run_id": run_id,
+        "recorded_at": recorded_at,
+    }
+
+
+def _remove_absent(conn: Connection, run_id: int, account: str, export: str, first: date, last: date) -> set[tuple[str, date]]:
+    """Delete the records an export held before and no longer holds within the days it spans; returns their days.
+
+    An export is the whole truth about its days: an order missing from it was deleted or cancelled at the shop.
+    Records this run wrote carry its run id, so "no longer held" needs no list of ids. Withdrawn records stay:
+    they carry the owner's `tracker log undo`, which a later export holding the order again must not revive.
+    Records outside the span (an export of the last 30 days says nothing about older ones) and records that
+    another export holds now (their ref names it) are untouched.
+    """
+    table = ConversionRecord.__table__
+    prefix = export + " "
+    absent = sa.and_(
+        table.c.account == account,
+        sa.func.substr(table.c.ref, 1, len(prefix)) == prefix,
+        table.c.day.between(first, last),
+        table.c.run_id != run_id,
+        table.c.withdrawn == sa.false(),
+    )
+    days = {(r.platform, r.day) for r in conn.execute(sa.select(table.c.platform, table.c.day).where(absent).distinct())}
+    if days:
+        conn.execute(sa.delete(table).where(absent))
+    return days
 
 
 def _record_days(conn: Connection, account: str, ids: list[str]) -> set[tuple[str, date]]:
@@ -195,42 +230,93 @@ def _record_days(conn: Connection, account: str, ids: list[str]) -> set[tuple[st
 
 
 def recompute_conversion_samples(conn: Connection, run_id: int, account: str, days: set[tuple[str, date]]) -> int:
-    """Daily orders, leads, conversions and revenue of an account, from its records that count."""
+    """Daily orders, leads, conversions and revenue of an account, from its records that count.
+
+    A day holding an order of unknown amount gets no revenue sample (any earlier one is deleted): its revenue
+    is unknown, and a sum of the known amounts would be too small. The account's revenue status per platform
+    says which orders lack an amount, so the report can say missing instead of a number.
+    """
     table = ConversionRecord.__table__
+    samples = SampleRow.__table__
     rows = []
     for platform, day in sorted(days):
-        counted = sa.func.sum(sa.case((table.c.amount >= 0, 1), else_=0))  # a refund (negative) is no new order
+        counted = sa.func.sum(sa.case((table.c.amount < 0, 0), else_=1))  # a refund (negative) is no new order
+        unknown = sa.func.sum(sa.case((table.c.amount.is_(None), 1), else_=0))
         query = (
-            sa.select(table.c.kind, sa.func.coalesce(counted, 0), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0))
+            sa.select(table.c.kind, sa.func.coalesce(counted, 0), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0), unknown)
             .where(table.c.account == account, table.c.platform == platform, table.c.day == day)
             .where(table.c.withdrawn == sa.false())
             .group_by(table.c.kind)
         )
-        by_kind = {r[0]: (int(r[1]), float(r[2])) for r in conn.execute(query)}
-        orders, order_revenue = by_kind.get("order", (0, 0.0))
-        leads, lead_revenue = by_kind.get("lead", (0, 0.0))
-        values = {"orders": orders, "leads": leads, "conversions": orders + leads, "revenue": order_revenue + lead_revenue}
+        by_kind = {r[0]: (int(r[1]), float(r[2]), int(r[3] or 0)) for r in conn.execute(query)}
+        orders, order_revenue, unknown_orders = by_kind.get("order", (0, 0.0, 0))
+        leads, lead_revenue, _ = by_kind.get("lead", (0, 0.0, 0))  # a lead of unknown worth adds nothing
+        values: dict[str, float] = {"orders": orders, "leads": leads, "conversions": orders + leads}
+        if unknown_orders:
+            conn.execute(
+                sa.delete(samples).where(
+                    samples.c.account == account, samples.c.platform == platform, samples.c.metric == "revenue",
+                    samples.c.day == day,
+                )
+            )
+        else:
+            values["revenue"] = order_revenue + lead_revenue
         base = {"account": account, "platform": platform, "day": day, "provisional": False, "run_id": run_id}
         rows += [{**base, "metric": metric, "value": float(value)} for metric, value in values.items()]
     _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
+    _refresh_unknown_revenue(conn, run_id, account, {platform for platform, _ in days})
     return len(rows)
+
+
+def _refresh_unknown_revenue(conn: Connection, run_id: int, account: str, platforms: set[str]) -> None:
+    """Record revenue as unavailable on a platform while any counted order there lacks an amount; clear it after.
+
+    A status the plugin reports in the same commit (its own Unavailable) is written after this and wins.
+    """
+    records, statuses = ConversionRecord.__table__, MetricStatus.__table__
+    for platform in sorted(platforms):
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(records.c.day), sa.func.max(records.c.day), sa.func.min(records.c.ref))
+            .where(records.c.account == account, records.c.platform == platform, records.c.kind == "order")
+            .where(records.c.amount.is_(None), records.c.withdrawn == sa.false())
+        ).one()
+        mine = sa.and_(statuses.c.account == account, statuses.c.platform == platform, statuses.c.metric == "revenue")
+        if not row[0]:
+            conn.execute(sa.delete(statuses).where(mine))
+            continue
+        days = f"on {row[1]}" if row[1] == row[2] else f"from {row[1]} to {row[2]}"
+        example = f", e.g. {row[3]}" if row[3] else ""
+        reason = f"{row[0]} order{'s' if row[0] != 1 else ''} without an amount {days}{example}: revenue unknown on those days"
+        stmt = _insert(conn, statuses)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account", "platform", "metric"],
+                set_={"reason": stmt.excluded.reason, "run_id": stmt.excluded.run_id, "status": stmt.excluded.status},
+            ),
+            {"account": account, "platform": platform, "metric": "revenue", "status": "unavailable", "reason": reason,
+             "since": now(), "run_id": run_id},
+        )
 
 
 def withdraw_conversion(engine: Engine, account: str, record_id: str, trigger: str = "log undo") -> bool:
     """Mark a record withdrawn (kept, not deleted) and recompute its day; False if unknown or already withdrawn."""
     table = ConversionRecord.__table__
     run_id = start_run(engine, trigger)
-    with _write(engine) as conn, conn.begin():
-        row = conn.execute(
-            sa.select(table.c.platform, table.c.day, table.c.withdrawn).where(
-                table.c.account == account, table.c.id == record_id
-            )
-        ).first()
-        if row is not None and not row.withdrawn:
-            conn.execute(
-                sa.update(table).where(table.c.account == account, table.c.id == record_id).values(withdrawn=True)
-            )
-            recompute_conversion_samples(conn, run_id, account, {(row.platform, row.day)})
+    try:
+        with _write(engine) as conn, conn.begin():
+            row = conn.execute(
+                sa.select(table.c.platform, table.c.day, table.c.withdrawn).where(
+                    table.c.account == account, table.c.id == record_id
+                )
+            ).first()
+            if row is not None and not row.withdrawn:
+                conn.execute(
+                    sa.update(table).where(table.c.account == account, table.c.id == record_id).values(withdrawn=True)
+                )
+                recompute_conversion_samples(conn, run_id, account, {(row.platform, row.day)})
+    except BaseException:
+        finish_run(engine, run_id, "failed")
+        raise
     finish_run(engine, run_id, "ok")
     return row is not None and not row.withdrawn
 
