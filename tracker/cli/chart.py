@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
-from tracker.report.series import Step
+from tracker.report.period import Step
 
 if TYPE_CHECKING:
     from tracker.config import Config
