@@ -217,7 +217,7 @@ def test_the_sentences_verdicts_and_footnotes_are_the_reports(demo, page):
         assert line.strip().replace("`", "") in text
     for data in demo.json["platforms"]:
         assert data["verdict_text"].replace("`", "") in text
-    assert render._caption(demo.report, True, True) in text
+    assert render.caption(demo.report, True, True) in text
     assert f"Revenue in {demo.json['currency']}." in text
 
 

@@ -28,7 +28,7 @@ def build_picture(
     cfg: Config, days: int, until: date | None, platforms: list[str] | None, names: list[str], step: Step
 ) -> Picture:
     """The report's own figures per bucket, in the report's platform order, with the period's rows for headlines."""
-    from tracker.cli.report import _refuse_unknown, build_report
+    from tracker.cli.report import build_report, refuse_unknown
     from tracker.report import chart, compute
     from tracker.report.series import series
     from tracker.windows import account_today
@@ -43,7 +43,7 @@ def build_picture(
     finally:
         engine.dispose()
     if platforms:
-        _refuse_unknown(platforms, cfg, {s.platform for s in found})
+        refuse_unknown(platforms, cfg, {s.platform for s in found})
     totals = build_report(cfg, days, end, platforms).rows
     order = {row.platform: i for i, row in enumerate(totals)}
     kept = [s for s in found if not platforms or s.platform in platforms]

@@ -75,7 +75,7 @@ def build_report(
     finally:
         engine.dispose()
     if platforms:
-        _refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms})
+        refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms})
         figures.platforms = [f for f in figures.platforms if f.platform in platforms]
     report = rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate), today, removed)
     report.rows = rows.sort(report.rows, sort)
@@ -105,7 +105,7 @@ def _trends(engine: Engine, period: Period, cfg: Config, configured: set[str]) -
     return {s.platform: Trend(per_day(s, "engagement"), per_day(s, "conversions")) for s in found}
 
 
-def _refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
+def refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
     """A typo in --platform must not read as "no data": name the keys that exist."""
     from tracker import metrics
     from tracker.errors import UsageError

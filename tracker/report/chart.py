@@ -33,6 +33,7 @@ from tracker import metrics
 from tracker.errors import UsageError
 from tracker.output import write_csv, write_json
 from tracker.report import compute
+from tracker.report.render import NO_DATA as NO_REPORT_DATA
 from tracker.report.render import VERDICT_LABEL, VERDICT_STYLE
 from tracker.report.rows import PRECISION, PlatformRow
 from tracker.report.series import Point, Series, Step
@@ -283,7 +284,7 @@ def legend(picture: Picture) -> str:
 def draw(picture: Picture, width: int) -> list[RenderableType]:
     """Every line of the chart, none wider than `width`."""
     if not picture.series:
-        return [Text("No data for this period. Run `tracker sync` first, or `tracker demo` to see an example.")]
+        return [Text(NO_REPORT_DATA)]
     fr = frame(picture, width)
     out: list[RenderableType] = [Text(title(picture), style="bold"), Text(legend(picture))]
     total = len(picture.series[0].points)

@@ -88,7 +88,7 @@ def load_timelines(cfg: Config, report: Report) -> list[Timeline]:
 
 def page(report: Report, timelines: list[Timeline]) -> str:
     """The whole HTML document."""
-    title = render._title(report)
+    title = render.title(report)
     by_platform = {t.platform: t for t in timelines}
     body = [
         f'<h1 id="title">{escape(title)}</h1>',
@@ -146,7 +146,7 @@ _CODE = re.compile(r"`([^`]+)`")
 def summary_table(report: Report) -> str:
     """The terminal's widest table as real table markup: a header per column, the platform heads its row."""
     columns = table_columns()
-    caption = render._caption(report, True, True)
+    caption = render.caption(report, True, True)
     head = "".join(f'<th scope="col" class="{_align(c)}">{escape(c.header)}</th>' for c in columns)
     lines = [
         '<div class="wide">',

@@ -14,7 +14,7 @@ import re
 from tracker.report import render
 from tracker.report.rows import Report
 
-NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
+NO_DATA = render.NO_DATA
 LEFT_OUT = ("Trend",)  # the sparkline column: the HTML report draws charts, Markdown has no room for them
 
 _SPECIAL = re.compile(r"([\\*\[\]<>|])")
@@ -58,10 +58,10 @@ def notes(report: Report) -> list[str]:
 
 
 def page(report: Report) -> str:
-    lines = [f"**{escape(render._title(report))}**", ""]
+    lines = [f"**{escape(render.title(report))}**", ""]
     if report.rows:
         lines += table(report)
-        caption = render._caption(report, True, True)
+        caption = render.caption(report, True, True)
         if caption:
             lines += ["", escape(caption)]
     else:

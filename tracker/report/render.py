@@ -48,6 +48,7 @@ BASIS_WORDS = {
     "self_reported": "the customer's answer (how did you hear about us)",
     "manual": "logged by hand",
 }
+NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
 COMPACT_WIDTH = 80  # at this width and below, the table keeps only the compact columns
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -126,11 +127,11 @@ def layouts(width: int, trends: bool = False) -> list[Layout]:
     return found
 
 
-def _title(report: Report) -> str:
+def title(report: Report) -> str:
     return f"Social media: likes vs customers, {report.start} to {report.end} ({count(report.days, 'day')})"
 
 
-def _caption(report: Report, changes: bool, reach: bool, trend: bool = False) -> str:
+def caption(report: Report, changes: bool, reach: bool, trend: bool = False) -> str:
     parts = []
     if changes and _has_previous(report.rows):
         parts.append(f"(±) change on the {count(report.days, 'day')} before.")
@@ -160,8 +161,8 @@ def _shows(layout: Layout, header: str) -> bool:
 
 def _table(report: Report, layout: Layout) -> Table:
     table = Table(
-        title=_title(report),
-        caption=_caption(report, layout.changes, _shows(layout, "Reach/day"), _shows(layout, "Trend")) or None,
+        title=title(report),
+        caption=caption(report, layout.changes, _shows(layout, "Reach/day"), _shows(layout, "Trend")) or None,
         title_justify="left",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
@@ -281,15 +282,15 @@ def _effort(row: PlatformRow, currency: str) -> str:
 
 def table(report: Report, console: Console) -> None:
     if not report.rows:
-        console.print("No data for this period. Run `tracker sync` first, or `tracker demo` to see an example.")
+        console.print(NO_DATA)
         for line in notes(report)[:-1]:
             console.print(line, highlight=False, markup=False)
         return
     chosen = choose(report, console)
     if not isinstance(chosen, Table) or chosen.title is None:
-        console.print(_title(report), highlight=False, markup=False)
-        if caption := _caption(report, True, False):
-            console.print(caption, highlight=False, markup=False)
+        console.print(title(report), highlight=False, markup=False)
+        if note := caption(report, True, False):
+            console.print(note, highlight=False, markup=False)
     console.print(chosen)
     for line in notes(report):
         console.print(line, highlight=False, markup=False)
