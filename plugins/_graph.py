@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from tracker.plugin import ApiError, AuthError, HttpSession, NotFound, QuotaExhausted, RateLimited, Secret
+from tracker.plugin import ApiError, AuthError, Endpoint, HttpSession, NotFound, QuotaExhausted, RateLimited, Secret
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
@@ -95,12 +95,20 @@ def _number(value: Any) -> float:
 
 
 def backoff(what: str, wait: float, why: str) -> RateLimited | QuotaExhausted:
-    """A short wait the core can sit out, or a long one that stops the account until then."""
+    """A short wait the core can sit out, or a long one that stops the account until then.
+
+    The core decides whether to wait; the message is what the user reads when it did not (or no longer
+    would), so it says the account gave up and when to sync again, never that a retry is on its way.
+    """
     wait = max(wait, 1.0)
+    until = datetime.now(timezone.utc) + timedelta(seconds=wait)
     if wait > LONG_WAIT:
-        until = datetime.now(timezone.utc) + timedelta(seconds=wait)
         return QuotaExhausted(f"{what}: {why}; Graph allows calls again in about {wait / 60:.0f} min", until=until)
-    return RateLimited(f"{what}: {why}; retrying in {wait:.0f} s", retry_after=wait)
+    return RateLimited(
+        f"{what}: {why}; gave up for this sync: Graph allows calls again in about {wait:.0f} s, "
+        f"so sync again after {until:%H:%M} UTC",
+        retry_after=wait,
+    )
 
 
 @dataclass(frozen=True)
@@ -166,15 +174,15 @@ class Graph:
             headers={"Authorization": f"Bearer {self.token.reveal()}"},
         )
         self.usage = read_usage(response.headers)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ApiError(f"{self.target.what}: Graph answered HTTP {response.status_code} without a JSON body")
+        answer = self.endpoint(path)
+        body = answer.object(answer.json(response))
         if "error" in body or response.status_code >= 400:
             raise classify(response.status_code, body.get("error") or {}, self.usage, self.target, self.http.redact)
         return body
+
+    def endpoint(self, path: str) -> Endpoint:
+        """What an unreadable answer to `path` is reported against (the URL's path only: no token)."""
+        return Endpoint.of(f"{self.target.what}: Graph", f"{self.root}/{path.lstrip('/')}")
 
     def series(self, path: str, params: Mapping[str, Any], until: int) -> Iterator[dict[str, Any]]:
         """Every `data[]` entry of an insights call, following `paging.next` only while it stays before `until`.
@@ -184,10 +192,12 @@ class Graph:
         token: we keep only its since/until and send our own request instead.
         """
         params = dict(params)
+        answer = self.endpoint(path)
         while True:
             body = self.get(path, params)
-            yield from (e for e in body.get("data") or [] if isinstance(e, dict))
-            following = dict(parse_qsl(urlsplit(str((body.get("paging") or {}).get("next") or "")).query))
+            yield from (checked_entry(answer, e) for e in answer.objects(body, "data", required=True))
+            paging = answer.get_object(body, "paging") or {}
+            following = dict(parse_qsl(urlsplit(str(paging.get("next") or "")).query))
             start = int(_number(following.get("since")))
             if not start or start >= until or start <= int(_number(params.get("since"))):
                 return
@@ -237,6 +247,17 @@ def number(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def checked_entry(answer: Endpoint, entry: dict[str, Any]) -> dict[str, Any]:
+    """A `data[]` entry whose `values` are points with a readable `end_time`, or UnexpectedResponse."""
+    for point in answer.each_object(answer.get_list(entry, "values"), 'under "values"'):
+        if point.get("value") is not None:
+            try:
+                day_of(answer.text(point, "end_time"))
+            except ValueError:
+                raise answer.unreadable(f'expected a time under "end_time", got {point["end_time"][:40]!r}') from None
+    return entry
 
 
 def points(entry: Mapping[str, Any]) -> Iterator[tuple[date, float]]:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-import requests
-
 from tracker.plugin import (
     ApiError,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
@@ -33,6 +32,7 @@ from tracker.plugin import (
 
 PLATFORM = "bluesky"
 PROFILE = "app.bsky.actor.getProfile"
+FEED = "app.bsky.feed.getAuthorFeed"
 PAGE_SIZE = 100  # the lexicon's maximum for getAuthorFeed
 # Own posts and the account's replies, without reposts: the same set Mastodon's statuses list gives.
 FEED_FILTER = "posts_with_replies"
@@ -57,7 +57,7 @@ class BlueskyOptions:
             raise ValueError("post_lookback_days must be 0 or more")
 
 
-def _retry_after(response: requests.Response) -> float:
+def _retry_after(response: Any) -> float:
     """Seconds until `ratelimit-reset` (epoch seconds); an edge proxy's 429 may carry no header at all."""
     try:
         reset = float(response.headers["ratelimit-reset"])
@@ -76,7 +76,8 @@ def _call(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, 
     if response.status_code == 429:
         raise RateLimited(f"Bluesky rate limit reached while calling {nsid}", retry_after=_retry_after(response))
     if response.status_code < 400:
-        return response.json()
+        answer = _answer(opts, nsid)
+        return answer.object(answer.json(response))
     try:
         body = response.json()
     except ValueError:
@@ -90,8 +91,17 @@ def _call(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, 
     raise ApiError(f"Bluesky answered HTTP {response.status_code} to {nsid} ({detail})")
 
 
+def _answer(opts: BlueskyOptions, nsid: str) -> Endpoint:
+    return Endpoint.of("Bluesky", f"{opts.base_url.rstrip('/')}/xrpc/{nsid}")
+
+
 def profile(opts: BlueskyOptions, http: HttpSession) -> dict[str, Any]:
-    return _call(http, opts, PROFILE, {"actor": opts.handle.strip().lstrip("@")})
+    """The profile, with the DID and handle the rest relies on."""
+    account = _call(http, opts, PROFILE, {"actor": opts.handle.strip().lstrip("@")})
+    answer = _answer(opts, PROFILE)
+    answer.text(account, "did")
+    answer.text(account, "handle")
+    return account
 
 
 def _instant(value: str) -> datetime:
@@ -114,19 +124,35 @@ def own_posts(opts: BlueskyOptions, http: HttpSession, did: str, start: datetime
     the original author. The cursor is opaque and passed back unchanged.
     """
     params: dict[str, Any] = {"actor": did, "limit": PAGE_SIZE, "filter": FEED_FILTER}
+    answer = _answer(opts, FEED)
     while True:
-        page = _call(http, opts, "app.bsky.feed.getAuthorFeed", params)
-        feed = page.get("feed") or []
+        page = _call(http, opts, FEED, params)
+        feed = answer.objects(page, "feed", required=True)
         for item in feed:
-            post = item.get("post") or {}
-            if item.get("reason") or post.get("author", {}).get("did") != did:
+            post = _checked_post(answer, item)
+            if item.get("reason") or post["author"].get("did") != did:
                 continue
             yield post
             if published(post) < start:
                 return
-        if not feed or not page.get("cursor"):
+        cursor = answer.get_text(page, "cursor")
+        if not feed or not cursor:
             return
-        params = {**params, "cursor": page["cursor"]}
+        params = {**params, "cursor": cursor}
+
+
+def _checked_post(answer: Endpoint, item: dict[str, Any]) -> dict[str, Any]:
+    """A feed item's post, with what the counting reads: its author, its record and a publication time."""
+    answer.get_object(item, "reason")
+    post = answer.get_object(item, "post", required=True) or {}
+    answer.get_object(post, "author", required=True)
+    record = answer.get_object(post, "record") or {}
+    times = [answer.get_text(record, "createdAt"), answer.get_text(post, "indexedAt")]
+    try:
+        published(post)
+    except ValueError:
+        raise answer.unreadable(f'expected times under "record.createdAt" and "indexedAt", got {times!r:.80}') from None
+    return post
 
 
 def _days(window: Window) -> list[date]:

@@ -32,6 +32,7 @@ from tracker.plugin import (
     Attribution,
     AuthError,
     ConversionSource,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
@@ -152,20 +153,26 @@ class AccessToken:
         response = self.http.post(
             self.account.token_uri, data={"grant_type": JWT_GRANT, "assertion": signed_jwt(self.account, now)}
         )
+        if response.status_code != 200:
+            self._refused(response)
+        answer = Endpoint.of("Google's token endpoint", self.account.token_uri)
+        data = answer.object(answer.json(response))
+        self._token = answer.text(data, "access_token")
+        self._expires = now + answer.number(data.get("expires_in", TOKEN_LIFETIME), 'under "expires_in"')
+
+    def _refused(self, response: Any) -> None:
         try:
             data = response.json()
         except ValueError:
             data = {}
-        if response.status_code != 200 or "access_token" not in data:
-            reason = " ".join(str(data.get("error_description") or data.get("error") or response.status_code).split())
-            hint = (
-                "check this computer's clock"
-                if "iat" in reason or "timeframe" in reason
-                else ("the key was deleted or replaced: create a new JSON key for it")
-            )
-            raise AuthError(f"Google refused the service-account key of {self.account.email} ({reason}); {hint}")
-        self._token = data["access_token"]
-        self._expires = now + float(data.get("expires_in", TOKEN_LIFETIME))
+        data = data if isinstance(data, dict) else {}
+        reason = " ".join(str(data.get("error_description") or data.get("error") or response.status_code).split())
+        hint = (
+            "check this computer's clock"
+            if "iat" in reason or "timeframe" in reason
+            else ("the key was deleted or replaced: create a new JSON key for it")
+        )
+        raise AuthError(f"Google refused the service-account key of {self.account.email} ({reason}); {hint}")
 
 
 class _InvalidArgument(ApiError):
@@ -183,6 +190,7 @@ def _raise_for(response: Any, opts: Ga4Options, account: ServiceAccount) -> None
         error = response.json().get("error", {})
     except (ValueError, AttributeError):
         error = {}
+    error = error if isinstance(error, dict) else {"message": str(error)}
     status, message = response.status_code, " ".join(str(error.get("message", "")).split())[:300]
     if status == 403:
         if "SERVICE_DISABLED" in json.dumps(error) or "has not been used" in message or "is disabled" in message:
@@ -222,26 +230,47 @@ def run_report(http: HttpSession, opts: Ga4Options, token: AccessToken, body: di
             raise AuthError(f"GA4 does not accept the access token of {token.account.email}: check the key file")
         if response.status_code != 200:
             _raise_for(response, opts, token.account)
-        return response.json()
+        return _answer(url).object(_answer(url).json(response))
     raise AssertionError("unreachable")
+
+
+def _answer(url: str) -> Endpoint:
+    return Endpoint.of("GA4", url)
+
+
+def _row(answer: Endpoint, row: dict[str, Any], body: dict[str, Any]) -> list[Any]:
+    """One row's dimension values (text) then metric values (numbers; None where the row has no `value`),
+    as many of each as the request asked for."""
+    values: list[Any] = []
+    for key, asked in (("dimensionValues", "dimensions"), ("metricValues", "metrics")):
+        cells = answer.each_object(answer.get_list(row, key, required=bool(body.get(asked))), f'under "{key}"')
+        if len(cells) != len(body.get(asked, [])):
+            raise answer.unreadable(f'expected {len(body.get(asked, []))} cells under "{key}", got {len(cells)}')
+        found = [answer.get_text(cell, "value") for cell in cells]
+        if key == "metricValues":
+            values += [None if v is None else answer.number(v, f'under "{key}"') for v in found]
+        else:
+            values += [v or "" for v in found]
+    return values
 
 
 def report_rows(
     http: HttpSession, opts: Ga4Options, token: AccessToken, body: dict[str, Any]
-) -> Iterator[list[str | None]]:
-    """Every row as its dimension values then metric values (strings), page by page until rowCount.
+) -> Iterator[list[Any]]:
+    """Every row as its dimension values then metric values, page by page until rowCount.
 
-    A metric value without `value` is unknown (None), never "0": GA4 writes every number it has as a string.
+    A metric value without `value` is unknown (None), never 0: GA4 writes every number it has as a string.
     """
+    answer = _answer(f"{opts.base_url.rstrip('/')}/v1beta/properties/{opts.property_id}:runReport")
     offset = 0
     while True:
         data = run_report(http, opts, token, {**body, "limit": str(PAGE_SIZE), "offset": str(offset)})
-        rows = data.get("rows") or []  # absent, not empty, when there is nothing
+        rows = answer.objects(data, "rows")  # absent, not empty, when there is nothing
         for row in rows:
-            yield [v.get("value", "") for v in row["dimensionValues"]] + [v.get("value") for v in row["metricValues"]]
+            yield _row(answer, row, body)
         offset += len(rows)
         # GA4 leaves rowCount out with the rows when there is nothing (shared/apis/ga4.md: "missing rowCount = 0")
-        if not rows or offset >= int(data.get("rowCount") or 0):
+        if not rows or offset >= answer.number(data.get("rowCount") or 0, 'under "rowCount"'):
             return
 
 
@@ -262,7 +291,7 @@ def _dims(*names: str) -> list[dict[str, str]]:
 
 def _conversion_rows(
     http: HttpSession, opts: Ga4Options, token: AccessToken, base: dict[str, Any]
-) -> Iterator[list[str]]:
+) -> Iterator[list[Any]]:
     """Named events are counted with eventCount; otherwise keyEvents (or, where still required, `conversions`)."""
     body = {**base, "dimensions": _dims("date", "sessionSource", "eventName")}
     if opts.conversion_events:
@@ -305,9 +334,10 @@ def check(opts: Ga4Options, http: HttpSession) -> str:
     account = load_key(opts.credentials_file)
     body = {"dateRanges": [{"startDate": "7daysAgo", "endDate": "today"}], "metrics": _dims("sessions")}
     data = run_report(http, opts, AccessToken(account, http), body)
-    # no rows means no sessions: GA4 omits `rows` when empty (shared/apis/ga4.md)
-    sessions = int(data["rows"][0]["metricValues"][0]["value"]) if data.get("rows") else 0
-    meta = data.get("metadata", {})
+    answer = _answer(f"{opts.base_url.rstrip('/')}/v1beta/properties/{opts.property_id}:runReport")
+    rows = answer.objects(data, "rows")  # no rows means no sessions: GA4 omits `rows` when empty (apis/ga4.md)
+    sessions = int(answer.number(_row(answer, rows[0], body)[0], "as the session count")) if rows else 0
+    meta = answer.get_object(data, "metadata") or {}
     return (
         f"property {opts.property_id} ({meta.get('timeZone', '?')}, {meta.get('currencyCode', '?')}): "
         f"{sessions:,} sessions in the last 7 days, read as {account.email}"

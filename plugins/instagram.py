@@ -19,13 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from tracker.plugin import HttpSession, Plugin, Sample, Secret, Unavailable, Window, option
+from tracker.plugin import Endpoint, HttpSession, Plugin, Sample, Secret, Unavailable, Window, option
 
 from ._graph import Graph, Target, number, pacific_midnight, points, request_metrics
 
 PLATFORM = "instagram"
 MAX_DAYS = 30  # Graph refuses a wider since..until range
 PROVISIONAL_DAYS = 3  # "may be delayed up to 48 hours": a Pacific day is final 48 h after it ends
+GRAPH = Endpoint("Instagram: Graph")  # for parsing a body read elsewhere
 MIN_FOLLOWERS = 100  # below this Graph gives no follower_count (nor demographics, which are not fetched)
 
 NODE = {"followers_count": "followers", "follows_count": "following", "media_count": "posts_total"}
@@ -111,15 +112,18 @@ def _totals(graph: Graph, opts: InstagramOptions, metrics: Sequence[str], day: d
         "metric": ",".join(metrics), "period": "day", "metric_type": "total_value",
         "since": pacific_midnight(day), "until": pacific_midnight(day + timedelta(days=1)),
     }
-    return _total_samples(graph.get(f"{opts.user_id}/insights", params), TOTAL_VALUE, day, window)
+    path = f"{opts.user_id}/insights"
+    return _total_samples(graph.get(path, params), TOTAL_VALUE, day, window, graph.endpoint(path))
 
 
-def _total_samples(body: dict, names: dict[str, str], day: date, window: Window) -> list[Sample]:
+def _total_samples(
+    body: dict, names: dict[str, str], day: date, window: Window, answer: Endpoint = GRAPH
+) -> list[Sample]:
     """`total_value.value` is the figure; breakdown results overlap for unique metrics and are never summed."""
     out = []
-    for entry in body.get("data") or []:
+    for entry in answer.objects(body, "data", required=True):
         name = names.get(str(entry.get("name")))
-        value = number((entry.get("total_value") or {}).get("value")) if name else None
+        value = number((answer.get_object(entry, "total_value") or {}).get("value")) if name else None
         if name and value is not None:  # an entry without total_value means "no data", not zero
             out.append(Sample(PLATFORM, name, day, value, window.is_provisional(day, PROVISIONAL_DAYS)))
     return out

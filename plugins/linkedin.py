@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from tracker.plugin import (
     ApiError,
     AuthError,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
@@ -54,6 +55,7 @@ SHARE_METRICS = {
     "engagement": "linkedin.engagement_rate",
 }
 UTC = ZoneInfo("UTC")  # LinkedIn quotas reset at midnight UTC
+NETWORK_SIZES = Endpoint("LinkedIn", "/rest/networkSizes")  # for parsing a body read elsewhere
 
 
 @dataclass(frozen=True)
@@ -150,11 +152,29 @@ def _get(http: HttpSession, opts: LinkedInOptions, resource: str, query: str = "
     response = http.get(url, headers=headers)
     if response.status_code != 200:
         raise _error(response, opts)
-    return response.json()
+    answer = Endpoint.of("LinkedIn", url)
+    return answer.object(answer.json(response))
 
 
-def follower_count(body: dict[str, Any]) -> int:
-    return int(body["firstDegreeSize"])
+def _answer(opts: LinkedInOptions, resource: str) -> Endpoint:
+    return Endpoint.of("LinkedIn", f"{opts.base_url.rstrip('/')}/rest/{resource}")
+
+
+def follower_count(body: dict[str, Any], answer: Endpoint = NETWORK_SIZES) -> int:
+    return int(answer.number(body.get("firstDegreeSize"), 'under "firstDegreeSize"'))
+
+
+def _elements(answer: Endpoint, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The buckets of a statistics answer, each with a time range and, where present, objects where the
+    parsers below read objects."""
+    elements = answer.objects(body, "elements", required=True)
+    for element in elements:
+        answer.number((answer.get_object(element, "timeRange", required=True) or {}).get("start"),
+                      'under "timeRange.start"')
+        answer.get_object(element, "followerGains")
+        answer.get_object(element, "totalShareStatistics")
+        answer.nested(element, "totalPageStatistics", "views", "allPageViews")
+    return elements
 
 
 def share_metrics(stats: dict[str, Any]) -> dict[str, float]:
@@ -181,9 +201,9 @@ def page_metrics(element: dict[str, Any]) -> dict[str, float]:
     return {"profile_views": all_views} if isinstance(all_views, int) else {}
 
 
-def _samples(body: dict[str, Any], window: Window, parse: Any) -> list[Sample]:
+def _samples(elements: list[dict[str, Any]], window: Window, parse: Any) -> list[Sample]:
     out = []
-    for element in body.get("elements", []):
+    for element in elements:
         day = _bucket_day(element)
         if window.since <= day <= window.until:
             provisional = window.is_provisional(day, REVISION_DAYS)
@@ -191,17 +211,20 @@ def _samples(body: dict[str, Any], window: Window, parse: Any) -> list[Sample]:
     return out
 
 
-def _finder(http: HttpSession, opts: LinkedInOptions, resource: str, key: str, chunk: Window) -> dict[str, Any]:
+def _finder(
+    http: HttpSession, opts: LinkedInOptions, resource: str, key: str, chunk: Window
+) -> list[dict[str, Any]]:
     """One statistics finder call for whole UTC days; it answers every bucket at once (no paging)."""
     intervals = time_intervals(chunk.since, chunk.until)
-    return _get(http, opts, resource, f"q={key}&{key}={_urn(opts)}&timeIntervals={intervals}")
+    body = _get(http, opts, resource, f"q={key}&{key}={_urn(opts)}&timeIntervals={intervals}")
+    return _elements(_answer(opts, resource), body)
 
 
-def _gains_left_out(body: dict[str, Any], window: Window) -> Unavailable | None:
+def _gains_left_out(elements: list[dict[str, Any]], window: Window) -> Unavailable | None:
     """followers_gained is unknown on days whose bucket lacks the organic or the paid gain."""
     days = sorted(
         _bucket_day(e)
-        for e in body.get("elements", [])
+        for e in elements
         if window.since <= _bucket_day(e) <= window.until and "followers_gained" not in follower_metrics(e)
     )
     if not days:
@@ -215,13 +238,13 @@ def _gains_left_out(body: dict[str, Any], window: Window) -> Unavailable | None:
 def _statistics(http: HttpSession, opts: LinkedInOptions, window: Window) -> Iterator[list[Sample] | Unavailable]:
     """Follower gains and page views, in requests under the 14-month limit."""
     for chunk in window.chunks(MAX_DAYS):
-        body = _finder(http, opts, "organizationalEntityFollowerStatistics", "organizationalEntity", chunk)
-        yield _samples(body, chunk, follower_metrics)
-        left_out = _gains_left_out(body, chunk)
+        elements = _finder(http, opts, "organizationalEntityFollowerStatistics", "organizationalEntity", chunk)
+        yield _samples(elements, chunk, follower_metrics)
+        left_out = _gains_left_out(elements, chunk)
         if left_out:
             yield left_out
-        body = _finder(http, opts, "organizationPageStatistics", "organization", chunk)
-        yield _samples(body, chunk, page_metrics)
+        elements = _finder(http, opts, "organizationPageStatistics", "organization", chunk)
+        yield _samples(elements, chunk, page_metrics)
 
 
 def _share_statistics(http: HttpSession, opts: LinkedInOptions, window: Window) -> Iterator[list[Sample]]:
@@ -230,16 +253,17 @@ def _share_statistics(http: HttpSession, opts: LinkedInOptions, window: Window) 
     if since > window.until:
         return
     for chunk in dataclasses.replace(window, since=since).chunks(MAX_DAYS):
-        body = _finder(http, opts, "organizationalEntityShareStatistics", "organizationalEntity", chunk)
-        yield _samples(body, chunk, lambda e: share_metrics(e.get("totalShareStatistics") or {}))
+        elements = _finder(http, opts, "organizationalEntityShareStatistics", "organizationalEntity", chunk)
+        yield _samples(elements, chunk, lambda e: share_metrics(e.get("totalShareStatistics") or {}))
 
 
 def fetch(
     opts: LinkedInOptions, window: Window, http: HttpSession, state: dict[str, Any]
 ) -> Iterator[list[Sample] | Unavailable]:
     if window.since <= window.today <= window.until:
-        body = _get(http, opts, f"networkSizes/{_urn(opts)}", "edgeType=COMPANY_FOLLOWED_BY_MEMBER")
-        yield [Sample(PLATFORM, "followers", window.today, follower_count(body))]
+        resource = f"networkSizes/{_urn(opts)}"
+        body = _get(http, opts, resource, "edgeType=COMPANY_FOLLOWED_BY_MEMBER")
+        yield [Sample(PLATFORM, "followers", window.today, follower_count(body, _answer(opts, resource)))]
     complete = dataclasses.replace(window, until=min(window.until, window.today - timedelta(days=1)))
     if complete.since > complete.until:
         return  # only today was asked for, and LinkedIn's today is not over yet

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-import requests
-
 from tracker.plugin import (
     ApiError,
     AuthError,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
@@ -70,7 +69,7 @@ def _url(opts: MastodonOptions, path: str) -> str:
     return opts.instance.rstrip("/") + path
 
 
-def _error_text(response: requests.Response) -> str:
+def _error_text(response: Any) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -78,7 +77,7 @@ def _error_text(response: requests.Response) -> str:
     return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 
-def _retry_after(response: requests.Response) -> float:
+def _retry_after(response: Any) -> float:
     """Seconds until X-RateLimit-Reset (ISO 8601); Mastodon sends no Retry-After."""
     reset = response.headers.get("X-RateLimit-Reset")
     if not reset:
@@ -90,7 +89,7 @@ def _retry_after(response: requests.Response) -> float:
     return max(1.0, (at - datetime.now(timezone.utc)).total_seconds())
 
 
-def _raise_for(response: requests.Response, opts: MastodonOptions, what: str) -> None:
+def _raise_for(response: Any, opts: MastodonOptions, what: str) -> None:
     """Turn a failed answer into the domain error that says what to do (branching on status, not text)."""
     status, server = response.status_code, opts.instance.rstrip("/")
     if status < 400:
@@ -117,7 +116,7 @@ def _raise_for(response: requests.Response, opts: MastodonOptions, what: str) ->
 
 def _get(
     http: HttpSession, opts: MastodonOptions, url: str, what: str, params: dict[str, Any] | None = None
-) -> requests.Response:
+) -> Any:
     response = http.get(url, params=params, headers=_headers(opts))
     _raise_for(response, opts, what)
     return response
@@ -126,7 +125,11 @@ def _get(
 def lookup(opts: MastodonOptions, http: HttpSession) -> dict[str, Any]:
     """The account entity; its counts are the snapshot values."""
     acct = opts.acct.strip().lstrip("@")
-    account = _get(http, opts, _url(opts, "/api/v1/accounts/lookup"), f"account {acct}", {"acct": acct}).json()
+    url = _url(opts, "/api/v1/accounts/lookup")
+    answer = Endpoint.of("Mastodon", url)
+    account = answer.object(answer.json(_get(http, opts, url, f"account {acct}", {"acct": acct})))
+    if not isinstance(account.get("id"), (str, int)):
+        raise answer.unreadable('expected the account\'s id under "id"')
     if account.get("suspended"):
         raise NotFound(f"the account {acct!r} is suspended on {opts.instance.rstrip('/')}")
     return account
@@ -141,16 +144,29 @@ def statuses(opts: MastodonOptions, http: HttpSession, account_id: str, start: d
     """
     url: str | None = _url(opts, f"/api/v1/accounts/{account_id}/statuses")
     params: dict[str, Any] | None = {"limit": PAGE_SIZE, "exclude_reblogs": "true"}
+    answer = Endpoint.of("Mastodon", url)
     while url:
         response = _get(http, opts, url, "posts", params)
-        page = response.json()
+        page = answer.each_object(answer.array(answer.json(response), "of posts as the answer"), "as posts")
         for status in page:
+            _check_status(answer, status)
             if status.get("reblog"):
                 continue  # a boost that slipped through: its counts belong to someone else
             yield status
             if _published(status) < start:
                 return
         url, params = (response.links.get("next", {}).get("url") if page else None), None
+
+
+def _check_status(answer: Endpoint, status: dict[str, Any]) -> None:
+    """What the counting relies on: a publication time, and `reblog` null or the boosted post."""
+    answer.get_object(status, "reblog")
+    try:
+        aware = _published({"created_at": answer.text(status, "created_at")}).tzinfo is not None
+    except ValueError:
+        aware = False
+    if not aware:
+        raise answer.unreadable(f'expected a time with its offset under "created_at", got {status["created_at"]!r:.40}')
 
 
 def _published(status: dict[str, Any]) -> datetime:

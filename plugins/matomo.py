@@ -24,11 +24,13 @@ from tracker.plugin import (
     Attribution,
     AuthError,
     ConversionSource,
+    Endpoint,
     HttpSession,
     Plugin,
     Sample,
     Secret,
     Unavailable,
+    UnexpectedResponse,
     Window,
     option,
 )
@@ -49,6 +51,7 @@ COLUMNS = {  # metric -> the report column it comes from, for "missing" notes
     "orders": "the goal's nb_conversions",
     "revenue": "the goal's revenue",
 }
+MATOMO = Endpoint("Matomo")  # for parsing rows read elsewhere
 AUTH_HINTS = ("token_auth", "'view' access", "can't access", "authenticat", "not logged in")
 
 
@@ -67,6 +70,11 @@ class MatomoOptions:
 def _endpoint(opts: MatomoOptions) -> str:
     url = opts.base_url.rstrip("/")
     return url if url.endswith("index.php") else url + "/index.php"
+
+
+def _answer(opts: MatomoOptions, method: str) -> Endpoint:
+    """Every report shares one path, so the method names what answered."""
+    return Endpoint("Matomo", f"{method} ({Endpoint.of('', _endpoint(opts)).path})")
 
 
 def _number(value: Any) -> float | None:
@@ -95,13 +103,12 @@ def call(http: HttpSession, opts: MatomoOptions, method: str, **params: Any) -> 
     body = {"module": "API", "method": method, "idSite": opts.site_id, "format": "JSON", **params}
     response = http.post(_endpoint(opts), data={**body, "token_auth": opts.token.reveal()})
     try:
-        data = response.json()
-    except ValueError:
+        data = _answer(opts, method).json(response)
+    except UnexpectedResponse as exc:
         if response.status_code in (401, 403):
             _raise_error(opts, method, response.status_code, "access denied")
-        raise ApiError(
-            f"Matomo at {opts.base_url} answered {method} with HTTP {response.status_code} and no JSON: check base_url "
-            "points at the Matomo install (the folder with index.php)"
+        raise UnexpectedResponse(
+            f"{exc}: check base_url ({opts.base_url}) points at the Matomo install (the folder with index.php)"
         ) from None
     if isinstance(data, dict) and data.get("result") == "error":
         _raise_error(opts, method, response.status_code, str(data.get("message", "")))
@@ -115,19 +122,29 @@ def report(
 ) -> Iterator[tuple[date, dict[str, Any]]]:
     """(day, row) for every row of a per-day report, paging each day's table with filter_offset."""
     dates = f"{window.since.isoformat()},{window.until.isoformat()}"
+    answer = _answer(opts, method)
     offset = 0
     while True:
         data = call(http, opts, method, period="day", date=dates, filter_limit=PAGE_SIZE, filter_offset=offset)
-        tables = data if isinstance(data, dict) else {window.since.isoformat(): data}
+        tables = data if isinstance(data, dict) else {window.since.isoformat(): answer.each_object(data, "as rows")}
         full = False
         for day, rows in tables.items():
-            rows = rows if isinstance(rows, list) else [rows]
+            when = _day(answer, day)
+            rows = answer.each_object(rows if isinstance(rows, list) else [rows], f'under "{day}"')
             full = full or len(rows) >= PAGE_SIZE
             for row in rows:
-                yield date.fromisoformat(day), row
+                yield when, row
         if not full:
             return
         offset += PAGE_SIZE
+
+
+def _day(answer: Endpoint, key: str) -> date:
+    """A multi-date answer is keyed by day; any other key means the answer is not one."""
+    try:
+        return date.fromisoformat(key)
+    except ValueError:
+        raise answer.unreadable(f"expected tables keyed by day, got the key {key[:40]!r}") from None
 
 
 def social_platform(row: dict[str, Any], attribution: Attribution) -> str:
@@ -171,16 +188,19 @@ REPORTS = {
 }
 
 
-def _count(tally: Tally, platform: str, day: date, row: dict[str, Any], goals: list[str]) -> None:
+def _count(
+    tally: Tally, platform: str, day: date, row: dict[str, Any], goals: list[str], answer: Endpoint = MATOMO
+) -> None:
     """Add one referrer row; a column the row leaves out makes that figure unknown (Matomo drops
     `nb_uniq_visitors` where unique visitors are not processed), while a row without `goals` had no
     conversions: Matomo adds that column only when there are some (shared/apis/matomo.md, Response shapes)."""
     tally.add(platform, "visits", day, _number(row.get("nb_visits")))
     tally.add(platform, "visitors", day, _number(row.get("nb_uniq_visitors")))
-    for key, goal in (row.get("goals") or {}).items():
+    for key, goal in (answer.get_object(row, "goals") or {}).items():
         goal_id = str(key).removeprefix("idgoal=")
         if goal_id in SKIPPED_GOALS or (goals and goal_id not in goals):
             continue
+        goal = answer.object(goal, f'under "goals.{key}"')
         conversions = _number(goal.get("nb_conversions"))
         tally.add(platform, "conversions", day, conversions)
         tally.add(platform, "orders" if goal_id == ORDER_GOAL else "leads", day, conversions)
@@ -195,13 +215,13 @@ def fetch(opts: MatomoOptions, window: Window, http: HttpSession, state: dict) -
             for day, row in report(http, opts, method, chunk):
                 platform = platform_of(row, opts.attribution)
                 if platform is not None:
-                    _count(tally, platform, day, row, goals)
+                    _count(tally, platform, day, row, goals, _answer(opts, method))
         yield tally.samples(chunk, METRICS, PROVISIONAL_DAYS)
         yield from tally.unavailable("Matomo", COLUMNS)
 
 
 def check(opts: MatomoOptions, http: HttpSession) -> str:
-    site = call(http, opts, "SitesManager.getSiteFromId")
+    site = _answer(opts, "SitesManager.getSiteFromId").object(call(http, opts, "SitesManager.getSiteFromId"))
     return f"site {site.get('name')} ({site.get('main_url')}), time zone {site.get('timezone')}, {site.get('currency')}"
 
 

@@ -22,12 +22,14 @@ from tracker.plugin import (
     Attribution,
     AuthError,
     ConversionSource,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
     RateLimited,
     Sample,
     Secret,
+    UnexpectedResponse,
     Window,
     option,
 )
@@ -35,6 +37,7 @@ from tracker.plugin import (
 from ._analytics import Tally
 
 PAGE_SIZE = 10_000  # the API's maximum
+MONEY_METRICS = {"total_revenue", "average_revenue"}  # {"value": ..., "currency": ...} or null; the rest are numbers
 PROVISIONAL_DAYS = 2
 HOURLY_WAIT = 3600.0
 DIRECT_SOURCES = {"direct / none"}
@@ -78,9 +81,10 @@ def _url(opts: PlausibleOptions) -> str:
 
 def _error_text(response: Any) -> str:
     try:
-        text = str(response.json().get("error", ""))
+        body = response.json()
     except ValueError:
-        text = response.text[:200]
+        body = {"error": response.text[:200]}
+    text = str(body.get("error", "")) if isinstance(body, dict) else ""
     return " ".join(text.split()) or f"HTTP {response.status_code}"
 
 
@@ -117,13 +121,32 @@ def query(http: HttpSession, opts: PlausibleOptions, body: dict[str, Any]) -> It
         response = http.post(_url(opts), json=page, headers={"Authorization": f"Bearer {opts.token.reveal()}"})
         if response.status_code != 200:
             _raise_for(response, opts)
-        data = response.json()
-        rows = data.get("results") or []
+        answer = Endpoint.of("Plausible", _url(opts))
+        data = answer.object(answer.json(response))
+        rows = [_checked_row(answer, row, body) for row in answer.objects(data, "results", required=True)]
         yield from rows
         offset += len(rows)
-        total = (data.get("meta") or {}).get("total_rows")
+        total = (answer.get_object(data, "meta") or {}).get("total_rows")
         if not rows or (offset >= int(total) if isinstance(total, (int, float)) else len(rows) < PAGE_SIZE):
             return  # without total_rows (not echoed), only a short page says it was the last
+
+
+def _checked_row(answer: Endpoint, row: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A result row with one text per dimension asked for and one value per metric (a number, or money)."""
+    dimensions = answer.each_text(answer.get_list(row, "dimensions", required=True), 'under "dimensions"')
+    values = answer.get_list(row, "metrics", required=True)
+    asked = body.get("metrics", [])
+    if len(dimensions) != len(body.get("dimensions", [])) or len(values) != len(asked):
+        raise answer.unreadable(
+            f"expected rows of {len(body.get('dimensions', []))} dimensions and {len(asked)} metrics, "
+            f"got {len(dimensions)} and {len(values)}"
+        )
+    for name, value in zip(asked, values, strict=True):
+        if name not in MONEY_METRICS:
+            answer.number(value, f'under "metrics" ({name})')
+        elif value is not None and answer.object(value, f'under "metrics" ({name})').get("value") is not None:
+            answer.number(value["value"], f'under "metrics" ({name}.value)')
+    return row
 
 
 def _revenue(value: Any) -> float | None:
@@ -172,7 +195,7 @@ def _conversion_rows(http: HttpSession, opts: PlausibleOptions, base: dict[str, 
     try:
         return list(query(http, opts, body))
     except ApiError as exc:
-        if "revenue" not in str(exc).lower():
+        if isinstance(exc, UnexpectedResponse) or "revenue" not in str(exc).lower():
             raise
     return list(query(http, opts, {**body, "metrics": ["events"]}))
 

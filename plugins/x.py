@@ -23,6 +23,7 @@ from typing import Any
 from tracker.plugin import (
     ApiError,
     AuthError,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
@@ -47,6 +48,7 @@ POST_COUNTS = {
 }
 FIELDS = {metric: field for field, metric in POST_COUNTS.items()}
 COUNTED = "counted"  # state: {metric: whether X's posts carried its count}
+X_API = Endpoint("X")  # for parsing a body read elsewhere
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,9 +131,10 @@ def _error(response: Any, what: str) -> Exception:
     return ApiError(f"X answered HTTP {status} to {what}: {detail}")
 
 
-def _payload_errors(body: dict[str, Any], subject: str) -> Exception:
+def _payload_errors(body: dict[str, Any], subject: str, answer: Endpoint = X_API) -> Exception:
     """The HTTP 200 + `errors` answer X gives for unknown, suspended or protected users."""
-    problem = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
+    problems = answer.objects(body, "errors", required=True)
+    problem = problems[0] if problems else {}
     kind = str(problem.get("type") or "").rsplit("/", 1)[-1]
     detail = str(problem.get("detail") or problem.get("message") or "")
     if kind == "resource-not-found" and problem.get("title") == "Forbidden":
@@ -160,14 +163,19 @@ class Client:
             raise _error(response, what)
         if response.headers.get("x-rate-limit-remaining") == "0":
             self.exhausted = response
-        return _body(response)
+        answer = self.answer(path)
+        return answer.object(answer.json(response))
+
+    def answer(self, path: str) -> Endpoint:
+        return Endpoint.of("X", f"{self.root}/{path}")
 
 
-def parse_user(body: dict[str, Any], subject: str) -> User:
+def parse_user(body: dict[str, Any], subject: str, answer: Endpoint = X_API) -> User:
     if "data" not in body and body.get("errors"):
-        raise _payload_errors(body, subject)
-    data = body["data"]
-    metrics = data.get("public_metrics") or {}
+        raise _payload_errors(body, subject, answer)
+    data = answer.get_object(body, "data", required=True) or {}
+    answer.text(data, "id")
+    metrics = answer.get_object(data, "public_metrics") or {}
     counts = {
         "followers": metrics.get("followers_count"),
         "following": metrics.get("following_count"),
@@ -182,7 +190,7 @@ def lookup_user(client: Client) -> User:
     opts = client.opts
     path = f"users/by/username/{opts.username}" if opts.username else f"users/{opts.user_id}"
     subject = f"@{opts.username}" if opts.username else f"id {opts.user_id}"
-    return parse_user(client.get(path, {"user.fields": "public_metrics"}, "user lookup"), subject)
+    return parse_user(client.get(path, {"user.fields": "public_metrics"}, "user lookup"), subject, client.answer(path))
 
 
 def _utc(day: date, window: Window) -> datetime:
@@ -208,15 +216,30 @@ def read_posts(client: Client, user: User, window: Window) -> Iterator[list[dict
     }
     if window.until < window.today:
         params["end_time"] = _rfc3339(_utc(window.until + timedelta(days=1), window))
+    path = f"users/{user.id}/tweets"
+    answer = client.answer(path)
     while True:
-        body = client.get(f"users/{user.id}/tweets", params, "the user's posts")
+        body = client.get(path, params, "the user's posts")
         if "data" not in body and body.get("errors"):
-            raise _payload_errors(body, f"@{user.username}")
-        yield body.get("data") or []  # an empty page has no `data` key (shared/apis/x.md)
-        token = (body.get("meta") or {}).get("next_token")
+            raise _payload_errors(body, f"@{user.username}", answer)
+        # an empty page has no `data` key (shared/apis/x.md)
+        yield [_checked_post(answer, post) for post in answer.objects(body, "data")]
+        token = answer.get_text(answer.get_object(body, "meta") or {}, "next_token")
         if not token:
             return
         params["pagination_token"] = token
+
+
+def _checked_post(answer: Endpoint, post: dict[str, Any]) -> dict[str, Any]:
+    """A post with what the counting reads: a publication time, and `public_metrics` as an object if present."""
+    answer.get_object(post, "public_metrics")
+    try:
+        aware = datetime.fromisoformat(answer.text(post, "created_at").replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        aware = False
+    if not aware:
+        raise answer.unreadable(f'expected a time with its offset under "created_at", got {post["created_at"]!r:.40}')
+    return post
 
 
 def post_day(post: dict[str, Any], window: Window) -> date:

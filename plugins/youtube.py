@@ -17,11 +17,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
-
 from tracker.plugin import (
     ApiError,
     AuthError,
+    Endpoint,
     HttpSession,
     NotFound,
     Plugin,
@@ -66,7 +65,7 @@ class YouTubeOptions:
     )
 
 
-def _envelope(response: requests.Response) -> tuple[str, set[str], str]:
+def _envelope(response: Any) -> tuple[str, set[str], str]:
     """(first reason, every reason incl. details[], message) of a Google error envelope."""
     try:
         error = response.json().get("error", {})
@@ -80,7 +79,7 @@ def _envelope(response: requests.Response) -> tuple[str, set[str], str]:
     return (reasons[0] if reasons else ""), set(reasons) | details, message
 
 
-def _raise_for(response: requests.Response, api: str) -> None:
+def _raise_for(response: Any, api: str) -> None:
     """Classify on HTTP status and reason, as Google documents; never on the message text."""
     status = response.status_code
     if status < 400:
@@ -115,15 +114,22 @@ def _raise_for(response: requests.Response, api: str) -> None:
 
 def channel(opts: YouTubeOptions, http: HttpSession) -> dict[str, Any]:
     """The channel resource; the key goes in a header so it never appears in a URL."""
+    url = f"{opts.base_url.rstrip('/')}/youtube/v3/channels"
     response = http.get(
-        f"{opts.base_url.rstrip('/')}/youtube/v3/channels",
+        url,
         params={"part": "snippet,statistics", "id": opts.channel_id},
         headers={"X-Goog-Api-Key": opts.api_key.reveal()},
     )
     _raise_for(response, "YouTube Data API")
-    items = response.json().get("items") or []  # an unknown id is a 200 without `items`
+    answer = Endpoint.of("the YouTube Data API", url)
+    items = answer.objects(answer.object(answer.json(response)), "items")  # an unknown id: a 200 without `items`
     if not items:
         raise NotFound(f"no YouTube channel with id {opts.channel_id!r}: check `channel_id` (it starts with UC)")
+    stats = answer.get_object(items[0], "statistics") or {}
+    for key in ("subscriberCount", "videoCount", "viewCount"):
+        if key in stats:
+            answer.number(stats[key], f'under "statistics.{key}"')
+    answer.get_object(items[0], "snippet")
     return items[0]
 
 
@@ -148,10 +154,12 @@ def report_rows(
     opts: YouTubeOptions, token: Secret, http: HttpSession, start: date, end: date
 ) -> Iterator[dict[str, Any]]:
     """Rows of the daily channel report for start..end (inclusive), as {column: value}, page by page."""
+    url = f"{opts.analytics_base_url.rstrip('/')}/v2/reports"
+    answer = Endpoint.of("the YouTube Analytics API", url)
     index = 1
     while True:
         response = http.get(
-            f"{opts.analytics_base_url.rstrip('/')}/v2/reports",
+            url,
             params={
                 "ids": f"channel=={opts.channel_id}",
                 "startDate": start.isoformat(),
@@ -165,13 +173,29 @@ def report_rows(
             headers={"Authorization": f"Bearer {token.reveal()}"},
         )
         _raise_for(response, "YouTube Analytics API")
-        body = response.json()
-        names = [c["name"] for c in body.get("columnHeaders", [])]
-        rows = body.get("rows") or []  # omitted when there is no data
-        yield from (dict(zip(names, row)) for row in rows)
+        body = answer.object(answer.json(response))
+        names = [answer.text(c, "name") for c in answer.objects(body, "columnHeaders", required=True)]
+        rows = answer.get_list(body, "rows")  # omitted when there is no data
+        yield from (_row(answer, names, row) for row in rows)
         if len(rows) < PAGE_ROWS:
             return
         index += PAGE_ROWS
+
+
+def _row(answer: Endpoint, names: list[str], row: Any) -> dict[str, Any]:
+    """One report row as {column: value}: a day, then a number per metric column."""
+    cells = answer.array(row, 'in "rows"')
+    if len(cells) != len(names) or "day" not in names:
+        raise answer.unreadable(f"expected rows of the columns {names} (day first), got {len(cells)} values")
+    values = dict(zip(names, cells, strict=True))
+    try:
+        date.fromisoformat(values["day"])
+    except (TypeError, ValueError):
+        raise answer.unreadable(f'expected a day (YYYY-MM-DD) in the "day" column, got {values["day"]!r:.40}') from None
+    for name in names:
+        if name != "day":
+            values[name] = answer.number(values[name], f'in the "{name}" column')
+    return values
 
 
 def _daily(opts: YouTubeOptions, token: Secret, http: HttpSession, window: Window) -> Iterator[list[Sample]]:

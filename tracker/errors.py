@@ -109,3 +109,15 @@ class QuotaExhausted(PluginError):
     def __init__(self, message: str, until: datetime | None = None) -> None:
         super().__init__(message)
         self.until = until
+
+
+class UnexpectedResponse(ApiError):
+    """The service answered, but not in a shape the plugin can read (or not in JSON): an ApiError too.
+
+    Never read as "no data": the account fails, nothing of the answer is stored and its cursor stays, so the
+    days are asked for again on the next sync.
+    """
+
+
+class TimedOut(PluginError):
+    """The service was reached but did not answer in time, or the account's time for this sync ran out."""

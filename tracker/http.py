@@ -4,20 +4,29 @@ It retries transport errors and 5xx with exponential backoff, retries 429/503
 when the server says when (Retry-After) and the wait is short, and otherwise
 hands the response back so the plugin can classify it (a daily quota is not a
 short rate limit). Waits end at once when the sync is asked to stop.
+
+Time is bounded twice: a read that times out is tried once more only (a
+service that hangs twice is down, not slow), and one session, which is one
+account's fetch, has a total `deadline`; past it no request starts and the
+account fails with one line saying it gave up, so one hanging service cannot
+hold a sync for hours.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
-from tracker.errors import SyncInterrupted
+from tracker.errors import SyncInterrupted, TimedOut
 from tracker.redact import SENSITIVE, Redactor, header_secrets, redact_text, redact_url, url_secrets
 
 __all__ = ["SENSITIVE", "HttpSession", "redact_text", "redact_url"]  # the redaction names stay importable from here
@@ -25,19 +34,76 @@ __all__ = ["SENSITIVE", "HttpSession", "redact_text", "redact_url"]  # the redac
 log = logging.getLogger("tracker.http")
 
 USER_AGENT = "tracker/0.1 (+https://github.com/tracker-smb/tracker)"
+DEADLINE = 600.0  # seconds one session (one account's fetch) may take: a year's backfill of daily calls fits
+TIMEOUT_RETRIES = 1  # a read that timed out is tried this many more times
+
+
+class ServiceTimedOut(TimedOut, requests.ReadTimeout):
+    """TimedOut, still a requests.Timeout for callers that catch those (the alerts webhook)."""
+
+
+class Budget:
+    """The time one session may take in all, and how its current call is going.
+
+    Shared by the session and every copy urllib3 makes of its Retry, so a
+    retry is only started when it can end before the deadline.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.ends: float | None = None  # monotonic clock; the first request starts it
+        self.timeout = 0.0  # the current call's timeout per attempt (connect + read)
+        self.shortened = False  # the deadline, not the session's timeout, set that timeout
+        self.attempts = 0
+        self.timeouts = 0
+        self.cut = False  # the deadline stopped the current call's retries
+
+    def remaining(self) -> float:
+        return math.inf if self.ends is None else self.ends - time.monotonic()
+
+    def start_call(self, timeout: float | tuple[float, float]) -> float | tuple[float, float]:
+        """Start the clock on the first call; `timeout`, shortened so that no attempt ends past the deadline."""
+        if self.seconds is not None and self.ends is None:
+            self.ends = time.monotonic() + self.seconds
+        self.attempts, self.timeouts, self.cut = 1, 0, False
+        left = self.remaining()
+        if isinstance(timeout, tuple):
+            connect, read = (min(t, left) for t in timeout)
+            self.shortened = (connect, read) != tuple(timeout)
+            self.timeout = connect + read
+            return connect, read
+        self.shortened = timeout > left
+        self.timeout = min(timeout, left)
+        return self.timeout
+
+    def room_for(self, wait: float) -> bool:
+        """Whether one more attempt, after `wait` seconds, would end before the deadline."""
+        return self.remaining() >= wait + self.timeout
 
 
 class _Retry(Retry):
-    """urllib3's Retry, with bounded Retry-After waits that a stop event interrupts."""
+    """urllib3's Retry, with bounded Retry-After waits that a stop event interrupts, timeouts retried once,
+    and no retry that could not end before the session's deadline."""
 
-    def __init__(self, *args: Any, max_wait: float = 60.0, stop: threading.Event | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_wait: float = 60.0,
+        stop: threading.Event | None = None,
+        budget: Budget | None = None,
+        timeout_retries: int = TIMEOUT_RETRIES,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_wait = max_wait
         self.stop = stop or threading.Event()
+        self.budget = budget or Budget(None)
+        self.timeout_retries = timeout_retries
 
     def new(self, **kw: Any) -> _Retry:
         retry = super().new(**kw)
         retry.max_wait, retry.stop = self.max_wait, self.stop
+        retry.budget, retry.timeout_retries = self.budget, self.timeout_retries
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -50,7 +116,18 @@ class _Retry(Retry):
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.max_wait:
                 raise MaxRetryError(None, url or "", ResponseError(f"Retry-After {wait:.0f}s is too long"))
-        return super().increment(method, url, response, *args, **kwargs)
+        error = kwargs.get("error")
+        if isinstance(error, ReadTimeoutError):
+            self.budget.timeouts += 1
+            if self.budget.timeouts > self.timeout_retries:
+                raise MaxRetryError(None, url or "", error) from error
+        retry = super().increment(method, url, response, *args, **kwargs)
+        wait = retry.get_retry_after(response) if response is not None else None
+        if not self.budget.room_for(retry.get_backoff_time() if wait is None else wait):
+            self.budget.cut = True
+            raise MaxRetryError(None, url or "", error or ResponseError("no time left to retry")) from error
+        self.budget.attempts += 1
+        return retry
 
     def sleep(self, response: Any = None) -> None:
         wait = self.get_retry_after(response) if response is not None else None
@@ -71,10 +148,14 @@ class HttpSession(requests.Session):
         backoff: float = 0.5,
         max_wait: float = 60.0,
         stop: threading.Event | None = None,
+        deadline: float | None = DEADLINE,
+        timeout_retries: int = TIMEOUT_RETRIES,
     ) -> None:
+        """`timeout` is per attempt; `deadline` (None: none) bounds the whole session from its first request."""
         super().__init__()
         self.timeout = timeout
         self.stop = stop or threading.Event()
+        self.budget = Budget(deadline)
         retry = _Retry(
             total=retries,
             backoff_factor=backoff,
@@ -85,6 +166,8 @@ class HttpSession(requests.Session):
             raise_on_status=False,
             max_wait=max_wait,
             stop=self.stop,
+            budget=self.budget,
+            timeout_retries=timeout_retries,
         )
         adapter = HTTPAdapter(max_retries=retry)
         self.mount("http://", adapter)
@@ -103,11 +186,51 @@ class HttpSession(requests.Session):
         """`text` without the credentials this session has sent: what a plugin calls before it cuts a message."""
         return Redactor.of(self.sent_secrets).text(text)
 
-
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.stop.is_set():
             raise SyncInterrupted("stopped before a request")
-        kwargs.setdefault("timeout", self.timeout)
-        response = super().request(method, url, *args, **kwargs)
+        if self.budget.remaining() <= 0:
+            raise ServiceTimedOut(
+                f"gave up before {_where(method, url)}: this account may take {self.budget.seconds:g} s per sync "
+                "and that time is used up; the next sync tries again"
+            )
+        kwargs["timeout"] = self.budget.start_call(kwargs.get("timeout") or self.timeout)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if isinstance(exc, TimedOut) or not _read_timed_out(exc):
+                raise
+            raise self._timed_out(method, url) from None
         log.debug("%s %s -> %s", method, redact_url(response.url or url), response.status_code)
         return response
+
+    def _timed_out(self, method: str, url: str) -> ServiceTimedOut:
+        budget = self.budget
+        if budget.cut or budget.shortened:
+            return ServiceTimedOut(
+                f"gave up on {_where(method, url)}: it timed out, and this account may take {budget.seconds:g} s "
+                "per sync; the next sync tries again"
+            )
+        tries = "1 attempt" if budget.attempts == 1 else f"{budget.attempts} attempts"
+        return ServiceTimedOut(
+            f"{_where(method, url)} timed out: the service accepted the connection but sent no answer within "
+            f"{budget.timeout:g} s ({tries}); the next sync tries again"
+        )
+
+
+def _where(method: str, url: str) -> str:
+    """`GET host/path`: the query and userinfo are left out, as they may carry credentials."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return method
+    return f"{method} {parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def _read_timed_out(exc: requests.RequestException) -> bool:
+    """A read timeout, raised directly or as the last error once retries were spent (requests then calls it a
+    ConnectionError, which would claim the service could not be reached)."""
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ReadTimeoutError)

@@ -15,6 +15,10 @@ saved last time, and yields what it found:
 
 The core validates everything yielded, writes an account's samples and state
 in one transaction, and never lets one plugin's failure stop another account.
+
+Read a service's JSON with `Endpoint` (or `read_json`, `expect_list`): an
+answer in a shape the plugin cannot read must raise `UnexpectedResponse`,
+never yield nothing, or the days it held would be skipped for good.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from tracker.errors import (
     PluginError,
     QuotaExhausted,
     RateLimited,
+    UnexpectedResponse,
 )
 from tracker.http import HttpSession
+from tracker.shape import Endpoint, expect_list, expect_object, read_json
 
 __all__ = [
     "ApiError",
@@ -45,6 +51,7 @@ __all__ = [
     "Basis",
     "Conversion",
     "ConversionSource",
+    "Endpoint",
     "HttpSession",
     "NotFound",
     "Notice",
@@ -56,9 +63,13 @@ __all__ = [
     "Secret",
     "State",
     "Unavailable",
+    "UnexpectedResponse",
     "Window",
+    "expect_list",
+    "expect_object",
     "next_midnight",
     "option",
+    "read_json",
 ]
 
 
