@@ -32,25 +32,33 @@ class CheckResult:
 
 
 def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> CheckResult:
-    """One cheap call through the plugin's own check; every failure is a one-line message."""
+    """One cheap call through the plugin's own check; every message is one line, scrubbed of secrets.
+
+    The check does not go through `collect`, so its answer is redacted here, with the options' secrets
+    and every credential the HTTP session sent (a token obtained during the check included).
+    """
     from tracker import options
     from tracker.collect import describe_error
     from tracker.http import HttpSession
+    from tracker.redact import Redactor
 
-    secrets: list[str] = []
+    redactor = Redactor.of()
+    http = HttpSession(retries=1)
     try:
         plugin = registry.get(account.plugin)
         where = f"{cfg.path or '<config>'}: accounts.{account.name}"
         opts, problems = options.build(plugin, account.options, where=where, attribution=cfg.attribution)
         if problems:
             return CheckResult(account.name, account.plugin, "failed", "; ".join(problems))
-        secrets = options.secret_values(opts)
+        redactor = Redactor.for_options(opts)
         if plugin.check is None:
             return CheckResult(account.name, account.plugin, "unchecked", "this plugin has no check; try `tracker sync --account`")
-        with HttpSession(retries=1) as http:
-            return CheckResult(account.name, account.plugin, "ok", plugin.check(opts, http))
+        answer = plugin.check(opts, http)
+        return CheckResult(account.name, account.plugin, "ok", redactor.adding(http.sent_secrets).line(answer))
     except Exception as exc:  # a check must never crash the listing, whatever the plugin raises
-        return CheckResult(account.name, account.plugin, "failed", describe_error(exc, secrets))
+        return CheckResult(account.name, account.plugin, "failed", describe_error(exc, redactor.adding(http.sent_secrets)))
+    finally:
+        http.close()
 
 
 @app.command("check")
