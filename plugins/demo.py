@@ -108,7 +108,7 @@ def day_samples(seed: int, platform: str, day: date, provisional: bool) -> list[
 
 def fetch(opts: DemoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[Sample | list[Sample] | State]:
     for platform in PROFILES:
-        level = followers(opts.seed, platform, window.since - timedelta(days=1))
+        level: float = followers(opts.seed, platform, window.since - timedelta(days=1))
         page: list[Sample] = []
         for day in window.days():
             provisional = window.is_provisional(day, PROVISIONAL_DAYS)

@@ -100,7 +100,9 @@ def _series(
     found: dict[tuple[str, date], Sample] = {}
     for entry in graph.series(f"{opts.user_id}/insights", params, until):
         name = names.get(str(entry.get("name")))
-        for day, value in points(entry) if name else ():
+        if name is None:
+            continue
+        for day, value in points(entry):
             if window.since <= day <= window.until:
                 found[(name, day)] = Sample(PLATFORM, name, day, value, window.is_provisional(day, PROVISIONAL_DAYS))
     return list(found.values())

@@ -158,18 +158,19 @@ def report_rows(
     answer = Endpoint.of("the YouTube Analytics API", url)
     index = 1
     while True:
+        params: dict[str, str | int] = {
+            "ids": f"channel=={opts.channel_id}",
+            "startDate": start.isoformat(),
+            "endDate": end.isoformat(),
+            "metrics": ",".join(DAILY),
+            "dimensions": "day",
+            "sort": "day",
+            "maxResults": PAGE_ROWS,
+            "startIndex": index,
+        }
         response = http.get(
             url,
-            params={
-                "ids": f"channel=={opts.channel_id}",
-                "startDate": start.isoformat(),
-                "endDate": end.isoformat(),
-                "metrics": ",".join(DAILY),
-                "dimensions": "day",
-                "sort": "day",
-                "maxResults": PAGE_ROWS,
-                "startIndex": index,
-            },
+            params=params,
             headers={"Authorization": f"Bearer {token.reveal()}"},
         )
         _raise_for(response, "YouTube Analytics API")

@@ -60,8 +60,7 @@ from tracker.http import HttpSession
 from tracker.redact import Redactor, webhook_secrets
 from tracker.report import compute
 from tracker.status import as_utc, attempted, last_successes
-from tracker.store.models import Account, MetricStatus
-from tracker.store.models import Sample as SampleRow
+from tracker.store.models import ACCOUNT, METRIC_STATUS, SAMPLE
 from tracker.windows import account_today
 from tracker.words import count
 
@@ -212,7 +211,7 @@ class History:
         """Days in `period` on which `account` stored a visits sample for `platform` (a stored 0 counts)."""
         if account is None:
             return 0
-        t = SampleRow.__table__
+        t = SAMPLE
         query = sa.select(sa.func.count()).where(
             t.c.account == account, t.c.platform == platform, t.c.metric == "visits", t.c.day.between(period.start, period.end)
         )
@@ -224,7 +223,7 @@ class History:
         The latest, not the earliest: totals add every account, so one account that started late makes
         the earlier period look smaller than it was.
         """
-        t = SampleRow.__table__
+        t = SAMPLE
         query = (
             sa.select(t.c.account, sa.func.min(t.c.day))
             .where(t.c.account.in_(self.accounts), t.c.platform == platform, t.c.metric.in_(INTERACTION_METRICS), t.c.day <= until)
@@ -233,7 +232,7 @@ class History:
         return max((first for _account, first in self.conn.execute(query)), default=None)
 
     def has_followers_in(self, platform: str, period: compute.Period) -> bool:
-        t = SampleRow.__table__
+        t = SAMPLE
         query = sa.select(sa.func.count()).where(
             t.c.account.in_(self.accounts), t.c.platform == platform, t.c.metric == "followers",
             t.c.day.between(period.start, period.end),
@@ -242,7 +241,7 @@ class History:
 
     def conversions_after(self, platform: str, end: date, today: date) -> float:
         """Conversions any conversion source (logged, imported or analytics) stored after `end`, up to `today`."""
-        t, a = SampleRow.__table__, Account.__table__
+        t, a = SAMPLE, ACCOUNT
         sources = sa.select(a.c.name).where(a.c.name.in_(self.accounts), a.c.conversion_source != "none")
         query = sa.select(sa.func.coalesce(sa.func.sum(t.c.value), 0)).where(
             t.c.account.in_(sources), t.c.platform == platform, t.c.metric == CONVERSION_METRIC,
@@ -425,7 +424,7 @@ def token_expiry(state_json: str) -> datetime | None:
 
 
 def expiring_tokens(cfg: Config, engine: Engine, now: datetime, accounts: list[str]) -> list[Alert]:
-    t = Account.__table__
+    t = ACCOUNT
     with engine.connect() as conn:
         stored = conn.execute(sa.select(t.c.name, t.c.state_json).where(t.c.name.in_(accounts))).all()
     found = []
@@ -447,7 +446,7 @@ def expiring_tokens(cfg: Config, engine: Engine, now: datetime, accounts: list[s
 
 
 def retired_metrics(engine: Engine, accounts: list[str]) -> list[Alert]:
-    t = MetricStatus.__table__
+    t = METRIC_STATUS
     query = sa.select(t).where(t.c.account.in_(accounts)).order_by(t.c.account, t.c.platform, t.c.metric)
     with engine.connect() as conn:
         stored = conn.execute(query).mappings().all()
@@ -480,7 +479,7 @@ def post(url: str, found: list[Alert], now: datetime) -> None:
     """POST the alerts as JSON; the message names only the host (credentials hidden), since webhook paths carry tokens."""
     target = resolve_webhook(url)
     where = Redactor.of(webhook_secrets(target)).url("{0.scheme}://{0.netloc}".format(urlsplit(target)))
-    body = {"generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"), "alerts": [a.to_json() for a in found]}
+    body: dict[str, Any] = {"generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"), "alerts": [a.to_json() for a in found]}
     try:
         with HttpSession(timeout=15, retries=2) as http:
             response = http.post(target, json=body)

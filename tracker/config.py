@@ -8,6 +8,7 @@ against the plugin's declaration in `check()`, which needs the registry;
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import tomllib
@@ -195,7 +196,7 @@ class _Reader:
             return default
         return value
 
-    def tz(self, table: Mapping[str, Any], key: str, label: str, default: ZoneInfo) -> ZoneInfo:
+    def tz(self, table: Mapping[builtins.str, Any], key: builtins.str, label: builtins.str, default: ZoneInfo) -> ZoneInfo:
         if key not in table:
             return default
         try:

@@ -37,8 +37,7 @@ from tracker.metrics import Kind
 from tracker.report import compute
 from tracker.report.compute import FIRST_PARTY, MANUAL, ORDER_METRICS, SOURCE_RANK, VISIT_METRICS, Period
 from tracker.report.rows import PRECISION
-from tracker.store.models import Account, ConversionRecord, MetricStatus, SyncRun
-from tracker.store.models import Sample as SampleRow
+from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SAMPLE, SYNC_RUN
 
 LOGGED_DAY = "the day given to `tracker log`"
 EXTRA = "extra"  # the kind shown for a plugin's own metric outside the vocabulary: summed like a counter
@@ -240,7 +239,7 @@ def _tracked_zero(request: Request, found: compute.PlatformFigures | None) -> bo
 
 def _refuse_unknown(conn: Connection, request: Request) -> None:
     """A typo must not read as "no data": name the platforms and metrics that exist."""
-    t = SampleRow.__table__
+    t = SAMPLE
     stored = {r[0] for r in conn.execute(sa.select(t.c.platform).distinct())}
     platforms = stored | set(request.known_platforms) | set(metrics.BUCKETS)
     if request.platform not in platforms:
@@ -279,7 +278,7 @@ class _AccountRow:
 
 
 def _accounts(conn: Connection) -> dict[str, _AccountRow]:
-    t = Account.__table__
+    t = ACCOUNT
     query = sa.select(t.c.name, t.c.plugin, t.c.conversion_source, t.c.position)
     return {r.name: _AccountRow(r.name, r.plugin, r.conversion_source, r.position) for r in conn.execute(query)}
 
@@ -310,7 +309,7 @@ class _Row:
 
 def _rows(conn: Connection, request: Request) -> list[_Row]:
     """The metric's stored rows in the period; for a gauge, every row up to the end (its last value may be older)."""
-    t = SampleRow.__table__
+    t = SAMPLE
     query = sa.select(t.c.account, t.c.day, t.c.value, t.c.provisional, t.c.run_id).where(
         t.c.platform == request.platform, t.c.metric == request.metric, t.c.day <= request.period.end
     )
@@ -321,7 +320,7 @@ def _rows(conn: Connection, request: Request) -> list[_Row]:
 
 
 def _statuses(conn: Connection, request: Request) -> list[Missing]:
-    t = MetricStatus.__table__
+    t = METRIC_STATUS
     query = (
         sa.select(t.c.account, t.c.status, t.c.reason, t.c.since)
         .where(t.c.platform == request.platform, t.c.metric == request.metric)
@@ -333,7 +332,7 @@ def _statuses(conn: Connection, request: Request) -> list[Missing]:
 def _runs(engine: Engine, ids: set[int]) -> list[Run]:
     if not ids:
         return []
-    t = SyncRun.__table__
+    t = SYNC_RUN
     with engine.connect() as conn:
         found = conn.execute(sa.select(t).where(t.c.id.in_(sorted(ids))).order_by(t.c.id))
         return [Run(r.id, r.trigger, r.started_at, r.finished_at, r.status) for r in found]
@@ -389,19 +388,19 @@ def _gauge(
             use = f"not counted ({REMOVED})"
         used = counted(r.account) and bool(use)
         trace.append(DayValue(r.day, r.account, None, r.value, r.provisional, r.run_id, used, use, in_period))
-    used = sorted(a for a in last if counted(a))
-    steps = [Step("last", a, [last[a].value], last[a].value, day=last[a].day) for a in used]
-    result = sum(last[a].value for a in used) if used else None
+    accounts = sorted(a for a in last if counted(a))
+    steps = [Step("last", a, [last[a].value], last[a].value, day=last[a].day) for a in accounts]
+    result = sum(last[a].value for a in accounts) if accounts else None
     change = None
-    if used and all(a in prior for a in used):
-        for a in used:
+    if accounts and all(a in prior for a in accounts):
+        for a in accounts:
             end, start = last[a].value, prior[a].value
             steps.append(Step("change", a, [end, start], end - start, day=prior[a].day))
-        change = sum(last[a].value - prior[a].value for a in used)
-    if len(used) > 1:
-        steps.append(Step("add", None, [last[a].value for a in used], result or 0.0))
+        change = sum(last[a].value - prior[a].value for a in accounts)
+    if len(accounts) > 1:
+        steps.append(Step("add", None, [last[a].value for a in accounts], result or 0.0))
         if change is not None:
-            steps.append(Step("add_change", None, [last[a].value - prior[a].value for a in used], change))
+            steps.append(Step("add_change", None, [last[a].value - prior[a].value for a in accounts], change))
     return trace, steps, result, change
 
 
@@ -505,7 +504,7 @@ def _minus_twice(
     counted_here = {s.account for s in steps if s.account}
     if len(order) < 2 or not counted_here & set(order):
         return result
-    t = ConversionRecord.__table__
+    t = CONVERSION
     with engine.connect() as conn:
         records = conn.execute(
             sa.select(t.c.account, t.c.id, t.c.platform, t.c.day, t.c.kind, t.c.amount).where(

@@ -111,21 +111,23 @@ class _Retry(Retry):
             return False  # a headerless 429 is a quota the plugin must classify, not a pause
         return super().is_retry(method, status_code, has_retry_after)
 
-    def increment(self, method: Any = None, url: Any = None, response: Any = None, *args: Any, **kwargs: Any) -> Retry:
+    def increment(  # type: ignore[override]  # urllib3 passes these positionally or by name
+        self, method: Any = None, url: Any = None, response: Any = None, *args: Any, **kwargs: Any
+    ) -> Retry:
         if response is not None:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.max_wait:
-                raise MaxRetryError(None, url or "", ResponseError(f"Retry-After {wait:.0f}s is too long"))
+                raise MaxRetryError(None, url or "", ResponseError(f"Retry-After {wait:.0f}s is too long"))  # type: ignore[arg-type]  # no pool here
         error = kwargs.get("error")
         if isinstance(error, ReadTimeoutError):
             self.budget.timeouts += 1
             if self.budget.timeouts > self.timeout_retries:
-                raise MaxRetryError(None, url or "", error) from error
+                raise MaxRetryError(None, url or "", error) from error  # type: ignore[arg-type]  # no pool here
         retry = super().increment(method, url, response, *args, **kwargs)
         wait = retry.get_retry_after(response) if response is not None else None
         if not self.budget.room_for(retry.get_backoff_time() if wait is None else wait):
             self.budget.cut = True
-            raise MaxRetryError(None, url or "", error or ResponseError("no time left to retry")) from error
+            raise MaxRetryError(None, url or "", error or ResponseError("no time left to retry")) from error  # type: ignore[arg-type]  # no pool here
         self.budget.attempts += 1
         return retry
 

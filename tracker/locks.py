@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 
 from tracker.errors import AccountBusy
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import SyncLease
+from tracker.store.models import SYNC_LEASE
 
 log = logging.getLogger("tracker.locks")
 
@@ -105,7 +105,7 @@ class Leases:
 
     def acquire(self, account: str) -> None:
         """Take the account's lease, or raise AccountBusy naming who syncs it."""
-        table = SyncLease.__table__
+        table = SYNC_LEASE
         now = self.now()
         values = {
             "holder": self.holder.id,
@@ -149,7 +149,7 @@ class Leases:
             if account not in self._held:
                 return
             self._held.discard(account)
-        table = SyncLease.__table__
+        table = SYNC_LEASE
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
             conn.execute(sa.delete(table).where(table.c.account == account, table.c.holder == self.holder.id))
 
@@ -165,7 +165,7 @@ class Leases:
             held = list(self._held)
         if not held:
             return
-        table = SyncLease.__table__
+        table = SYNC_LEASE
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
             conn.execute(
                 sa.update(table)
@@ -197,6 +197,6 @@ class Leases:
 
 def current_leases(engine: Engine) -> list[LeaseRow]:
     """Every lease in the table, for `tracker status`."""
-    table = SyncLease.__table__
+    table = SYNC_LEASE
     with engine.connect() as conn:
         return [LeaseRow(**row) for row in conn.execute(sa.select(table)).mappings()]

@@ -26,7 +26,7 @@ from tracker.config import RESERVED_ACCOUNT
 from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.plugin import Basis, Conversion
 from tracker.store import writes
-from tracker.store.models import ConversionRecord
+from tracker.store.models import CONVERSION
 
 ACCOUNT = RESERVED_ACCOUNT
 
@@ -140,7 +140,7 @@ def undo(engine: Engine, record_id: str, account: str | None = None) -> Logged:
 
 
 def _holders(engine: Engine, record_id: str, account: str | None) -> list[Logged]:
-    t = ConversionRecord.__table__
+    t = CONVERSION
     query = sa.select(t).where(t.c.id == record_id).order_by(t.c.account)
     if account:
         query = query.where(t.c.account == account)
@@ -150,7 +150,7 @@ def _holders(engine: Engine, record_id: str, account: str | None) -> list[Logged
 
 def listed(engine: Engine, include_withdrawn: bool = False, account: str = ACCOUNT) -> list[Logged]:
     """One account's records, oldest first: the logged ones by default, or an import's (`--account NAME`)."""
-    t = ConversionRecord.__table__
+    t = CONVERSION
     query = sa.select(t).where(t.c.account == account).order_by(t.c.day, t.c.recorded_at, t.c.id)
     if not include_withdrawn:
         query = query.where(t.c.withdrawn == sa.false())

@@ -20,8 +20,7 @@ from tracker.config import RESERVED_ACCOUNT, Config
 from tracker.locks import current_leases
 from tracker.schedules import jobs_for
 from tracker.store.forget import removed_accounts, removed_note
-from tracker.store.models import AccountRun
-from tracker.store.models import Sample as SampleRow
+from tracker.store.models import ACCOUNT_RUN, SAMPLE, AccountRun
 from tracker.windows import account_today
 
 HISTORY = 20  # runs looked at per account to count failures in a row
@@ -76,7 +75,7 @@ def as_utc(moment: datetime) -> datetime:
 
 def last_successes(engine: Engine) -> dict[str, datetime]:
     """When each account last finished a sync successfully."""
-    t = AccountRun.__table__
+    t = ACCOUNT_RUN
     query = sa.select(t.c.account, sa.func.max(t.c.finished_at)).where(t.c.status == "ok").group_by(t.c.account)
     with engine.connect() as conn:
         return {row[0]: as_utc(row[1]) for row in conn.execute(query) if row[1] is not None}
@@ -84,13 +83,13 @@ def last_successes(engine: Engine) -> dict[str, datetime]:
 
 def attempted(engine: Engine) -> set[str]:
     """Accounts that have been synced at least once, successfully or not."""
-    t = AccountRun.__table__
+    t = ACCOUNT_RUN
     with engine.connect() as conn:
         return {row[0] for row in conn.execute(sa.select(t.c.account).distinct())}
 
 
 def recent_runs(engine: Engine, account: str) -> list[AccountRun]:
-    t = AccountRun.__table__
+    t = ACCOUNT_RUN
     query = sa.select(t).where(t.c.account == account).order_by(t.c.id.desc()).limit(HISTORY)
     with engine.connect() as conn:
         return [AccountRun(**row) for row in conn.execute(query).mappings()]
@@ -142,7 +141,7 @@ def collect(cfg: Config, engine: Engine, now: datetime) -> Status:
 
 
 def _platforms(engine: Engine, today: date, successes: dict[str, datetime], counted: set[str]) -> list[PlatformStatus]:
-    t = SampleRow.__table__
+    t = SAMPLE
     query = (
         sa.select(t.c.platform, t.c.account, sa.func.max(t.c.day))
         .where(t.c.account.in_(sorted(counted)))

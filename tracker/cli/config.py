@@ -147,14 +147,14 @@ def problems(path: Path | None) -> tuple[Path | None, int, list[str]]:
             found.append(f"plugin {entry.name} ({entry.origin}) is broken: {entry.error}")
     for account in cfg.accounts:
         where = f"{cfg.path}: accounts.{account.name}"
-        entry = registry.entry(account.plugin)
-        if entry is None:
+        found_entry = registry.entry(account.plugin)
+        if found_entry is None:
             known = ", ".join(sorted(p.name for p in registry.plugins()))
             found.append(f"{where}.plugin: no plugin named {account.plugin!r} (available: {known})")
             continue
-        if entry.plugin is None:
+        if found_entry.plugin is None:
             continue
-        found += options.build(entry.plugin, account.options, where=where)[1]
+        found += options.build(found_entry.plugin, account.options, where=where)[1]
     return cfg.path, len(cfg.accounts), found
 
 

@@ -211,10 +211,10 @@ def notes(e: Explanation, currency: str) -> list[str]:
         )
         accounts = {d.account for d in counted}
         if len(accounts) == 1 and len(counted) > 1:
-            busiest, total = max(d.value or 0.0 for d in counted), sum(d.value or 0.0 for d in counted)
+            busiest, summed = max(d.value or 0.0 for d in counted), sum(d.value or 0.0 for d in counted)
             found.append(
                 f"{name}'s own figure for these {len(counted)} days counts each person once: it lies between the "
-                f"busiest day ({_num(busiest, e.metric)}) and the sum of the days ({_num(total, e.metric)})."
+                f"busiest day ({_num(busiest, e.metric)}) and the sum of the days ({_num(summed, e.metric)})."
             )
     elif e.kind == "gauge":
         found.append(

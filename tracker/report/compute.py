@@ -29,8 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from tracker import metrics
 from tracker.metrics import Kind
 from tracker.report.period import Period
-from tracker.store.models import Account, ConversionRecord, MetricStatus
-from tracker.store.models import Sample as SampleRow
+from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SAMPLE
 
 VISIT_METRICS = ("visits", "visitors")
 ORDER_METRICS = ("conversions", "leads", "orders", "revenue")
@@ -198,7 +197,7 @@ def _ordered(platforms: list[str]) -> list[str]:
 
 
 def _accounts(conn: Connection) -> dict[str, _AccountInfo]:
-    t = Account.__table__
+    t = ACCOUNT
     rows = conn.execute(sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position, t.c.attribution))
     return {
         r.name: _AccountInfo(r.name, r.conversion_source, bool(r.covers_all_platforms), r.position, r.attribution)
@@ -208,7 +207,7 @@ def _accounts(conn: Connection) -> dict[str, _AccountInfo]:
 
 def _record_facts(conn: Connection, period: Period) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
     """Per (account, platform): how the period's order records were attributed, and their currencies."""
-    t = ConversionRecord.__table__
+    t = CONVERSION
     query = (
         sa.select(t.c.account, t.c.platform, t.c.basis, t.c.currency)
         .where(t.c.day.between(period.start, period.end), t.c.withdrawn == sa.false())
@@ -241,7 +240,7 @@ SumKey = tuple[str, str, str, str]  # account, platform, metric, period
 
 def _sums(conn: Connection, start: date, end: date, current_start: date) -> dict[SumKey, tuple[float, int, bool]]:
     """(sum, days with data, any provisional) per account, platform, metric and period."""
-    t = SampleRow.__table__
+    t = SAMPLE
     period = sa.case((t.c.day >= current_start, "current"), else_="previous").label("period")
     query = (
         sa.select(
@@ -265,7 +264,7 @@ GaugeKey = tuple[str, str, str]  # account, platform, metric
 def _last_values(conn: Connection, at: date) -> dict[GaugeKey, float]:
     """Each gauge's last value on or before `at`, per account."""
     gauges = [m.name for m in metrics.METRICS.values() if m.kind is Kind.GAUGE]
-    t = SampleRow.__table__
+    t = SAMPLE
     latest = (
         sa.select(t.c.account, t.c.platform, t.c.metric, sa.func.max(t.c.day).label("day"))
         .where(t.c.metric.in_(gauges), t.c.day <= at)
@@ -285,7 +284,7 @@ def _last_values(conn: Connection, at: date) -> dict[GaugeKey, float]:
 
 
 def _first_days(conn: Connection) -> dict[GaugeKey, date]:
-    t = SampleRow.__table__
+    t = SAMPLE
     query = sa.select(t.c.account, t.c.platform, t.c.metric, sa.func.min(t.c.day)).where(t.c.metric == "followers").group_by(
         t.c.account, t.c.platform, t.c.metric
     )
@@ -293,7 +292,7 @@ def _first_days(conn: Connection) -> dict[GaugeKey, date]:
 
 
 def _missing(conn: Connection) -> dict[GaugeKey, tuple[str, date]]:
-    t = MetricStatus.__table__
+    t = METRIC_STATUS
     return {(r.account, r.platform, r.metric): (r.reason, r.since.date()) for r in conn.execute(sa.select(t))}
 
 
@@ -359,7 +358,7 @@ def _overlap(conn: Connection, first_party: list[str], start: date, end: date, c
     """What first-party sources would count twice: records whose id a higher-ranked source also holds."""
     if len(first_party) < 2:
         return {}
-    t = ConversionRecord.__table__
+    t = CONVERSION
     query = sa.select(t.c.account, t.c.id, t.c.platform, t.c.day, t.c.kind, t.c.amount).where(
         t.c.account.in_(first_party), t.c.day.between(start, end), t.c.withdrawn == sa.false()
     )

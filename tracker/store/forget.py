@@ -22,19 +22,18 @@ from tracker.config import RESERVED_ACCOUNT
 from tracker.errors import AccountBusy
 from tracker.locks import LeaseRow, Leases
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncLease
-from tracker.store.models import Sample as SampleRow
+from tracker.store.models import ACCOUNT, ACCOUNT_BLOCK, ACCOUNT_RUN, CONVERSION, METRIC_STATUS, SAMPLE, SYNC_LEASE
 
 # Field of `Rows` -> the table and its account column; every table keyed by an account but the run history.
 _DELETED: dict[str, sa.Column] = {
-    "samples": SampleRow.__table__.c.account,
-    "conversions": ConversionRecord.__table__.c.account,
-    "metric_statuses": MetricStatus.__table__.c.account,
-    "state": Account.__table__.c.name,
-    "blocks": AccountBlock.__table__.c.account,
-    "leases": SyncLease.__table__.c.account,
+    "samples": SAMPLE.c.account,
+    "conversions": CONVERSION.c.account,
+    "metric_statuses": METRIC_STATUS.c.account,
+    "state": ACCOUNT.c.name,
+    "blocks": ACCOUNT_BLOCK.c.account,
+    "leases": SYNC_LEASE.c.account,
 }
-_HISTORY: dict[str, sa.Column] = {"runs": AccountRun.__table__.c.account}
+_HISTORY: dict[str, sa.Column] = {"runs": ACCOUNT_RUN.c.account}
 # Every table keyed by an account, run history last: what `accounts rename` moves.
 ACCOUNT_COLUMNS: dict[str, sa.Column] = {**_DELETED, **_HISTORY}
 # A lease is a lock, not data: an account with only a stale lease has nothing stored.
@@ -124,7 +123,7 @@ def refuse_if_syncing(conn: Connection, name: str, unchanged: str = "nothing del
 
     `unchanged` ends the message: what the refused command left as it was.
     """
-    table = SyncLease.__table__
+    table = SYNC_LEASE
     found = conn.execute(sa.select(table).where(table.c.account == name)).mappings().first()
     if found is None:
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
@@ -129,3 +130,20 @@ class AccountBlock(SQLModel, table=True):
     until: datetime
     reason: str = ""
     run_id: int = Field(foreign_key="sync_run.id")
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    """The model's Core table, typed: queries use these names instead of `Model.__table__`."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table
+
+
+ACCOUNT = _table(Account)
+SYNC_RUN = _table(SyncRun)
+ACCOUNT_RUN = _table(AccountRun)
+SAMPLE = _table(Sample)
+METRIC_STATUS = _table(MetricStatus)
+CONVERSION = _table(ConversionRecord)
+SYNC_LEASE = _table(SyncLease)
+ACCOUNT_BLOCK = _table(AccountBlock)

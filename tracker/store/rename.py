@@ -23,7 +23,7 @@ from tracker.config import RESERVED_ACCOUNT, AccountConfig
 from tracker.errors import UnknownAccount, UsageError
 from tracker.store.db import WRITE_OPTION
 from tracker.store.forget import ACCOUNT_COLUMNS, Rows, count, refuse_if_syncing, removed_accounts, stored_in
-from tracker.store.models import Account, SyncLease
+from tracker.store.models import ACCOUNT, SYNC_LEASE
 
 UNCHANGED = "nothing renamed"
 # Credentials in a URL are stored redacted: they say how to log in, not which account it is.
@@ -59,7 +59,7 @@ def rename(engine: Engine, old: str, new: str) -> Rows:
         for name in (old, new):
             refuse_if_syncing(conn, name, UNCHANGED)
         _refuse(conn, old, new)
-        leases = SyncLease.__table__
+        leases = SYNC_LEASE
         conn.execute(sa.delete(leases).where(leases.c.account == new))  # a dead sync's lock, checked stale above
         moved = {
             field_name: conn.execute(sa.update(column.table).where(column == old).values({column.name: new})).rowcount
@@ -116,7 +116,7 @@ def likely_renames(
     """
     names = [a.name for a in configured]
     removed = removed_accounts(engine, set(names))
-    table = Account.__table__
+    table = ACCOUNT
     with engine.connect() as conn:
         stored = set(stored_in(conn))
         query = sa.select(table.c.name, table.c.plugin, table.c.options_json).where(table.c.name.in_(removed))
