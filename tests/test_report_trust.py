@@ -316,3 +316,29 @@ def test_an_order_in_two_exports_is_not_taken_off_an_analytics_figure(shop_and_t
     accounts = {**ga4_and_shop, "till": shop_and_till["till"]}
     report = facebook_report(make_config(accounts, precedence=["ga"]), run_sync)
     assert (report.rows[0].conversions, report.rows[0].conversions_source) == (6, "ga")
+
+
+def test_a_sale_without_an_amount_makes_revenue_unknown_not_smaller(engine):
+    end = date(2026, 3, 31)
+    manual.log(engine, platform="xing", kind="order", day=end, amount=20.0)
+    manual.log(engine, platform="xing", kind="order", day=end - timedelta(days=1), amount=None)
+    report = rows.build(compute.compute(engine, compute.Period(end - timedelta(days=1), end)), "EUR")
+    xing = report.rows[0]
+    assert (xing.conversions, xing.revenue) == (2, None)
+    assert "revenue: unknown, some orders in the period have no amount" in xing.missing
+
+
+def test_two_exports_holding_an_order_of_unknown_amount_still_report(engine):
+    from tracker.plugin import Conversion
+    from tracker.store import writes
+
+    end = date(2026, 3, 31)
+    for account in ("shop", "till"):
+        run = writes.start_run(engine, "test")
+        account_run = writes.start_account_run(engine, run, account, end, end)
+        writes.commit_account(engine, run, account_run, writes.AccountResult(
+            account=account, plugin="csv", options_json="{}", conversion_source="first_party", covers_all_platforms=False,
+            position=0, conversions=[Conversion(id="1001", platform="xing", day=end, kind="order", amount=None)],
+        ))
+    report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
+    assert (report.rows[0].conversions, report.rows[0].revenue) == (1, None)

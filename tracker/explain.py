@@ -532,13 +532,13 @@ def _minus_twice(
     return after
 
 
-def _twice_value(metric: str, kind: str, amount: float) -> float | None:
-    """What one order counted a second time added to the metric (a refund is no new order)."""
+def _twice_value(metric: str, kind: str, amount: float | None) -> float | None:
+    """What one order counted a second time added to the metric (a refund is no new order; no amount, no revenue)."""
     if metric == "revenue":
-        return amount
+        return amount or 0.0
     if metric == "orders" and kind != "order" or metric == "leads" and kind == "order":
         return None
-    return 1.0 if amount >= 0 else 0.0
+    return 0.0 if amount is not None and amount < 0 else 1.0
 
 
 def _shown(metric: str, value: float | None) -> float | None:

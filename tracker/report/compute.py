@@ -37,6 +37,10 @@ ENGAGEMENT_PARTS = ("likes", "comments", "shares", "post_likes", "post_reposts",
 FIRST_PARTY = "first_party"
 SOURCE_RANK = {FIRST_PARTY: 0, "analytics": 1, "none": 2}
 MANUAL = "manual"  # conversion_source of logged offline sales: they add to the online figures
+UNKNOWN_REVENUE = (
+    "revenue: unknown, some orders in the period have no amount "
+    "(a sale logged without --amount, or an export without an amount column)"
+)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Totals:
 
     values: dict[str, float] = field(default_factory=dict)
     provisional: bool = False
+    unknown: set[str] = field(default_factory=set)  # figures some source could not give for every day
 
     def get(self, metric: str) -> float | None:
         return self.values.get(metric)
@@ -156,7 +161,8 @@ def compute(
                 visits_source=visits_source,
                 conversions_source=", ".join(order_sources) or None,
                 followers_since=min((d for (a, p, m), d in first_days.items() if p == platform and m == "followers"), default=None),
-                missing=sorted(_missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform),
+                missing=sorted(_missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform)
+                + [UNKNOWN_REVENUE] * ("revenue" in current.unknown),
                 extras={m: v for m, v in current.values.items() if "." in m},
                 attribution=[accounts[a].attribution for a in order_sources if a in accounts and accounts[a].attribution],
                 bases=sorted({b for (a, p), (bs, _) in records.items() if p == platform and a in counted_orders for b in bs}),
@@ -372,10 +378,10 @@ def _overlap(conn: Connection, first_party: list[str], start: date, end: date, c
         kept, *copies = sorted(records, key=lambda r: first_party.index(r.account))
         for r in copies:
             values = twice[(r.platform, "current" if r.day >= current_start else "previous", r.account, kept.account)]
-            counts = 1.0 if r.amount >= 0 else 0.0  # a refund is no new order
+            counts = 0.0 if r.amount is not None and r.amount < 0 else 1.0  # a refund is no new order
             values["orders" if r.kind == "order" else "leads"] += counts
             values["conversions"] += counts
-            values["revenue"] += r.amount
+            values["revenue"] += r.amount or 0.0  # an unknown amount added no revenue
     return twice
 
 
@@ -414,7 +420,20 @@ def _totals(
             value = value / count  # daily average; never a sum of distinct people
         totals.values[metric] = totals.values.get(metric, 0.0) + value
         totals.provisional = totals.provisional or provisional
+    _forget_unknown_revenue(totals, sums, period, [*order_sources, *manual])
     return totals
+
+
+def _forget_unknown_revenue(totals: Totals, sums: dict[SumKey, tuple[float, int, bool]], period: str, sources: list[str]) -> None:
+    """A day with an order of unknown worth stores conversions but no revenue: then the sum would be too small."""
+    for (account, _platform, metric, p), (_, days, _) in sums.items():
+        if p != period or metric != "conversions" or account not in sources:
+            continue
+        revenue = sums.get((account, _platform, "revenue", p))
+        if revenue is None or revenue[1] < days:
+            totals.values.pop("revenue", None)
+            totals.values.pop("offline_revenue", None)
+            totals.unknown.add("revenue")
 
 
 def _add_gauges(totals: Totals, at_end: dict[GaugeKey, float], before: dict[GaugeKey, float], platform: str) -> None:

@@ -98,7 +98,7 @@ class ConversionRecord(SQLModel, table=True):
     platform: str
     day: date
     kind: str = "order"
-    amount: float = 0.0
+    amount: float | None = 0.0  # None: the order's worth is unknown (never stored as 0)
     currency: str | None = None
     basis: str = "self_reported"
     ref: str = ""
