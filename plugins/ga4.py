@@ -9,23 +9,19 @@ in the window gets an explicit zero on its quiet days.
 
 Authentication is a service account: the plugin signs a short-lived RS256 JWT
 with the key file's private key and exchanges it at the key file's `token_uri`
-for an access token (the JWT bearer flow, RFC 7523), renewed before it expires.
+for an access token (the JWT bearer flow, RFC 7523), renewed before it expires
+(plugins/_google_auth.py, shared with google_business).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import time
+import time  # noqa: F401  # the clock the access token reads; tests pin it through this module
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tracker.plugin import (
     ApiError,
@@ -46,11 +42,11 @@ from tracker.plugin import (
 )
 
 from ._analytics import Tally
+from ._google_auth import RENEW_EARLY, AccessToken, ServiceAccount, load_service_account
+
+__all__ = ["RENEW_EARLY", "AccessToken", "load_key", "plugin"]
 
 SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
-JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-TOKEN_LIFETIME = 3600
-RENEW_EARLY = 300  # seconds before expiry when a token counts as spent
 PAGE_SIZE = 100_000  # rows per page; the API serves at most 250,000
 PROVISIONAL_DAYS = 2
 METRICS = ("visits", "visitors", "conversions", "leads", "orders", "revenue")
@@ -93,86 +89,9 @@ class Ga4Options:
             )
 
 
-@dataclass(frozen=True)
-class ServiceAccount:
-    """The parts of a Google service-account key file the JWT flow needs."""
-
-    email: str
-    key_id: str
-    private_key: rsa.RSAPrivateKey
-    token_uri: str
-
-
 def load_key(path: str) -> ServiceAccount:
     """Read the key file; a missing or malformed file is a credentials problem, named by path only."""
-    try:
-        data = json.loads(Path(path).expanduser().read_text())
-        key = serialization.load_pem_private_key(data["private_key"].encode(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("the private key is not an RSA key")
-        return ServiceAccount(data["client_email"], data.get("private_key_id", ""), key, data["token_uri"])
-    except OSError as exc:
-        raise AuthError(f"cannot read the GA4 key file {path}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AuthError(
-            f"the GA4 key file {path} is not a service-account JSON key ({type(exc).__name__}: {exc}); "
-            "download a new JSON key in Google Cloud -> IAM -> Service accounts -> Keys"
-        ) from None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def signed_jwt(account: ServiceAccount, now: int) -> str:
-    """An RS256 assertion for the token endpoint (RSASSA-PKCS1-v1_5 with SHA-256)."""
-    header = {"alg": "RS256", "typ": "JWT", "kid": account.key_id}
-    claims = {"iss": account.email, "scope": SCOPE, "aud": account.token_uri, "iat": now, "exp": now + TOKEN_LIFETIME}
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    signature = account.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{_b64(signature)}"
-
-
-class AccessToken:
-    """The service account's access token for one fetch, renewed shortly before it expires."""
-
-    def __init__(self, account: ServiceAccount, http: HttpSession) -> None:
-        self.account, self.http = account, http
-        self._token, self._expires = "", 0.0
-
-    def header(self) -> dict[str, str]:
-        if time.time() >= self._expires - RENEW_EARLY:
-            self._renew()
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def invalidate(self) -> None:
-        self._expires = 0.0
-
-    def _renew(self) -> None:
-        now = int(time.time())
-        response = self.http.post(
-            self.account.token_uri, data={"grant_type": JWT_GRANT, "assertion": signed_jwt(self.account, now)}
-        )
-        if response.status_code != 200:
-            self._refused(response)
-        answer = Endpoint.of("Google's token endpoint", self.account.token_uri)
-        data = answer.object(answer.json(response))
-        self._token = answer.text(data, "access_token")
-        self._expires = now + answer.number(data.get("expires_in", TOKEN_LIFETIME), 'under "expires_in"')
-
-    def _refused(self, response: Any) -> None:
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        reason = " ".join(str(data.get("error_description") or data.get("error") or response.status_code).split())
-        hint = (
-            "check this computer's clock"
-            if "iat" in reason or "timeframe" in reason
-            else ("the key was deleted or replaced: create a new JSON key for it")
-        )
-        raise AuthError(f"Google refused the service-account key of {self.account.email} ({reason}); {hint}")
+    return load_service_account(path, "GA4", SCOPE)
 
 
 class _InvalidArgument(ApiError):
@@ -184,7 +103,7 @@ def _next_hour() -> datetime:
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
-def _raise_for(response: Any, opts: Ga4Options, account: ServiceAccount) -> None:
+def _raise_for(response: Any, opts: Ga4Options, who: str) -> None:
     """google.rpc.Status answers -> the domain error that says what to do."""
     try:
         error = response.json().get("error", {})
@@ -198,7 +117,7 @@ def _raise_for(response: Any, opts: Ga4Options, account: ServiceAccount) -> None
                 f"GA4: the Google Analytics Data API is off in the key's Cloud project; enable it ({message})"
             )
         raise AuthError(
-            f"GA4 property {opts.property_id} does not let {account.email} read it: add this service account as a "
+            f"GA4 property {opts.property_id} does not let {who} read it: add this service account as a "
             "Viewer under Admin -> Property access management"
         )
     if status == 429:
@@ -227,9 +146,9 @@ def run_report(http: HttpSession, opts: Ga4Options, token: AccessToken, body: di
             token.invalidate()
             continue
         if response.status_code == 401:
-            raise AuthError(f"GA4 does not accept the access token of {token.account.email}: check the key file")
+            raise AuthError(f"GA4 does not accept the access token of {token.account.who}: check the key file")
         if response.status_code != 200:
-            _raise_for(response, opts, token.account)
+            _raise_for(response, opts, token.account.who)
         return _answer(url).object(_answer(url).json(response))
     raise AssertionError("unreachable")
 
