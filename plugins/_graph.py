@@ -177,8 +177,12 @@ class Graph:
         answer = self.endpoint(path)
         body = answer.object(answer.json(response))
         if "error" in body or response.status_code >= 400:
-            raise classify(response.status_code, body.get("error") or {}, self.usage, self.target, self.http.redact)
+            raise self.error_for(response.status_code, body.get("error") or {})
         return body
+
+    def error_for(self, status: int, error: Mapping[str, Any]) -> Exception:
+        """The domain error for Graph's error envelope; a Graph-style API with codes of its own overrides this."""
+        return classify(status, error, self.usage, self.target, self.http.redact)
 
     def endpoint(self, path: str) -> Endpoint:
         """What an unreadable answer to `path` is reported against (the URL's path only: no token)."""

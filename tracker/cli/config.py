@@ -65,6 +65,7 @@ class Example:
 EXAMPLES = {
     "facebook": Example("my_page", (("page_id", '"1234567890"'),)),
     "instagram": Example("my_instagram", (("user_id", '"17841400000000000"'),)),
+    "threads": Example("my_threads", (("user_id", '"17841400000000001"'),)),
     "linkedin": Example("my_linkedin", (("organization_id", '"2414183"'),)),
     "x": Example("my_x", (("username", '"baecker_lindner"'),)),
     "youtube": Example("my_channel", (("channel_id", '"UCxxxxxxxxxxxxxxxxxxxxxx"'),)),
