@@ -33,6 +33,14 @@ BUILTIN_HOSTS: dict[str, str] = {
     "tiktok.com": "tiktok",
     "pinterest.com": "pinterest",
     "pin.it": "pinterest",
+    # Pinterest also serves pins under country domains (www.pinterest.de/pin/...): their referrers are Pinterest's
+    "pinterest.de": "pinterest",
+    "pinterest.at": "pinterest",
+    "pinterest.ch": "pinterest",
+    "pinterest.co.uk": "pinterest",
+    "pinterest.fr": "pinterest",
+    "pinterest.ca": "pinterest",
+    "pinterest.com.au": "pinterest",
     "reddit.com": "reddit",
 }
 
