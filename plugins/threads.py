@@ -39,7 +39,17 @@ from tracker.plugin import (
     option,
 )
 
-from ._graph import THROTTLE_CODES, Graph, MetricRejected, Target, checked_entry, number, pacific_midnight, points
+from ._graph import (
+    PACIFIC,
+    THROTTLE_CODES,
+    Graph,
+    MetricRejected,
+    Target,
+    checked_entry,
+    number,
+    pacific_midnight,
+    points,
+)
 
 PLATFORM = "threads"
 VERSION = "v1.0"  # the only Threads API version
@@ -201,8 +211,9 @@ def _sample(metric: str, day: date, value: float, window: Window) -> Sample:
 
 
 def _user_insights(graph: ThreadsGraph, opts: ThreadsOptions, window: Window) -> Iterator[Any]:
-    days = [d for d in window.days() if d >= EARLIEST]
-    if days != list(window.days()):
+    begun = datetime.now(PACIFIC).date()  # an account east of Pacific time reaches a day before Threads does
+    days = [d for d in window.days() if EARLIEST <= d <= begun]
+    if any(d < EARLIEST for d in window.days()):
         yield Notice(f"Threads keeps insights from {EARLIEST} on: days before it were not asked for")
     asked = list(USER_METRICS)
     found: dict[tuple[str, date], Sample] = {}

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import SHARED_FIXTURES, noon
-from tests.fakes.graph import pacific_seconds
+from tests.fakes.graph import PACIFIC, pacific_seconds
 from tests.fakes.threads import TOKEN, FakePost, FakeThreads, FakeThreadsUser, threads_error
 from tracker import options
 from tracker.cli.main import app
@@ -208,6 +208,22 @@ def test_threads_days_before_april_13_2024_are_never_asked_and_a_notice_says_so(
     assert {s.day for s in result.samples if s.metric == "likes"} == set(days(date(2024, 4, 13), date(2024, 4, 15)))
     assert any("2024-04-13" in n for n in result.notices)
 
+
+
+def test_threads_pacific_days_that_have_not_begun_are_not_asked_for_an_account_east_of_pacific(
+    fake: FakeThreads, raw: dict[str, Any]
+) -> None:
+    """Kiritimati (UTC+14) reaches a day up to 22 hours before Los Angeles does: Threads has nothing for it yet."""
+    pacific_today = datetime.now(PACIFIC).date()
+    fake.add_user(seeded(pacific_today - timedelta(days=5), pacific_today))
+    ahead = pacific_today + timedelta(days=1)
+    result = check_plugin(plugin, raw, since=pacific_today - timedelta(days=2), until=ahead, today=ahead, env=ENV,
+                          tz="Pacific/Kiritimati")
+    if datetime.now(PACIFIC).date() != pacific_today:
+        pytest.skip("the test ran across midnight in Los Angeles")
+    asked = {int(r.params["since"]) for r in fake.calls("/threads_insights") if "since" in r.params}
+    assert max(asked) == pacific_seconds(pacific_today)
+    assert ahead not in {s.day for s in result.samples if s.metric == "likes"}
 
 # --- posts ------------------------------------------------------------------------------------------------
 
