@@ -155,14 +155,13 @@ def _ask(
     Code 1 is also Threads' answer to a passing fault, so it is blamed on a metric only when another metric of
     the same call was answered; when every one fails that way the call fails.
     """
-    refused: dict[str, MetricRejected] = {}
     try:
         return call(metrics), [], []
     except MetricRejected as exc:
-        if len(metrics) == 1:
-            refused[metrics[0]] = exc
+        whole = exc
     found: list[Sample] = []
-    for metric in metrics if not refused else ():
+    refused: dict[str, MetricRejected] = {metrics[0]: whole} if len(metrics) == 1 else {}
+    for metric in metrics if len(metrics) > 1 else ():
         try:
             found += call([metric])
         except MetricRejected as exc:
