@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import _metric_exports as exports
 from ._csv_read import FileProblem, Table, normalise
 
 PRESETS = ("generic", "shopify", "woocommerce")
@@ -80,19 +81,19 @@ class AnalyticsShape:
     name: str
     columns: frozenset[str]
     exact: bool = False  # the line holds these columns and no others
+    use: str = ""  # where such a file belongs instead, when another plugin imports it
 
 
 def _shape(name: str, *columns: str, exact: bool = False) -> AnalyticsShape:
     return AnalyticsShape(name, frozenset(columns), exact)
 
 
-# Exports people feed the csv plugin by mistake: every entry is a header seen in real exports. Order matters
-# where one shape contains another (the first match names the export).
+# Exports people feed the csv plugin by mistake: every entry is a header seen in real exports (LinkedIn's German
+# names: its interface's labels). Order matters where one shape contains another (the first match names the export).
 ANALYTICS_EXPORTS: tuple[AnalyticsShape, ...] = (
-    # LinkedIn member (creator) analytics, Content_<from>_<to>_<name>.xlsx, a sheet saved as CSV.
-    _shape("LinkedIn personal analytics export (ENGAGEMENT sheet)", "date", "impressions", "engagements"),
-    _shape("LinkedIn personal analytics export (FOLLOWERS sheet)", "date", "new followers"),
-    _shape("LinkedIn personal analytics export (TOP POSTS sheet)", "post url", "post publish date"),
+    # LinkedIn member (creator) analytics, a sheet of Content_<from>_<to>_<name>.xlsx saved as CSV: described in
+    # _metric_exports, which the metrics_csv plugin imports them by.
+    *(AnalyticsShape(s.name, h, use=s.use) for s in exports.LINKEDIN_PERSONAL for h in s.headers),
     # LinkedIn Page analytics downloads (content, visitors, followers).
     _shape("LinkedIn Page analytics export (content)", "impressions (organic)", "impressions (total)"),
     _shape("LinkedIn Page analytics export (visitors)", "total page views (total)", "total unique visitors (total)"),
@@ -139,9 +140,27 @@ def analytics_export(table: Table) -> Recognised | None:
         names = {normalise(c) for c in cells if c.strip()}
         for shape in ANALYTICS_EXPORTS:
             if shape.columns <= names and (not shape.exact or names == shape.columns):
-                telling = dict.fromkeys(c.strip() for c in cells if normalise(c) in shape.columns - {"date"})
-                return Recognised(shape.name, f'its header "{shown_header(cells)}" has {", ".join(telling)}')
+                telling = dict.fromkeys(c.strip() for c in cells if normalise(c) in shape.columns - exports.DATE_NAMES)
+                pointer = f"; {shape.use}" if shape.use else ""
+                return Recognised(shape.name, f'its header "{shown_header(cells)}" has {", ".join(telling)}{pointer}')
     return None
+
+
+# Columns only an order export has: order numbers, the shops' own columns, amounts ("value", "total" and "summe"
+# are left out: analytics sheets use them too).
+ORDER_COLUMNS = frozenset(
+    _SHOPIFY_MARKS | _WOO_MARKS
+    | {a for a in _ALIASES["generic"]["id"] if a not in ("id", "order", "reference")}
+    | {a for a, _ in _AMOUNTS["generic"] if a not in ("value", "total", "price", "summe")}
+)
+
+
+def order_export(cells: list[str]) -> str | None:
+    """Why a header line is an order export's, in words for a refusal; None when it has no order columns."""
+    telling = dict.fromkeys(c.strip() for c in cells if normalise(c) in ORDER_COLUMNS)
+    if not telling:
+        return None
+    return f'its header "{shown_header(cells)}" has {", ".join(telling)}'
 
 
 @dataclass(frozen=True)

@@ -150,9 +150,11 @@ class Reader:
         self._rows = self._read()
         header: list[str] | None = None
         first: list[tuple[int, list[str]]] = []
+        self.header_line = 0  # the line the header starts on
         for number, cells in self._rows:
             if header is None:
                 header = [c.strip().lstrip("\ufeff") for c in cells]
+                self.header_line = number
                 continue
             first.append((number, cells))
             if len(first) == HEAD_ROWS:

@@ -64,6 +64,9 @@ BUILTIN_SOURCES: dict[str, str] = {
     "tiktok": "tiktok",
     "pinterest": "pinterest",
     "threads": "threads",
+    "google_business": "google_business",
+    "gbp": "google_business",
+    "gmb": "google_business",
 }
 
 DIRECT_MARKERS = {"", "(direct)", "direct", "(none)"}

@@ -75,6 +75,7 @@ EXAMPLES = {
     "matomo": Example("website_matomo", (("base_url", '"https://stats.example.com"'), ("site_id", "1"))),
     "plausible": Example("website_plausible", (("site_id", '"example.com"'),)),
     "csv": Example("shop", (("path", '"~/exports/orders_*.csv"'),)),
+    "metrics_csv": Example("linkedin_profile", (("platform", '"linkedin"'), ("path", '"~/Downloads/Content_*.xlsx"'))),
 }
 PLACEHOLDERS = {"integer": "1", "number": "1.0", "true/false": "false", "date": '"2026-01-01"'}
 
