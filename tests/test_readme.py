@@ -59,27 +59,27 @@ def tutorial_plugin():
 
 
 def test_tutorial_plugin_is_exactly_what_plugins_new_writes():
-    assert tutorial_plugin() == PLUGIN_TEMPLATE.format(name="tiktok")
+    assert tutorial_plugin() == PLUGIN_TEMPLATE.format(name="snapchat")
 
 
 def test_tutorial_plugin_in_a_local_folder_is_listed_synced_and_reported(cli, tmp_path, httpserver, monkeypatch):
     folder = tmp_path / "tracker-plugins"
     folder.mkdir()
-    (folder / "tiktok.py").write_text(tutorial_plugin(), encoding="utf-8")
+    (folder / "snapchat.py").write_text(tutorial_plugin(), encoding="utf-8")
     httpserver.expect_request("/stats", headers={"Authorization": "Bearer tt-secret"}).respond_with_json({"followers": 120, "likes": 7})
-    monkeypatch.setenv("TIKTOK_TOKEN", "tt-secret")
+    monkeypatch.setenv("SNAPCHAT_TOKEN", "tt-secret")
     config = tmp_path / "config.toml"
     config.write_text(
         f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\nplugin_dirs = ["{folder}"]\n'
-        f'[accounts.my_tiktok]\nplugin = "tiktok"\nbase_url = "{httpserver.url_for("/")}"\ntoken = "${{TIKTOK_TOKEN}}"\n'
+        f'[accounts.my_snapchat]\nplugin = "snapchat"\nbase_url = "{httpserver.url_for("/")}"\ntoken = "${{SNAPCHAT_TOKEN}}"\n'
         "initial_days = 5\n"
     )
     listed = json.loads(cli.invoke(app, ["plugins", "list", "--config", str(config), "--format", "json"]).stdout)
-    assert {"name": "tiktok", "status": "ok"}.items() <= next(e for e in listed if e["name"] == "tiktok").items()
+    assert {"name": "snapchat", "status": "ok"}.items() <= next(e for e in listed if e["name"] == "snapchat").items()
     synced = cli.invoke(app, ["sync", "--config", str(config)])
     assert synced.exit_code == 0, synced.output
     report = json.loads(cli.invoke(app, ["report", "--config", str(config), "--format", "json"]).stdout)
-    row = next(r for r in report["platforms"] if r["platform"] == "tiktok")
+    row = next(r for r in report["platforms"] if r["platform"] == "snapchat")
     assert (row["likes"], row["followers"]) == (35.0, 120.0)
     assert row["verdict"] == "not_tracked"
 

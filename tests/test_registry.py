@@ -27,14 +27,14 @@ def write_plugin(folder, name, body=None):
 def installed_distribution(tmp_path, monkeypatch):
     """A real installed distribution on sys.path declaring a `tracker.plugins` entry point."""
     site = tmp_path / "site"
-    write_plugin(site, "tracker_ext_pinterest", GOOD.format(name="pinterest"))
-    info = site / "tracker_ext_pinterest-1.0.dist-info"
+    write_plugin(site, "tracker_ext_vimeo", GOOD.format(name="vimeo"))
+    info = site / "tracker_ext_vimeo-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tracker-ext-pinterest\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[tracker.plugins]\npinterest = tracker_ext_pinterest:plugin\n")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tracker-ext-vimeo\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[tracker.plugins]\nvimeo = tracker_ext_vimeo:plugin\n")
     monkeypatch.syspath_prepend(str(site))
     yield site
-    sys.modules.pop("tracker_ext_pinterest", None)
+    sys.modules.pop("tracker_ext_vimeo", None)
 
 
 def test_builtin_plugins_are_found_and_named_built_in():
@@ -43,31 +43,31 @@ def test_builtin_plugins_are_found_and_named_built_in():
 
 
 def test_entry_point_plugins_are_found_with_their_distribution(installed_distribution):
-    entry = discover().entry("pinterest")
+    entry = discover().entry("vimeo")
     assert entry is not None and entry.ok
-    assert entry.origin == "entry point (tracker-ext-pinterest)"
+    assert entry.origin == "entry point (tracker-ext-vimeo)"
 
 
 def test_single_file_plugins_are_found_in_plugin_dirs(tmp_path):
-    write_plugin(tmp_path / "mine", "tiktok")
-    entry = discover((tmp_path / "mine",)).entry("tiktok")
-    assert entry is not None and entry.ok and entry.origin.endswith("tiktok.py")
+    write_plugin(tmp_path / "mine", "snapchat")
+    entry = discover((tmp_path / "mine",)).entry("snapchat")
+    assert entry is not None and entry.ok and entry.origin.endswith("snapchat.py")
 
 
 def test_discovery_order_is_builtins_then_entry_points_then_files(tmp_path, installed_distribution):
-    write_plugin(tmp_path / "mine", "tiktok")
+    write_plugin(tmp_path / "mine", "snapchat")
     names = [e.name for e in discover((tmp_path / "mine",)).entries]
-    assert names.index("demo") < names.index("pinterest") < names.index("tiktok")
+    assert names.index("demo") < names.index("vimeo") < names.index("snapchat")
 
 
 def test_a_plugin_that_fails_to_import_is_listed_broken_and_others_still_load(tmp_path):
     write_plugin(tmp_path / "mine", "broken", "import not_a_module_anywhere\n")
-    write_plugin(tmp_path / "mine", "tiktok")
+    write_plugin(tmp_path / "mine", "snapchat")
     registry = discover((tmp_path / "mine",))
     broken = registry.entry("broken")
     assert broken is not None and not broken.ok
     assert "ModuleNotFoundError" in broken.error and "not_a_module_anywhere" in broken.error
-    assert registry.entry("tiktok").ok
+    assert registry.entry("snapchat").ok
 
 
 def test_a_file_without_a_plugin_object_is_broken_with_the_reason(tmp_path):
@@ -95,9 +95,9 @@ def test_a_name_taken_by_a_builtin_is_not_shadowed_by_a_file(tmp_path):
 
 
 def test_load_plugins_env_limits_loading_to_the_named_ones(tmp_path):
-    write_plugin(tmp_path / "mine", "tiktok")
-    registry = discover((tmp_path / "mine",), env={"TRACKER_LOAD_PLUGINS": "tiktok"})
-    assert [e.name for e in registry.entries] == ["tiktok"]
+    write_plugin(tmp_path / "mine", "snapchat")
+    registry = discover((tmp_path / "mine",), env={"TRACKER_LOAD_PLUGINS": "snapchat"})
+    assert [e.name for e in registry.entries] == ["snapchat"]
 
 
 def test_empty_load_plugins_env_loads_none():
