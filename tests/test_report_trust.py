@@ -342,3 +342,10 @@ def test_two_exports_holding_an_order_of_unknown_amount_still_report(engine):
         ))
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     assert (report.rows[0].conversions, report.rows[0].revenue) == (1, None)
+
+
+def test_daily_likes_and_per_post_likes_are_never_added_together(engine):
+    end = date(2026, 3, 31)
+    store(engine, "tt", [Sample("tiktok", "likes", end, 40), Sample("tiktok", "comments", end, 2), Sample("tiktok", "post_likes", end, 38)])
+    report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
+    assert report.rows[0].engagement == 42

@@ -33,7 +33,9 @@ from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SAMPLE
 
 VISIT_METRICS = ("visits", "visitors")
 ORDER_METRICS = ("conversions", "leads", "orders", "revenue")
-ENGAGEMENT_PARTS = ("likes", "comments", "shares", "post_likes", "post_reposts", "post_replies", "post_quotes")
+DAILY_ENGAGEMENT = ("likes", "comments", "shares")
+POST_ENGAGEMENT = ("post_likes", "post_reposts", "post_replies", "post_quotes")
+ENGAGEMENT_PARTS = DAILY_ENGAGEMENT + POST_ENGAGEMENT
 FIRST_PARTY = "first_party"
 SOURCE_RANK = {FIRST_PARTY: 0, "analytics": 1, "none": 2}
 MANUAL = "manual"  # conversion_source of logged offline sales: they add to the online figures
@@ -58,8 +60,11 @@ class Totals:
         """Interactions: the platform's own total where it gives one, else the sum of the parts it has."""
         if self.get("engagements") is not None:
             return self.get("engagements")
-        present = [v for m in ENGAGEMENT_PARTS if (v := self.get(m)) is not None]
-        return sum(present) if present else None
+        for parts in (DAILY_ENGAGEMENT, POST_ENGAGEMENT):  # per-post counts only where no daily ones: never both
+            present = [v for m in parts if (v := self.get(m)) is not None]
+            if present:
+                return sum(present)
+        return None
 
 
 @dataclass(frozen=True)
