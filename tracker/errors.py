@@ -56,6 +56,18 @@ class NewerSchema(StoreError):
     exit_code = 2
 
 
+class ReadOnlyDatabase(StoreError):
+    """The database file, its folder or its file system cannot be written: the user's to fix or move."""
+
+    exit_code = 2
+
+
+class DiskFull(StoreError):
+    """The disk holding the database is full; the write that hit it was rolled back whole."""
+
+    exit_code = 2
+
+
 class AccountBusy(TrackerError):
     """Another process holds the account's sync lease; the caller skips the account."""
 

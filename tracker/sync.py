@@ -8,11 +8,12 @@ never stops or half-writes another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracker import options
+from tracker.collect import Fetched, collect, describe_error
 from tracker.config import AccountConfig, Config
 from tracker.errors import (
     AccountBlocked,
@@ -33,12 +35,11 @@ from tracker.errors import (
     UnknownAccount,
     UsageError,
 )
-from tracker.collect import Fetched, collect, describe_error
 from tracker.http import HttpSession, redact_text
 from tracker.locks import Leases
 from tracker.plugin import Plugin
 from tracker.registry import Registry
-from tracker.store import writes
+from tracker.store import migrations, writes
 from tracker.store.models import Account
 from tracker.windows import Plan, account_today, next_cursor, plan_window
 
@@ -46,6 +47,8 @@ log = logging.getLogger("tracker.sync")
 
 MAX_RATE_LIMIT_WAIT = 120.0
 MAX_ATTEMPTS = 3
+SIGNAL_POLL_SECONDS = 0.5
+STOP_GRACE_SECONDS = 10.0  # how long a stop may take before the process exits without waiting (as the daemon does)
 
 
 @dataclass
@@ -102,6 +105,18 @@ class _Job:
     account_run_id: int = 0
 
 
+def _as_completed(futures: Iterable[Future[Fetched]]) -> Iterator[Future[Fetched]]:
+    """Futures as they finish, waking the calling thread every SIGNAL_POLL_SECONDS meanwhile.
+
+    Python runs signal handlers only in the main thread, and only when it runs: a SIGTERM that the kernel
+    hands to a fetching worker thread would otherwise wait until some fetch ends, which a stuck plugin never does.
+    """
+    waiting = set(futures)
+    while waiting:
+        done, waiting = wait(waiting, timeout=SIGNAL_POLL_SECONDS, return_when=FIRST_COMPLETED)
+        yield from done
+
+
 class Syncer:
     """One sync run over some accounts; `run()` returns every account's outcome."""
 
@@ -125,6 +140,7 @@ class Syncer:
         self.now = now
         self.http_factory = http_factory or (lambda stop: HttpSession(stop=stop))
         self.leases = leases or Leases(engine)
+        self.run_id: int | None = None  # set once the run is recorded, for `abandon`
 
     def run(
         self,
@@ -136,7 +152,45 @@ class Syncer:
         if since and until and since > until:
             raise UsageError(f"--since {since} is after --until {until}: give the earlier day as --since")
         accounts = self._select(account_names)
+        migrations.pending(self.engine)  # a newer tracker may have migrated the file since this engine opened it
         run_id = writes.start_run(self.engine, trigger)
+        self.run_id = run_id
+        try:
+            outcomes = self._run(run_id, accounts, since, until)
+        except BaseException as exc:
+            self._close(run_id, exc)
+            raise
+        statuses = {o.status for o in outcomes}
+        status = "interrupted" if "interrupted" in statuses else ("failed" if "failed" in statuses else "ok")
+        writes.finish_run(self.engine, run_id, status)
+        return SyncResult(run_id, outcomes)
+
+    def abandon(self, reason: str) -> list[str]:
+        """Record the run as interrupted now, for a process that exits without waiting for its fetches.
+
+        Returns the accounts that were still fetching. Their leases are given back so the next run need not
+        wait for them to look stale.
+        """
+        if self.run_id is None:
+            return []
+        names = writes.close_run(self.engine, self.run_id, "interrupted", reason)
+        with contextlib.suppress(Exception):
+            self.leases.release_all()
+        return names
+
+    def _close(self, run_id: int, exc: BaseException) -> None:
+        """A run that ends in an exception (a full disk, a damaged file) is closed as failed, not left `running`.
+
+        The database may be what failed: if even this write fails, the next run closes it as abandoned.
+        """
+        interrupted = isinstance(exc, (KeyboardInterrupt, SyncInterrupted))
+        reason = str(exc) if isinstance(exc, TrackerError) else f"the run stopped: {type(exc).__name__}"
+        with contextlib.suppress(Exception):
+            writes.close_run(self.engine, run_id, "interrupted" if interrupted else "failed", reason)
+        with contextlib.suppress(Exception):
+            self.leases.release_all()
+
+    def _run(self, run_id: int, accounts: list[AccountConfig], since: date | None, until: date | None) -> list[Outcome]:
         outcomes: dict[str, Outcome] = {a.name: Outcome(a.name, a.plugin) for a in accounts}
         jobs: list[_Job] = []
         for account in accounts:
@@ -155,6 +209,7 @@ class Syncer:
                 outcomes[account.name].status = "failed"
                 outcomes[account.name].message = str(exc)
                 self.progress.finished(outcomes[account.name])
+        writes.close_abandoned_sync_runs(self.engine, run_id)
         for job in jobs:
             outcome = outcomes[job.account.name]
             outcome.since, outcome.until = job.plan.window.since, job.plan.window.until
@@ -163,10 +218,7 @@ class Syncer:
             )
         with self.leases.held():
             self._execute(run_id, jobs, outcomes)
-        statuses = {o.status for o in outcomes.values()}
-        status = "interrupted" if "interrupted" in statuses else ("failed" if "failed" in statuses else "ok")
-        writes.finish_run(self.engine, run_id, status)
-        return SyncResult(run_id, list(outcomes.values()))
+        return list(outcomes.values())
 
     def _select(self, names: list[str] | None) -> list[AccountConfig]:
         if not names:
@@ -221,7 +273,7 @@ class Syncer:
         workers = max(1, min(self.config.workers, len(jobs)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-sync") as pool:
             futures: dict[Future[Fetched], _Job] = {pool.submit(self._fetch, job): job for job in jobs}
-            for future in as_completed(futures):
+            for future in _as_completed(futures):
                 job = futures[future]
                 outcome = outcomes[job.account.name]
                 self._finish(run_id, job, future, outcome)

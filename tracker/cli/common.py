@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -54,19 +54,40 @@ def stderr() -> Console:
 
 
 def friendly(fn: F) -> F:
-    """Turn domain errors into one line per problem on stderr and their exit code."""
+    """Turn domain errors into one line per problem on stderr and their exit code.
+
+    A database error that no engine turned into a domain error (a lock held past the busy timeout) is one
+    line too; other exceptions are bugs and keep their traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except TrackerError as exc:
-            console = stderr()
-            for line in str(exc).splitlines() or [type(exc).__name__]:
-                console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(code=exc.exit_code) from None
+            _report(exc)
+        except Exception as exc:
+            fault = _database_fault(exc)
+            if fault is None:
+                raise
+            _report(fault)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report(exc: TrackerError) -> NoReturn:
+    console = stderr()
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code=exc.exit_code) from None
+
+
+def _database_fault(exc: Exception) -> TrackerError | None:
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return None  # sqlalchemy is imported only by commands that open the database
+    from tracker.store.db import leftover_fault
+
+    return leftover_fault(exc)
 
 
 def load_config(path: Path | None, *, required: bool = False) -> Config:

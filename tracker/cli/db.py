@@ -21,12 +21,19 @@ def status(config: ConfigOption = None) -> None:
     cfg = load_config(config)
     engine = open_engine(cfg.database, migrate=False)
     try:
-        pending = migrations.pending(engine)
+        schema = migrations.state(engine)
+        known = len(migrations.MIGRATIONS)
         console = stdout()
         console.print(f"database: {engine.url.render_as_string(hide_password=True)}", highlight=False)
-        console.print(f"migrations applied: {len(migrations.MIGRATIONS) - len(pending)}, pending: {len(pending)}")
-        if pending:
-            console.print(f"pending (applied by the next command that writes): {', '.join(pending)}")
+        if schema.newer:
+            # Shown, then refused like every other command: the tables may mean what this release does not know.
+            console.print(f"migrations applied: {len(schema.applied)}, this release knows {known}", highlight=False)
+            console.print(f"unknown to this release: {', '.join(schema.unknown)}", highlight=False, markup=False)
+            migrations.refuse_newer(engine, set(schema.applied))
+        console.print(f"migrations applied: {len(schema.applied)}, pending: {len(schema.pending)}", highlight=False)
+        if schema.pending:
+            names = ", ".join(schema.pending)
+            console.print(f"pending (applied by the next command that writes): {names}", highlight=False)
             return
         with engine.connect() as conn:
             for table in ("account", "sample", "sync_run", "metric_status"):

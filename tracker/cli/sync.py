@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,7 +18,7 @@ from tracker.cli.common import ConfigOption, friendly, load_config, load_registr
 
 if TYPE_CHECKING:
     from tracker.config import Config
-    from tracker.sync import Outcome, SyncResult
+    from tracker.sync import Outcome, Syncer, SyncResult
 
 
 class RichProgress:
@@ -55,13 +56,59 @@ def summary(result: SyncResult) -> Table:
     return table
 
 
-def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
-    """SIGTERM/SIGINT ask the sync to stop; every wait and request then ends promptly."""
+class HardStop:
+    """After a stop signal, exit anyway if the sync has not ended within the grace time or a second signal comes.
+
+    A plugin that ignores the stop (a long sleep, a blocking call) would otherwise hold the process until it
+    returns. Before exiting, the run and its unfinished accounts are recorded as interrupted; they store
+    nothing, as an account commits whole or not at all.
+    """
+
+    def __init__(self, console: Console, grace: float) -> None:
+        self.console = console
+        self.grace = grace
+        self.stop = threading.Event()
+        self.hurry = threading.Event()
+        self.done = threading.Event()
+        self.syncer: Syncer | None = None
+
+    def signalled(self, *_: Any) -> None:
+        if self.stop.is_set():
+            self.hurry.set()
+        self.stop.set()
+
+    def watch(self) -> None:
+        """The watcher thread: returns when the sync ends in time, otherwise ends the process."""
+        self.stop.wait()
+        if not self.done.is_set():
+            self.hurry.wait(self.grace)
+        if not self.done.is_set():
+            self._exit()
+
+    def _exit(self) -> NoReturn:
+        why = f"it did not end within {self.grace:.0f} s of the signal"
+        if self.hurry.is_set():
+            why = "a second signal came"
+        try:
+            names = self.syncer.abandon(f"stopped without waiting: {why}") if self.syncer else []
+            run_id = self.syncer.run_id if self.syncer else None
+            run = f"run {run_id} recorded as interrupted" if run_id else "no run recorded"
+        except Exception:  # the database may be what hangs: exit all the same, the next sync closes the run
+            names, run = [], "the next sync closes the run"
+        what = ", ".join(names)
+        line = f" for {what}: {why}; {run}, nothing of {what} stored" if names else f": {why}; {run}"
+        self.console.show_cursor(True)  # a progress bar may have hidden it
+        self.console.print(f"error: stopped without waiting{line}", highlight=False, markup=False, soft_wrap=True)
+        os._exit(1)
+
+
+def _stop_on_signals(hard: HardStop) -> dict[int, Any]:
+    """SIGTERM/SIGINT ask the sync to stop; every wait and request then ends promptly, and HardStop ends the rest."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         return previous
     for sig in (signal.SIGTERM, signal.SIGINT):
-        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        previous[sig] = signal.signal(sig, hard.signalled)
     return previous
 
 
@@ -76,7 +123,7 @@ def run_sync(
     now: datetime | None = None,
 ) -> SyncResult:
     from tracker.errors import ConfigError
-    from tracker.sync import Syncer
+    from tracker.sync import STOP_GRACE_SECONDS, Syncer
 
     cfg = cfg or load_config(config_path, required=True)
     if not cfg.accounts:
@@ -87,8 +134,10 @@ def run_sync(
     registry = load_registry(cfg)
     engine = open_engine(cfg)
     names = accounts or [a.name for a in cfg.accounts if a.enabled]
-    stop = threading.Event()
-    previous = _stop_on_signals(stop)
+    hard = HardStop(stderr(), STOP_GRACE_SECONDS)
+    watcher = threading.Thread(target=hard.watch, name="tracker-hard-stop", daemon=True)
+    watcher.start()
+    previous = _stop_on_signals(hard)
     try:
         with Progress(
             SpinnerColumn(),
@@ -101,9 +150,13 @@ def run_sync(
             transient=True,
             disable=not console.is_terminal,
         ) as bar:
-            syncer = Syncer(cfg, registry, engine, progress=RichProgress(bar, names), stop=stop, now=now)
-            return syncer.run(accounts, since, until)
+            hard.syncer = Syncer(cfg, registry, engine, progress=RichProgress(bar, names), stop=hard.stop, now=now)
+            return hard.syncer.run(accounts, since, until)
     finally:
+        hard.done.set()
+        hard.hurry.set()  # wakes the watcher wherever it waits; it sees `done` and returns
+        hard.stop.set()
+        watcher.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         engine.dispose()

@@ -1,14 +1,19 @@
 """Schema versions: an ordered list of named migrations, applied in place on open.
 
-Each migration and the record of it run in one transaction, so a crash leaves
-either the old schema or the new one. Names are keys: never rename, reorder or
-reuse one; add a new function at the end instead. Migrations are written with
-SQLAlchemy Core so that SQLite and PostgreSQL take the same steps.
+The pending migrations and the records of them run in one transaction, so a
+crash leaves either the old schema or the new one. That transaction holds the
+database's write lock (SQLite: BEGIN IMMEDIATE, which waits out the busy
+timeout; PostgreSQL: a transaction-scoped advisory lock) from before it reads
+what is applied, so two processes opening a fresh database migrate it once,
+one after the other, and neither fails. Names are keys: never rename, reorder
+or reuse one; add a new function at the end instead. Migrations are written
+with SQLAlchemy Core so that SQLite and PostgreSQL take the same steps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -68,34 +73,75 @@ def refuse_newer(engine: Engine, done: set[str]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class SchemaState:
+    """What `tracker db status` shows: the migrations a database records, against those this release knows."""
+
+    applied: list[str]
+    pending: list[str]
+    unknown: list[str]
+
+    @property
+    def newer(self) -> bool:
+        return bool(self.unknown)
+
+
+def state(engine: Engine) -> SchemaState:
+    """Reads only: a newer schema is described here, not refused, so that it can be shown."""
+    with engine.connect() as conn:
+        done = applied(conn)
+    known = [m.name for m in MIGRATIONS]
+    return SchemaState(
+        applied=done,
+        pending=[name for name in known if name not in done],
+        unknown=sorted(set(done) - set(known)),
+    )
+
+
 def pending(engine: Engine) -> list[str]:
-    """Names not yet applied; reads only, for `tracker db status`. A newer schema is refused."""
+    """Names not yet applied; reads only. A newer schema is refused."""
     with engine.connect() as conn:
         done = set(applied(conn))
     refuse_newer(engine, done)
     return [m.name for m in MIGRATIONS if m.name not in done]
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Apply every pending migration in order; returns the names applied.
+# Any fixed 64-bit number that other users of the same PostgreSQL database are unlikely to pick.
+PG_LOCK_KEY = 0x747261636B6572  # "tracker"
 
-    Nothing is written before `pending` has read the schema, so a newer database stays byte for byte as it was.
+
+@contextmanager
+def _locked(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the database's write lock from its first statement, whoever else opens the file."""
+    from tracker.store.db import WRITE_OPTION  # db imports this module
+
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+        yield conn
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply every pending migration in order; returns the names applied (none if another process just did).
+
+    Nothing is written before `pending` has read the schema, so a newer database stays byte for byte as it was,
+    and an up-to-date one is never locked. What is applied is read again under the lock: another process may
+    have migrated in between.
     """
-    names = pending(engine)
-    if not names:
+    if not pending(engine):
         return []
     metadata = sa.MetaData()
     record = _record_table(metadata)
-    with engine.begin() as conn:
+    with _locked(engine) as conn:
+        done = set(applied(conn))
+        refuse_newer(engine, done)
+        names = [m.name for m in MIGRATIONS if m.name not in done]
         metadata.create_all(conn)
-    done: list[str] = []
-    for name in names:
-        step = next(m for m in MIGRATIONS if m.name == name)
-        with engine.begin() as conn:
-            step.apply(conn)
-            conn.execute(record.insert().values(name=name, applied_at=datetime.now(timezone.utc)))
-        done.append(name)
-    return done
+        for step in MIGRATIONS:
+            if step.name in names:
+                step.apply(conn)
+                conn.execute(record.insert().values(name=step.name, applied_at=datetime.now(timezone.utc)))
+    return names
 
 
 @migration

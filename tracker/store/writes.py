@@ -422,3 +422,36 @@ def close_abandoned_runs(engine: Engine, account: str) -> int:
             .values(status="interrupted", finished_at=now(), error="the process ended before this run finished")
         )
     return int(result.rowcount or 0)
+
+
+def close_run(engine: Engine, run_id: int, status: str, error: str) -> list[str]:
+    """Close a run that cannot finish normally, with its account runs still `running`; returns those accounts.
+
+    For a run that ends in an exception (a full disk) or a process that exits without waiting for a stuck
+    fetch: the runs say what happened instead of staying `running` forever.
+    """
+    runs, accounts = SyncRun.__table__, AccountRun.__table__
+    unfinished = sa.and_(accounts.c.run_id == run_id, accounts.c.status == "running")
+    with _write(engine) as conn, conn.begin():
+        names = [row.account for row in conn.execute(sa.select(accounts.c.account).where(unfinished))]
+        conn.execute(sa.update(accounts).where(unfinished).values(status=status, finished_at=now(), error=error))
+        conn.execute(sa.update(runs).where(runs.c.id == run_id).values(status=status, finished_at=now()))
+    return sorted(names)
+
+
+def close_abandoned_sync_runs(engine: Engine, current_run_id: int) -> int:
+    """Mark as interrupted the runs still `running` that have no account run in progress: their process died.
+
+    Runs keep no pid, so "abandoned" is read from their account runs, which `close_abandoned_runs` closes under
+    the account's lease: a run closes once none of its accounts is being fetched. A live run of another
+    process caught between recording itself and its accounts is corrected by its own `finish_run`.
+    """
+    runs, accounts = SyncRun.__table__, AccountRun.__table__
+    busy = sa.select(accounts.c.id).where(accounts.c.run_id == runs.c.id, accounts.c.status == "running").exists()
+    with _write(engine) as conn, conn.begin():
+        result = conn.execute(
+            sa.update(runs)
+            .where(runs.c.status == "running", runs.c.id != current_run_id, ~busy)
+            .values(status="interrupted", finished_at=now())
+        )
+    return int(result.rowcount or 0)
