@@ -349,3 +349,11 @@ def test_daily_likes_and_per_post_likes_are_never_added_together(engine):
     store(engine, "tt", [Sample("tiktok", "likes", end, 40), Sample("tiktok", "comments", end, 2), Sample("tiktok", "post_likes", end, 38)])
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     assert report.rows[0].engagement == 42
+
+
+def test_a_rating_is_averaged_over_locations_not_added(engine):
+    end = date(2026, 3, 31)
+    store(engine, "shop_a", [Sample("google_business", "rating", end, 4.5), Sample("google_business", "reviews_total", end, 10)])
+    store(engine, "shop_b", [Sample("google_business", "rating", end, 4.0), Sample("google_business", "reviews_total", end, 30)])
+    (figures,) = compute.compute(engine, compute.Period(end, end)).platforms
+    assert (figures.current.get("rating"), figures.current.get("reviews_total")) == (4.25, 40)

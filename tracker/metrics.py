@@ -56,6 +56,7 @@ class Metric:
     definition: str
     minimum: float = 0.0  # least plausible value: 0 for counts, levels and people; -PLAUSIBLE_MAX if it may go below
     maximum: float = PLAUSIBLE_MAX
+    additive: bool = True  # False for a gauge that is a rate or an average (a rating): accounts are averaged, not added
 
 
 V, C, K = Side.VANITY, Side.CONVERSION, Side.CARE
@@ -69,7 +70,7 @@ METRICS: dict[str, Metric] = {
         Metric("following", V, G, "accounts", "Accounts this account follows."),
         Metric("posts_total", V, G, "posts", "Posts the account has published in total."),
         Metric("rating", V, G, "stars", "Average star rating of the reviews (1 to 5) as last read that day.",
-               minimum=1.0, maximum=5.0),
+               minimum=1.0, maximum=5.0, additive=False),
         Metric("reviews_total", V, G, "reviews", "Reviews the business has received in total, as last read that day."),
         Metric("followers_gained", V, N, "people", "New followers that day."),
         Metric("followers_lost", V, N, "people", "Followers who left that day."),
@@ -98,7 +99,7 @@ METRICS: dict[str, Metric] = {
         # care
         Metric("messages", K, N, "messages", "Messages and questions received from customers."),
         Metric("replies", K, N, "messages", "Replies the business sent to customers."),
-        Metric("response_time", K, G, "minutes", "Median time to the first reply, in minutes."),
+        Metric("response_time", K, G, "minutes", "Median time to the first reply, in minutes.", additive=False),
     )
 }
 

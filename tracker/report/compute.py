@@ -448,6 +448,17 @@ def _add_gauges(totals: Totals, at_end: dict[GaugeKey, float], before: dict[Gaug
         if key[1] == platform:
             by_metric[key[2]].append(key)
     for metric, keys in by_metric.items():
-        totals.values[metric] = sum(at_end[k] for k in keys)
+        info = metrics.get(metric)
+        combine = _sum if info is None or info.additive else _mean
+        totals.values[metric] = combine([at_end[k] for k in keys])
         if all(k in before for k in keys):
-            totals.values[f"{metric}_change"] = sum(at_end[k] - before[k] for k in keys)
+            totals.values[f"{metric}_change"] = combine([at_end[k] for k in keys]) - combine([before[k] for k in keys])
+
+
+def _sum(values: list[float]) -> float:
+    return sum(values)
+
+
+def _mean(values: list[float]) -> float:
+    """Two shops rated 4.5 and 4.0 are not rated 8.5: a rate or an average is averaged over accounts."""
+    return sum(values) / len(values)
