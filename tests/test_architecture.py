@@ -1,0 +1,126 @@
+"""The rules that keep the code easy to change, checked on the source itself.
+
+- The core never imports a concrete plugin; built-in plugins import only the
+  public plugin API (tracker.plugin, tracker.testing), never requests.
+- No module imports one that imports it back (type-only imports aside).
+- `tracker --help` stays fast: it loads no database, HTTP or scheduler library
+  and no plugin.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC_PLUGIN_API = {"tracker.plugin", "tracker.testing"}
+HEAVY = ("sqlalchemy", "sqlmodel", "requests", "apscheduler", "tracker_plugins")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> Iterator[tuple[str, bool]]:
+    """(imported module, type-only) for every import in a file, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = {
+        id(n) for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, id(node) in type_only) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            yield base, id(node) in type_only
+            yield from ((f"{base}.{alias.name}", id(node) in type_only) for alias in node.names)
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", python_files("tracker"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_core_never_imports_a_plugin(path: Path) -> None:
+    bad = [name for name, _ in imports(path) if name.split(".")[0] in ("tracker_plugins", "plugins")]
+    assert not bad, f"{path.name} imports {bad[0]}"
+
+
+@pytest.mark.parametrize("path", python_files("plugins"), ids=lambda p: p.name)
+def test_built_in_plugins_use_only_the_public_plugin_api(path: Path) -> None:
+    for name, _ in imports(path):
+        top = name.split(".")[0]
+        assert top != "requests", f"{path.name} imports requests: use tracker.plugin.HttpSession"
+        if top == "tracker":
+            assert any(name == api or name.startswith(api + ".") for api in PUBLIC_PLUGIN_API), (
+                f"{path.name} imports {name}; plugins may import only {sorted(PUBLIC_PLUGIN_API)}"
+            )
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {module_name(p): p for p in python_files("tracker")}
+    return {
+        name: {dep for dep, type_only in imports(path) if not type_only and dep in files and dep != name}
+        for name, path in files.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while (w := stack.pop()) != v:
+                component.append(w)
+            if component:
+                found.append(sorted([v, *component]))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+@pytest.mark.subprocess
+def test_help_loads_no_database_http_scheduler_or_plugin() -> None:
+    probe = (
+        "import sys\n"
+        "from tracker.cli.main import app\n"
+        "try:\n    app(['--help'], prog_name='tracker')\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"COLUMNS": "80", "PATH": ""})
+    assert result.stdout.strip().splitlines()[-1] == "[]"
