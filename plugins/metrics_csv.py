@@ -530,18 +530,17 @@ plugin = Plugin(
     day_rule="the day each row names, as the platform wrote it in the export (LinkedIn: UTC days)",
     conversion_source=ConversionSource.NONE,
     metrics={
-        "followers": "Gauge, the total on a day: LinkedIn's 'Total followers on <date>' line (that day only: its "
-        "export holds gains, not losses, so no daily total is derived), Xing's Follower column per day.",
-        "followers_gained": "Counter: LinkedIn's and Xing's 'New followers' / 'Neue Follower' per day.",
-        "followers_lost": "Counter: Xing's 'Verlorene Follower' per day.",
-        "impressions": "Counter: LinkedIn's 'Impressions' / 'Impressionen' (ENGAGEMENT sheet), Xing's "
-        "'Impressionen'.",
-        "engagements": "Counter: LinkedIn's 'Engagements' / 'Interaktionen', Xing's 'Interaktionen'.",
-        "profile_views": "Counter: Xing's 'Seitenaufrufe' (page views).",
-        "likes": "Counter: Xing's 'Reaktionen'.",
-        "comments": "Counter: Xing's 'Kommentare'.",
-        "shares": "Counter: Xing's 'Geteilt'.",
-        "link_clicks": "Counter: Xing's 'Link-Klicks'.",
+        "followers": "The total on a day: LinkedIn's 'Total followers on <date>' line (that day only: the export "
+        "lists gains, not losses, so no daily total is derived from it), Xing's Follower column per day.",
+        "followers_gained": "LinkedIn's and Xing's 'New followers' / 'Neue Follower' per day.",
+        "followers_lost": "Xing's 'Verlorene Follower' per day.",
+        "impressions": "LinkedIn's 'Impressions' / 'Impressionen' (ENGAGEMENT sheet), Xing's 'Impressionen'.",
+        "engagements": "LinkedIn's 'Engagements' / 'Interaktionen', Xing's 'Interaktionen'.",
+        "profile_views": "Xing's 'Seitenaufrufe' (page views).",
+        "likes": "Xing's 'Reaktionen'.",
+        "comments": "Xing's 'Kommentare'.",
+        "shares": "Xing's 'Geteilt'.",
+        "link_clicks": "Xing's 'Link-Klicks'.",
     },
     check=check,
 )

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from tracker.testing import check_plugin, fetch_once, make_options, raises_domai
 from tracker_plugins.csv import plugin as csv_plugin
 from tracker_plugins.metrics_csv import IMPORTABLE, check, plugin
 
-TODAY = datetime.now(timezone.utc).date()  # the configs below use timezone = "UTC"
+TODAY = datetime.now(UTC).date()  # the configs below use timezone = "UTC"
 WIN = window(date(2026, 3, 1), date(2026, 3, 31), today=date(2026, 4, 10))
 
 
@@ -145,7 +145,7 @@ def test_a_xing_export_with_german_headers_lands_in_the_xing_row_with_followers_
     assert stored(tmp_path / "t.db", gained) == [(7.0,)]
 
 
-def test_an_xlsx_made_with_date_and_number_cells_reads_like_its_csv(cli, tmp_path):
+def test_an_xlsx_made_with_openpyxl_with_date_and_number_cells_is_imported(cli, tmp_path):
     book = Workbook()
     sheet = book.active
     sheet.append(["Datum", "Follower", "Neue Follower", "Impressionen"])

@@ -77,8 +77,8 @@ def shop_config(tmp_path: Path, path: Path, extra: str = "") -> Path:
 
 def linkedin_refusal(path: Path) -> str:
     return (f"{path}: refused: it looks like a LinkedIn personal analytics export (ENGAGEMENT sheet), not an order or "
-            f'lead export: its header "Date, Impressions, Engagements" has Impressions, Engagements; import it with the '
-            f'metrics_csv plugin (plugin = "metrics_csv", platform = "linkedin"); {NEEDS}')
+            f'lead export: its header "Date, Impressions, Engagements" has Impressions, Engagements; import it with '
+            f'the metrics_csv plugin (plugin = "metrics_csv", platform = "linkedin"); {NEEDS}')
 
 
 def stored(db: Path, query: str) -> list[tuple]:
