@@ -8,9 +8,10 @@ LinkedIn's personal (creator) analytics export, `Content_<from>_<to>_<name>.xlsx
 `AggregateAnalytics_<name>_<from>_<to>.xlsx`), has five sheets: DISCOVERY (period totals), ENGAGEMENT
 (`Date, Impressions, Engagements` per day), TOP POSTS (two side-by-side top-50 tables), FOLLOWERS (a line
 `Total followers on M/D/YYYY` with the total, a blank line, then `Date, New followers` per day) and
-DEMOGRAPHICS. The audience ("Followers") export has the FOLLOWERS layout. Dates are US `M/D/YYYY` text; the
-2026 files keep numbers as text too. The English names are those of real exports; the German ones are the
-labels of LinkedIn's German interface.
+DEMOGRAPHICS. An export from the Followers page is read the same way: sheets are told by their headers, never
+by file or sheet names. Dates are US `M/D/YYYY` text; the 2026 files keep numbers as text too. The English
+names are those of real exports (as parsers of them describe them); the German ones are the labels of
+LinkedIn's German interface, not checked against a German export.
 
 Xing has no export sample in public: its page statistics are described by the labels of Xing's statistics
 pages (German first, as Xing shows them), and any other header is mapped with the account's `columns`.
