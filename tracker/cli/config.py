@@ -71,6 +71,11 @@ EXAMPLES = {
     "youtube": Example("my_channel", (("channel_id", '"UCxxxxxxxxxxxxxxxxxxxxxx"'),)),
     "mastodon": Example("my_mastodon", (("instance", '"https://mastodon.social"'), ("acct", '"baeckerei"'))),
     "bluesky": Example("my_bluesky", (("handle", '"baeckerei-lindner.bsky.social"'),)),
+    "google_business": Example(
+        "my_listing",
+        (("location_id", '"4512345678901234567"'), ("account_id", '"107812345678901234567"'),
+         ("credentials_file", '"~/gbp-token.json"')),
+    ),
     "ga4": Example("website", (("property_id", '"123456789"'), ("credentials_file", '"~/ga4-key.json"'))),
     "matomo": Example("website_matomo", (("base_url", '"https://stats.example.com"'), ("site_id", "1"))),
     "plausible": Example("website_plausible", (("site_id", '"example.com"'),)),
