@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine, ExceptionContext
 from tracker.errors import DiskFull, ReadOnlyDatabase, StoreError, TrackerError, UnreadableDatabase
 from tracker.store import migrations
 
-WRITE_OPTION = "tracker_write"
+WRITE_OPTION = migrations.WRITE_OPTION
 ELSEWHERE = "or set `database` in the config to another file"
 FS_IOC_GETFLAGS = 0x80086601  # Linux: read a file's attributes (lsattr)
 FS_IMMUTABLE_FL = 0x10

@@ -23,6 +23,9 @@ from sqlalchemy.engine import Connection, Engine
 from tracker.errors import NewerSchema
 
 TABLE = "_tracker_migrations"
+# The execution option on which tracker.store.db begins SQLite transactions with BEGIN IMMEDIATE (a writer
+# takes the lock up front). Defined here, where migrations first need it, so db can import this module.
+WRITE_OPTION = "tracker_write"
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,6 @@ PG_LOCK_KEY = 0x747261636B6572  # "tracker"
 @contextmanager
 def _locked(engine: Engine) -> Iterator[Connection]:
     """One transaction that holds the database's write lock from its first statement, whoever else opens the file."""
-    from tracker.store.db import WRITE_OPTION  # db imports this module
-
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
