@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tracker.errors import AccountBusy
+from tracker.errors import AccountBusy, TrackerError
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import SYNC_LEASE
 
@@ -182,8 +182,8 @@ class Leases:
             while not done.wait(self.ttl.total_seconds() / 3):
                 try:
                     self.renew()
-                except sa.exc.SQLAlchemyError:
-                    log.warning("could not renew sync locks; will try again", exc_info=True)
+                except (sa.exc.SQLAlchemyError, TrackerError) as exc:  # a full disk, a lost server: try again later
+                    log.warning("could not renew sync locks (%s); will try again", exc)
 
         thread = threading.Thread(target=beat, name="tracker-lease", daemon=True)
         thread.start()
