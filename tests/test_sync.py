@@ -219,6 +219,20 @@ def test_a_short_rate_limit_is_waited_out_and_the_fetch_retried(make_config, run
     assert [s["value"] for s in samples(cfg.database)] == [3.0]
 
 
+def test_rate_limit_retries_share_one_session_so_its_deadline_bounds_the_whole_fetch(make_config, run_sync):
+    sessions = []
+
+    def fetch(opts, window, http, state):
+        sessions.append(id(http))
+        if len(sessions) == 1:
+            raise RateLimited("slow down", retry_after=0.1)
+        yield [Sample("limited", "likes", TODAY, 3)]
+
+    cfg = make_config({"l": {"plugin": "limited"}})
+    assert run_sync(cfg, now=noon(TODAY), plugins=registry_with(plugin("limited", fetch))).ok
+    assert len(sessions) == 2 and len(set(sessions)) == 1
+
+
 def test_a_spent_quota_fails_the_account_without_retrying(make_config, run_sync):
     calls = []
 

@@ -35,9 +35,10 @@ from tracker.errors import (
     UnknownAccount,
     UsageError,
 )
-from tracker.http import HttpSession, redact_text
+from tracker.http import HttpSession
 from tracker.locks import Leases
 from tracker.plugin import Plugin
+from tracker.redact import Redactor
 from tracker.registry import Registry
 from tracker.store import migrations, writes
 from tracker.store.models import Account
@@ -98,7 +99,7 @@ class _Job:
     account: AccountConfig
     plugin: Plugin
     options: Any
-    secrets: list[str]
+    redactor: Redactor  # the options' secrets, URL logins and credential-named values
     plan: Plan
     state: dict[str, Any]
     previous_cursor: date | None
@@ -259,7 +260,7 @@ class Syncer:
             until=until,
         )
         state = json.loads(stored.state_json) if stored else {}
-        return _Job(account, plugin, opts, options.secret_values(opts), plan, state, stored.last_good_day if stored else None)
+        return _Job(account, plugin, opts, Redactor.for_options(opts), plan, state, stored.last_good_day if stored else None)
 
     def _stored(self, name: str) -> Account | None:
         table = Account.__table__
@@ -283,8 +284,8 @@ class Syncer:
     def _fetch(self, job: _Job) -> Fetched:
         name = job.account.name
         self.progress.started(name)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            with self.http_factory(self.stop) as http:
+        with self.http_factory(self.stop) as http:  # one session: its deadline bounds every attempt together
+            for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     return collect(
                         job.plugin, job.options, job.plan.window, http, job.state, lambda n: self.progress.fetched(name, n)
@@ -302,17 +303,17 @@ class Syncer:
         try:
             fetched = future.result()
         except SyncInterrupted as exc:
-            self._fail(job, outcome, "interrupted", describe_error(exc, job.secrets))
+            self._fail(job, outcome, "interrupted", describe_error(exc, job.redactor))
             return
         except QuotaExhausted as exc:
-            message = describe_error(exc, job.secrets)
+            message = describe_error(exc, job.redactor)
             if exc.until is not None:
                 writes.block_account(self.engine, run_id, job.account.name, exc.until, message)
             self._fail(job, outcome, "failed", message)
             return
         except BaseException as exc:
             log.debug("account %s failed", job.account.name, exc_info=True)
-            self._fail(job, outcome, "failed", describe_error(exc, job.secrets))
+            self._fail(job, outcome, "failed", describe_error(exc, job.redactor))
             return
         result = writes.AccountResult(
             account=job.account.name,
@@ -324,7 +325,7 @@ class Syncer:
             samples=fetched.samples,
             unavailable=fetched.unavailable,
             conversions=fetched.conversions,
-            notices=[redact_text(n, job.secrets) for n in fetched.notices],
+            notices=[job.redactor.text(n) for n in fetched.notices],
             attribution=job.plugin.attribution,
             state=fetched.state,
             last_good_day=next_cursor(job.previous_cursor, job.plan),
