@@ -91,9 +91,10 @@ def _shape(name: str, *columns: str, exact: bool = False) -> AnalyticsShape:
 # Exports people feed the csv plugin by mistake: every entry is a header seen in real exports (LinkedIn's German
 # names: its interface's labels). Order matters where one shape contains another (the first match names the export).
 ANALYTICS_EXPORTS: tuple[AnalyticsShape, ...] = (
-    # LinkedIn member (creator) analytics, a sheet of Content_<from>_<to>_<name>.xlsx saved as CSV: described in
+    # Xing page statistics (first: its columns are a superset of LinkedIn's German sheets) and LinkedIn member
+    # (creator) analytics, a sheet of Content_<from>_<to>_<name>.xlsx saved as CSV: described in
     # _metric_exports, which the metrics_csv plugin imports them by.
-    *(AnalyticsShape(s.name, h, use=s.use) for s in exports.LINKEDIN_PERSONAL for h in s.headers),
+    *(AnalyticsShape(s.name, h, use=s.use) for s in (exports.XING_PAGE, *exports.LINKEDIN_PERSONAL) for h in s.headers),
     # LinkedIn Page analytics downloads (content, visitors, followers).
     _shape("LinkedIn Page analytics export (content)", "impressions (organic)", "impressions (total)"),
     _shape("LinkedIn Page analytics export (visitors)", "total page views (total)", "total unique visitors (total)"),

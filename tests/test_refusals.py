@@ -226,3 +226,12 @@ def test_orders_without_an_amount_column_count_and_their_revenue_is_stored_as_un
         ("instagram", "revenue", "unavailable", "till.csv has no amount column (2 orders without an amount)")
     ]
     assert stored(db, "SELECT SUM(value) FROM sample WHERE metric = 'orders'") == [(2.0,)]
+
+
+def test_a_xing_statistics_export_given_to_the_csv_plugin_points_to_metrics_csv(tmp_path, make_config, run_sync):
+    export = tmp_path / "xing.csv"
+    export.write_text("Datum,Follower,Neue Follower,Seitenaufrufe\n2026-11-02,120,3,40\n", encoding="utf-8")
+    cfg = make_config({"xing_stats": {"plugin": "csv", "path": str(export), "kind": "lead"}})
+    result = run_sync(cfg)
+    assert not result.ok
+    assert "Xing page statistics export" in result.outcomes[0].message and "metrics_csv" in result.outcomes[0].message
