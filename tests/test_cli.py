@@ -309,3 +309,10 @@ def test_a_file_that_is_not_a_database_is_one_line_naming_it_and_is_left_untouch
         f"error: {db}: file is not a database; restore it from a backup, or set `database` in the config to another file"
     ]
     assert db.read_bytes() == garbage
+
+
+@pytest.mark.subprocess
+def test_shell_completion_script_is_offered_for_bash():
+    env = {**os.environ, "SHELL": "/bin/bash", "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    shown = subprocess.run([shutil.which("tracker") or "tracker", "--show-completion", "bash"], capture_output=True, text=True, env=env, timeout=60)
+    assert shown.returncode == 0 and "_tracker_completion" in shown.stdout

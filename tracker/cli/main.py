@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import typer
 
-from tracker.cli import alerts, schedule, status
-from tracker.cli import accounts, config, db, demo, link, log, plugins, report, sync
-from tracker.cli import chart
-from tracker.cli import explain
+from tracker.cli import (
+    accounts,
+    alerts,
+    chart,
+    config,
+    db,
+    demo,
+    explain,
+    link,
+    log,
+    plugins,
+    report,
+    schedule,
+    status,
+    sync,
+)
 
 app = typer.Typer(
     name="tracker",
     help="Does social media earn you customers? Likes and followers beside visits, leads and sales, per platform.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals can hold tokens
-    add_completion=False,
+    add_completion=True,  # tracker --install-completion (bash, zsh, fish, PowerShell)
 )
 
 
