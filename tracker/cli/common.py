@@ -6,9 +6,12 @@ Heavy modules (sqlmodel, requests) are imported inside functions so that
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -51,6 +54,23 @@ def stdout() -> Console:
 
 def stderr() -> Console:
     return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def on_stop_signals(handler: Callable[[int, Any], Any]) -> Iterator[None]:
+    """SIGTERM and SIGINT call `handler` while the block runs, then the previous handlers are back.
+
+    Only the main thread may set handlers; elsewhere (a test runner's thread) the block runs without.
+    """
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def friendly(fn: F) -> F:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, open_engine, stdout
-
-
-def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    return previous
+from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, on_stop_signals, open_engine, stdout
 
 
 @friendly
@@ -40,9 +31,8 @@ def schedule(
     registry = load_registry(cfg)
     engine = open_engine(cfg)
     stop = threading.Event()
-    previous = _stop_on_signals(stop)
     try:
-        with logs.logging_to(logs.referenced_secrets(cfg), verbose=verbose) as path:
+        with on_stop_signals(lambda *_: stop.set()), logs.logging_to(logs.referenced_secrets(cfg), verbose=verbose) as path:
             daemon = Daemon(cfg, registry, engine, stop=stop)
             log = logging.getLogger("tracker.scheduler")
             if once:
@@ -58,8 +48,6 @@ def schedule(
             log.info("started", extra=logs.fields(pid=os.getpid(), log_file=str(path)))
             clean = daemon.serve()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         engine.dispose()
     if not clean:
         os._exit(1)  # a fetch stuck in a network read; its account commits nothing either way

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -14,7 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tracker.cli.common import ConfigOption, friendly, load_config, load_registry, open_engine, stderr, stdout
+from tracker.cli.common import (
+    ConfigOption,
+    friendly,
+    load_config,
+    load_registry,
+    on_stop_signals,
+    open_engine,
+    stderr,
+    stdout,
+)
 
 if TYPE_CHECKING:
     from tracker.config import Config
@@ -102,16 +110,6 @@ class HardStop:
         os._exit(1)
 
 
-def _stop_on_signals(hard: HardStop) -> dict[int, Any]:
-    """SIGTERM/SIGINT ask the sync to stop; every wait and request then ends promptly, and HardStop ends the rest."""
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        previous[sig] = signal.signal(sig, hard.signalled)
-    return previous
-
-
 def run_sync(
     console: Console,
     config_path: Path | None,
@@ -137,9 +135,8 @@ def run_sync(
     hard = HardStop(stderr(), STOP_GRACE_SECONDS)
     watcher = threading.Thread(target=hard.watch, name="tracker-hard-stop", daemon=True)
     watcher.start()
-    previous = _stop_on_signals(hard)
     try:
-        with Progress(
+        with on_stop_signals(hard.signalled), Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
@@ -157,8 +154,6 @@ def run_sync(
         hard.hurry.set()  # wakes the watcher wherever it waits; it sees `done` and returns
         hard.stop.set()
         watcher.join()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         engine.dispose()
 
 
