@@ -16,49 +16,10 @@ from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, loa
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tracker.config import AccountConfig, Config
-    from tracker.registry import Registry
+    from tracker.config import Config
     from tracker.store.forget import Rows
 
 app = typer.Typer(help="Check configured accounts; forget or rename one's stored data.", no_args_is_help=True)
-
-
-@dataclass
-class CheckResult:
-    account: str
-    plugin: str
-    status: str  # ok | failed | unchecked
-    message: str
-
-
-def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> CheckResult:
-    """One cheap call through the plugin's own check; every message is one line, scrubbed of secrets.
-
-    The check does not go through `collect`, so its answer is redacted here, with the options' secrets
-    and every credential the HTTP session sent (a token obtained during the check included).
-    """
-    from tracker import options
-    from tracker.collect import describe_error
-    from tracker.http import HttpSession
-    from tracker.redact import Redactor
-
-    redactor = Redactor.of()
-    http = HttpSession(retries=1)
-    try:
-        plugin = registry.get(account.plugin)
-        where = f"{cfg.path or '<config>'}: accounts.{account.name}"
-        opts, problems = options.build(plugin, account.options, where=where, attribution=cfg.attribution)
-        if problems:
-            return CheckResult(account.name, account.plugin, "failed", "; ".join(problems))
-        redactor = Redactor.for_options(opts)
-        if plugin.check is None:
-            return CheckResult(account.name, account.plugin, "unchecked", "this plugin has no check; try `tracker sync --account`")
-        answer = plugin.check(opts, http)
-        return CheckResult(account.name, account.plugin, "ok", redactor.adding(http.sent_secrets).line(answer))
-    except Exception as exc:  # a check must never crash the listing, whatever the plugin raises
-        return CheckResult(account.name, account.plugin, "failed", describe_error(exc, redactor.adding(http.sent_secrets)))
-    finally:
-        http.close()
 
 
 @app.command("check")
@@ -79,6 +40,8 @@ def check(
         if unknown:
             raise UnknownAccount(f"no account named {unknown[0]!r} in {cfg.path}")
         accounts = [a for a in accounts if a.name in name]
+    from tracker.accounts import check_account
+
     results = [check_account(cfg, registry, a) for a in accounts]
     if fmt is Format.json:
         output.write_json([asdict(r) for r in results], sys.stdout)
