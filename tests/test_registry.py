@@ -45,7 +45,7 @@ def test_builtin_plugins_are_found_and_named_built_in():
 def test_entry_point_plugins_are_found_with_their_distribution(installed_distribution):
     entry = discover().entry("vimeo")
     assert entry is not None and entry.ok
-    assert entry.origin == "entry point (tracker-ext-vimeo)"
+    assert entry.origin == "entry point (tracker-ext-vimeo 1.0)"  # the distribution and its version
 
 
 def test_single_file_plugins_are_found_in_plugin_dirs(tmp_path):

@@ -133,7 +133,8 @@ def _entry_points(allowed: set[str] | None) -> Iterator[Entry]:
         if allowed is not None and ep.name not in allowed:
             continue
         dist = getattr(ep.dist, "name", None) or ep.value
-        origin = f"entry point ({dist})"
+        version = getattr(ep.dist, "version", None)
+        origin = f"entry point ({dist} {version})" if version else f"entry point ({dist})"
         try:
             loaded: Any = ep.load()
             plugin = loaded if isinstance(loaded, Plugin) else _from_module(loaded)
