@@ -36,7 +36,7 @@ from tracker import alerts, status
 from tracker.config import Config
 from tracker.errors import TrackerError
 from tracker.http import HttpSession
-from tracker.logs import fields
+from tracker.daemon_log import fields
 from tracker.registry import Registry
 from tracker.schedules import Job, due, jobs_for
 from tracker.sync import Syncer, SyncResult

@@ -106,7 +106,7 @@ def failures_in_a_row(runs: list[AccountRun]) -> int:
     return count
 
 
-def collect(cfg: Config, engine: Engine, now: datetime) -> Status:
+def snapshot(cfg: Config, engine: Engine, now: datetime) -> Status:
 
     successes = last_successes(engine)
     holders = {lease.account: lease.describe() for lease in current_leases(engine) if as_utc(lease.expires_at) > now}

@@ -95,7 +95,7 @@ class NoProgress:
 
 
 @dataclass
-class _Job:
+class _AccountFetch:
     account: AccountConfig
     plugin: Plugin
     options: Any
@@ -193,7 +193,7 @@ class Syncer:
 
     def _run(self, run_id: int, accounts: list[AccountConfig], since: date | None, until: date | None) -> list[Outcome]:
         outcomes: dict[str, Outcome] = {a.name: Outcome(a.name, a.plugin) for a in accounts}
-        jobs: list[_Job] = []
+        jobs: list[_AccountFetch] = []
         for account in accounts:
             try:
                 self.leases.acquire(account.name)  # before reading the cursor, which a holder may move
@@ -233,7 +233,7 @@ class Syncer:
             selected.append(account)
         return selected
 
-    def _prepare(self, account: AccountConfig, since: date | None, until: date | None) -> _Job:
+    def _prepare(self, account: AccountConfig, since: date | None, until: date | None) -> _AccountFetch:
         plugin = self.registry.get(account.plugin)
         where = f"{self.config.path or '<config>'}: accounts.{account.name}"
         opts, problems = options.build(plugin, account.options, where=where, attribution=self.config.attribution)
@@ -260,7 +260,7 @@ class Syncer:
             until=until,
         )
         state = json.loads(stored.state_json) if stored else {}
-        return _Job(account, plugin, opts, Redactor.for_options(opts), plan, state, stored.last_good_day if stored else None)
+        return _AccountFetch(account, plugin, opts, Redactor.for_options(opts), plan, state, stored.last_good_day if stored else None)
 
     def _stored(self, name: str) -> Account | None:
         table = Account.__table__
@@ -268,12 +268,12 @@ class Syncer:
             row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
         return Account(**row) if row else None
 
-    def _execute(self, run_id: int, jobs: list[_Job], outcomes: dict[str, Outcome]) -> None:
+    def _execute(self, run_id: int, jobs: list[_AccountFetch], outcomes: dict[str, Outcome]) -> None:
         if not jobs:
             return
         workers = max(1, min(self.config.workers, len(jobs)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-sync") as pool:
-            futures: dict[Future[Fetched], _Job] = {pool.submit(self._fetch, job): job for job in jobs}
+            futures: dict[Future[Fetched], _AccountFetch] = {pool.submit(self._fetch, job): job for job in jobs}
             for future in _as_completed(futures):
                 job = futures[future]
                 outcome = outcomes[job.account.name]
@@ -281,7 +281,7 @@ class Syncer:
                 self.leases.release(job.account.name)
                 self.progress.finished(outcome)
 
-    def _fetch(self, job: _Job) -> Fetched:
+    def _fetch(self, job: _AccountFetch) -> Fetched:
         name = job.account.name
         self.progress.started(name)
         with self.http_factory(self.stop) as http:  # one session: its deadline bounds every attempt together
@@ -299,7 +299,7 @@ class Syncer:
                         raise SyncInterrupted("stopped while waiting out a rate limit") from None
         raise AssertionError("unreachable")
 
-    def _finish(self, run_id: int, job: _Job, future: Future[Fetched], outcome: Outcome) -> None:
+    def _finish(self, run_id: int, job: _AccountFetch, future: Future[Fetched], outcome: Outcome) -> None:
         try:
             fetched = future.result()
         except SyncInterrupted as exc:
@@ -335,7 +335,7 @@ class Syncer:
         outcome.unavailable = sorted({f"{u.platform}.{u.metric}: {u.reason}" for u in fetched.unavailable})
         outcome.notices = result.notices
 
-    def _fail(self, job: _Job, outcome: Outcome, status: str, message: str) -> None:
+    def _fail(self, job: _AccountFetch, outcome: Outcome, status: str, message: str) -> None:
         outcome.status, outcome.message = status, message
         writes.finish_account_run(self.engine, job.account_run_id, status, message)
 

@@ -20,7 +20,7 @@ def schedule(
     r"""Sync on the config's \[schedule] until stopped (SIGTERM or Ctrl-C); logs go to stderr and the log dir."""
     import logging
 
-    from tracker import logs
+    from tracker import daemon_log as logs
     from tracker.cli.sync import summary
     from tracker.errors import ConfigError
     from tracker.scheduler import Daemon

@@ -100,7 +100,7 @@ def status(config: ConfigOption = None, fmt: FormatOption = Format.table) -> Non
     cfg = load_config(config)
     engine = open_engine(cfg)
     try:
-        result = status_mod.collect(cfg, engine, datetime.now().astimezone())
+        result = status_mod.snapshot(cfg, engine, datetime.now().astimezone())
     finally:
         engine.dispose()
     if fmt is Format.json:
