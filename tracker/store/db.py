@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA busy_timeout=30000")  # first: switching a new file to WAL waits for the other opener
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _patiently(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -51,6 +53,25 @@ def _sqlite_setup(engine: Engine) -> None:
         # Writers take the lock up front: upgrading a read lock later fails without waiting.
         write = conn.get_execution_options().get(WRITE_OPTION)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+LOCKED_RETRIES = 40  # about 30 s in all: the busy timeout's length
+
+
+def _patiently(step: Callable[[], Any]) -> Any:
+    """Run `step`, again after a short pause while another process holds a lock SQLite does not wait for.
+
+    The busy timeout covers most waits, but not all: a connection that must upgrade its read lock, or
+    switch a new file to WAL while another opener does the same, is told "database is locked" at once.
+    """
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            return step()
+        except (sqlite3.OperationalError, sa.exc.OperationalError) as exc:
+            if "locked" not in str(exc) or attempt == LOCKED_RETRIES - 1:
+                raise
+            time.sleep(min(0.05 * (attempt + 1), 1.0))
+    raise AssertionError("unreachable")
 
 
 def _sqlite_path(engine: Engine) -> Path | None:
@@ -196,7 +217,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         _sqlite_setup(engine)
     if migrate:
         try:
-            migrations.migrate(engine)
+            _patiently(lambda: migrations.migrate(engine))
         except TrackerError:
             engine.dispose()  # let go of the file at once: it is the user's to keep, restore or move
             raise
