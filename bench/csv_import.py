@@ -22,8 +22,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 SOURCES = ["Instagram", "Facebook", "a friend", "Google", "", "LinkedIn", "Xing", "flyer"]
 COUPONS = ["", "", "", "INSTA10", "XING5"]
@@ -85,26 +87,62 @@ def peak_mb(code: str, *args: str) -> tuple[float, float]:
     return int(done.stdout.split()[-1]) / 1024, time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class Peaks:
+    """Peak resident MB and seconds of each process, and the export's size."""
+
+    export_mb: float
+    base: tuple[float, float]
+    one: tuple[float, float]
+    first: tuple[float, float]
+    again: tuple[float, float]
+
+
+def measure(rows: int, folder: Path) -> Peaks:
+    export, db = folder / "orders.csv", folder / "tracker.db"
+    small = folder / "small"
+    small.mkdir()
+    write_export(small / "orders.csv", 1)
+    one = peak_mb(SYNC, str(small / "orders.csv"), str(small / "tracker.db"))
+    write_export(export, rows)
+    size = export.stat().st_size / 1024 / 1024
+    base = peak_mb(BASELINE, str(export))
+    first = peak_mb(SYNC, str(export), str(db))
+    edit_one_row(export)
+    again = peak_mb(SYNC, str(export), str(db))
+    return Peaks(size, base, one, first, again)
+
+
+def figures(run: Any) -> list[Any]:
+    """For run_all.py: informational, no target in issue 18 (300,000 orders; quick: 50,000)."""
+    from harness import Figure
+
+    rows = 50_000 if run.opts.quick else 300_000
+    folder = run.opts.workdir / "csv_import"
+    folder.mkdir()
+    run.log(f"csv import: {rows:,} orders")
+    p = measure(rows, folder)
+    base = p.base[0]
+    return [
+        Figure(
+            f"csv import of {rows:,} orders: peak memory", f"{p.first[0]:.0f} MB (x{p.first[0] / base:.1f})", "-", None,
+            f"csv.reader alone {base:.0f} MB; a sync of one order {p.one[0]:.0f} MB; the re-import with one row "
+            f"edited {p.again[0]:.0f} MB (x{p.again[0] / base:.1f}); export {p.export_mb:.0f} MB",
+        )
+    ]
+
+
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        export, db = Path(tmp) / "orders.csv", Path(tmp) / "tracker.db"
-        small = Path(tmp) / "small"
-        small.mkdir()
-        write_export(small / "orders.csv", 1)
-        one, one_s = peak_mb(SYNC, str(small / "orders.csv"), str(small / "tracker.db"))
-        write_export(export, rows)
-        size = export.stat().st_size / 1024 / 1024
-        base, base_s = peak_mb(BASELINE, str(export))
-        first, first_s = peak_mb(SYNC, str(export), str(db))
-        edit_one_row(export)
-        again, again_s = peak_mb(SYNC, str(export), str(db))
-    print(f"{rows:,} orders in one generic export ({size:,.0f} MB), peak resident memory")
-    print(f"  csv.reader only     : {base:7.0f} MB  {base_s:6.1f} s   (baseline)")
-    print(f"  sync of one order   : {one:7.0f} MB  {one_s:6.1f} s   x{one / base:.1f} the baseline")
-    print(f"  tracker sync        : {first:7.0f} MB  {first_s:6.1f} s   x{first / base:.1f} the baseline, "
+        p = measure(rows, Path(tmp))
+    base, one, first, again = p.base[0], p.one[0], p.first[0], p.again[0]
+    print(f"{rows:,} orders in one generic export ({p.export_mb:,.0f} MB), peak resident memory")
+    print(f"  csv.reader only     : {base:7.0f} MB  {p.base[1]:6.1f} s   (baseline)")
+    print(f"  sync of one order   : {one:7.0f} MB  {p.one[1]:6.1f} s   x{one / base:.1f} the baseline")
+    print(f"  tracker sync        : {first:7.0f} MB  {p.first[1]:6.1f} s   x{first / base:.1f} the baseline, "
           f"{first - one:,.0f} MB above one order")
-    print(f"  re-import, 1 edited : {again:7.0f} MB  {again_s:6.1f} s   x{again / base:.1f} the baseline, "
+    print(f"  re-import, 1 edited : {again:7.0f} MB  {p.again[1]:6.1f} s   x{again / base:.1f} the baseline, "
           f"{again - one:,.0f} MB above one order")
 
 

@@ -1,8 +1,14 @@
-"""What lazy imports save: `tracker --help` against the same with the heavy modules imported up front.
+"""Start-up: what tracker's commands cost before they do anything.
 
-The baseline imports sqlmodel, requests, apscheduler and the store the way an
-eager CLI module would; both run as fresh processes, best of N. Run:
-python bench/startup.py [RUNS]
+For `run_all.py` (target: at most 1.3x): `tracker --help` and `tracker report`
+on an empty database against a bare Typer app with the same command tree
+(the same groups and command names, each doing nothing), each the median of
+several fresh processes.
+
+Run alone (`python bench/startup.py [RUNS]`), it shows what lazy imports save:
+`tracker --help` against the same with the heavy modules imported up front
+(sqlmodel, requests, apscheduler and the store, as an eager CLI module would),
+best of RUNS fresh processes.
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from harness import Figure, Run, clean_env, fmt_s, paired_medians, ratio, tracker_command, write_config
 
 LAZY = "import sys; sys.argv = ['tracker', '--help']; from tracker.cli.main import run; run()"
 EAGER = "import sqlmodel, requests, apscheduler.schedulers.blocking, tracker.store.writes, tracker.sync; " + LAZY
+TARGET = 1.3
 
 
 def best_of(code: str, runs: int) -> float:
@@ -22,6 +32,68 @@ def best_of(code: str, runs: int) -> float:
         subprocess.run([sys.executable, "-c", code], check=False, capture_output=True)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def command_tree() -> list[tuple[str, ...]]:
+    """Every command tracker has, as (group, name) or (name,): what the bare app copies."""
+    import typer.main
+
+    from tracker.cli.main import app
+
+    def walk(group: object, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found: list[tuple[str, ...]] = []
+        for name, sub in group.commands.items():  # type: ignore[attr-defined]
+            found += walk(sub, (*prefix, name)) if hasattr(sub, "commands") else [(*prefix, name)]
+        return found
+
+    return walk(typer.main.get_command(app), ())
+
+
+def write_bare_app(path: Path, tree: list[tuple[str, ...]]) -> Path:
+    """A Typer app with the same groups and commands as tracker, each doing nothing: the least a CLI costs."""
+    lines = [
+        "import typer",
+        "",
+        'app = typer.Typer(name="tracker", help="A bare app.", no_args_is_help=True, add_completion=False)',
+        "",
+        "",
+        "def noop() -> None:",
+        '    """Does nothing."""',
+        "",
+        "",
+    ]
+    groups = sorted({path[0] for path in tree if len(path) == 2})
+    for group in groups:
+        lines.append(f'g_{group} = typer.Typer(help="{group}")')
+        lines.append(f'app.add_typer(g_{group}, name="{group}")')
+    for command in tree:
+        target = "app" if len(command) == 1 else f"g_{command[0]}"
+        lines.append(f'{target}.command("{command[-1]}")(noop)')
+    lines += ["", 'if __name__ == "__main__":', "    app()", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def figures(run: Run) -> list[Figure]:
+    """Target 3: tracker's start-up against the bare app, medians of fresh processes."""
+    tree = command_tree()
+    bare = [sys.executable, str(write_bare_app(run.opts.workdir / "bare_app.py", tree))]
+    config = write_config(run.opts.workdir / "empty.toml", run.dbs.new("empty"), {})
+    env = clean_env(TRACKER_CONFIG=str(config))
+    runs = max(run.opts.runs, 5 if run.opts.quick else 9)
+    result = []
+    for label, args in (("tracker --help", ["--help"]), ("tracker report, empty database", ["report"])):
+        run.log(f"start-up: {label}, {runs} runs each")
+        ours, base = paired_medians([*tracker_command(), *args], [*bare, *args], runs, env)
+        r = ratio(ours, base)
+        result.append(
+            Figure(
+                label, f"x{r:.2f}", f"<= x{TARGET}", r <= TARGET,
+                f"{fmt_s(ours)} vs {fmt_s(base)} for a bare Typer app with the same {len(tree)} commands "
+                f"(median of {runs} fresh processes each, run in turn)",
+            )
+        )
+    return result
 
 
 def main() -> None:
