@@ -11,7 +11,14 @@ longer exists on this host, is stale and may be taken over.
 
 Races are settled by the database: the row's primary key (two inserts) or a
 compare-and-swap update on the old holder (two takeovers); works the same on
-SQLite and PostgreSQL.
+SQLite and PostgreSQL. That is why workers on several machines need no
+`SELECT ... FOR UPDATE SKIP LOCKED`: it would hold a transaction open for a
+whole fetch, and SQLite has no such thing.
+
+Workers on several machines start their runs at about the same time and walk
+the same accounts: an account another process finished syncing after this
+`Leases` was made (the run's start) is skipped too, so a worker never syncs
+again what another synced a moment ago in the same round.
 """
 
 from __future__ import annotations
@@ -29,13 +36,29 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tracker.errors import AccountBusy, TrackerError
+from tracker.errors import AccountBusy, ConfigError, TrackerError
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import SYNC_LEASE
+from tracker.store.models import ACCOUNT_RUN, SYNC_LEASE
 
 log = logging.getLogger("tracker.locks")
 
 DEFAULT_TTL = timedelta(minutes=10)
+TTL_ENV = "TRACKER_LEASE_SECONDS"
+ATTEMPTED = ("ok", "failed")  # an interrupted account run is not an attempt: its account is synced again
+
+
+def lease_ttl() -> timedelta:
+    """How long a crashed worker's accounts wait for another: TRACKER_LEASE_SECONDS, or ten minutes."""
+    raw = os.environ.get(TTL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TTL
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise ConfigError(f"{TTL_ENV}={raw!r}: give a whole number of seconds, like 600 (the default)")
+    return timedelta(seconds=seconds)
 
 
 def utc_now() -> datetime:
@@ -91,14 +114,16 @@ class Leases:
         engine: Engine,
         *,
         holder: Holder | None = None,
-        ttl: timedelta = DEFAULT_TTL,
+        ttl: timedelta | None = None,
         now: Callable[[], datetime] = utc_now,
         alive: Callable[[int], bool] = pid_alive,
     ) -> None:
         self.engine = engine
         self.holder = holder or Holder.current()
-        self.ttl = ttl
+        self.ttl = ttl or lease_ttl()
         self.now = now
+        # The run's start, on the clock account runs are stamped with: what others sync after it is theirs.
+        self.opened = utc_now()
         self.alive = alive
         self._held: set[str] = set()
         self._guard = threading.Lock()
@@ -119,9 +144,11 @@ class Leases:
                 found = conn.execute(sa.select(table).where(table.c.account == account)).mappings().first()
                 current = LeaseRow(**found) if found else None
                 if current is None:
+                    self._refuse_synced_since_opened(conn, account)
                     conn.execute(sa.insert(table).values(account=account, **values))
                 elif current.holder == self.holder.id or self.stale(current, now):
                     if current.holder != self.holder.id:
+                        self._refuse_synced_since_opened(conn, account)
                         log.warning("%s: recovered a stale sync lock held by %s", account, current.describe())
                     taken = conn.execute(
                         sa.update(table)
@@ -136,6 +163,18 @@ class Leases:
             raise AccountBusy(f"{account}: another process started syncing it just now; skipped") from None
         with self._guard:
             self._held.add(account)
+
+    def _refuse_synced_since_opened(self, conn: sa.Connection, account: str) -> None:
+        """Another process synced the account after this run began (it released the lease a moment ago)."""
+        runs = ACCOUNT_RUN
+        finished = conn.execute(
+            sa.select(sa.func.max(runs.c.finished_at)).where(
+                runs.c.account == account, runs.c.status.in_(ATTEMPTED), runs.c.finished_at >= self.opened
+            )
+        ).scalar()
+        if finished is not None:
+            when = f"{finished:%H:%M:%S} UTC"
+            raise AccountBusy(f"{account}: synced by another tracker process at {when}, after this run began; skipped")
 
     def stale(self, lease: LeaseRow, now: datetime) -> bool:
         """Expired, or its holder's process is gone (only knowable on the same host)."""
