@@ -52,7 +52,14 @@ def edit_one_row(path: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-PEAK = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# The child's own peak in kB: VmHWM, which starts afresh at exec (ru_maxrss can keep a big parent's peak).
+PEAK = textwrap.dedent("""
+    import resource
+    try:
+        print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")))
+    except (OSError, StopIteration):
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+""")
 
 BASELINE = textwrap.dedent("""
     import csv, sys
