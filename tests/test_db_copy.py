@@ -317,22 +317,26 @@ def copied_so_far(url: str) -> tuple[int, bool]:
 
 
 @pytest.mark.subprocess
-def test_a_copy_killed_with_sigkill_mid_way_is_finished_by_resume(history, pg_url, cli):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_copy_killed_mid_way_is_finished_by_resume(history, pg_url, cli, stop):
     exe = shutil.which("tracker", path=os.path.dirname(sys.executable)) or shutil.which("tracker")
     assert exe, "the tracker console script is not installed"
     command = [exe, "db", "migrate", "--config", str(history), "--to", pg_url, "--batch-size", "10"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for("the copy to commit some batches", lambda: copied_so_far(pg_url)[0] >= 50)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+        os.kill(proc.pid, stop)
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    if stop == signal.SIGTERM:
+        assert proc.returncode == 130
+        assert err.startswith("error: stopped; the batches copied so far are kept: run the same command with --resume")
     rows, finished = copied_so_far(pg_url)
-    assert not finished, "the copy ended before it was killed: give it more rows"
+    assert not finished, "the copy ended before it was stopped: give it more rows"
     assert sum(counts(pg_url).values()) == rows, "only whole batches, each with its progress row, were committed"
     resumed = migrate(cli, history, pg_url, "--resume")
     assert resumed.exit_code == 0, resumed.output
-    assert contents(pg_url) == {t: r for t, r in contents(source_url(history)).items()}
+    assert contents(pg_url) == contents(source_url(history))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tracker.cli.common import ConfigOption, friendly, load_config, stderr, stdout
+from tracker.cli.common import ConfigOption, friendly, load_config, on_stop_signals, stderr, stdout
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,6 +52,11 @@ def status(config: ConfigOption = None) -> None:
 
 
 AGAIN = "stop every sync and schedule, empty the target and copy again"
+
+
+def _interrupt(*_: Any) -> None:
+    """SIGTERM stops a copy as Ctrl-C does: between two statements, each batch committed whole or not at all."""
+    raise KeyboardInterrupt
 
 
 class CopyBar:
@@ -109,9 +114,17 @@ def migrate(
         target = open_engine(url)  # creates or upgrades its schema with the same migrations as every command
         try:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            with on_stop_signals(_interrupt), Progress(
+                *columns, console=err, transient=True, disable=not err.is_terminal
+            ) as bar:
                 shown = CopyBar(bar, console, copy.shown(cfg.database), copy.shown(url))
                 result = copy.copy_history(source, target, resume=resume, batch=batch_size, progress=shown)
+        except KeyboardInterrupt:
+            err.print(
+                "error: stopped; the batches copied so far are kept: run the same command with --resume to finish",
+                highlight=False, markup=False, soft_wrap=True,
+            )
+            raise typer.Exit(code=130) from None
         finally:
             target.dispose()
     finally:
