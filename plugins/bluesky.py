@@ -22,6 +22,7 @@ from tracker.plugin import (
     HttpSession,
     NotFound,
     Plugin,
+    PostStat,
     RateLimited,
     Sample,
     State,
@@ -142,10 +143,11 @@ def own_posts(opts: BlueskyOptions, http: HttpSession, did: str, start: datetime
 
 
 def _checked_post(answer: Endpoint, item: dict[str, Any]) -> dict[str, Any]:
-    """A feed item's post, with what the counting reads: its author, its record and a publication time."""
+    """A feed item's post, with what the counting reads: its author, its uri, its record and a publication time."""
     answer.get_object(item, "reason")
     post = answer.get_object(item, "post", required=True) or {}
     answer.get_object(post, "author", required=True)
+    answer.text(post, "uri")
     record = answer.get_object(post, "record") or {}
     times = [answer.get_text(record, "createdAt"), answer.get_text(post, "indexedAt")]
     try:
@@ -190,6 +192,32 @@ def _post_samples(
     ]
 
 
+def _post_stats(posts: list[dict[str, Any]], window: Window) -> list[PostStat]:
+    """Each post of the window's days with its counts as read now, for the report's top posts: never its text."""
+    days = set(_days(window))
+    return [
+        PostStat(
+            PLATFORM, post["uri"], web_url(post), day,
+            *(_count(post, POST_COUNTS[metric]) for metric in ("post_likes", "post_reposts", "post_replies")),
+        )
+        for post in posts
+        if (day := published(post).astimezone(window.timezone).date()) in days
+    ]
+
+
+def web_url(post: dict[str, Any]) -> str:
+    """bsky.app's page of a post, from its at:// URI (at://DID/app.bsky.feed.post/RKEY); "" for another shape."""
+    parts = post["uri"].removeprefix("at://").split("/")
+    if len(parts) != 3 or parts[1] != "app.bsky.feed.post":
+        return ""
+    return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
+
+
+def _count(post: dict[str, Any], key: str) -> int | None:
+    value = post.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _snapshot(account: dict[str, Any], window: Window) -> tuple[list[Sample], list[str]]:
     if not window.since <= window.today <= window.until:
         return [], []
@@ -213,7 +241,9 @@ def fetch(opts: BlueskyOptions, window: Window, http: HttpSession, state: dict[s
     start = datetime.combine(days[0], datetime.min.time(), window.timezone)
     read = list(own_posts(opts, http, account["did"], start))
     known = counted(read, state)
-    yield _post_samples([p for p in read if published(p) >= start], window, opts, known)
+    recent = [p for p in read if published(p) >= start]
+    yield _post_samples(recent, window, opts, known)
+    yield _post_stats(recent, window)
     for metric in (m for m, kept in known.items() if not kept):
         yield Unavailable(PLATFORM, metric, f"the AppView returned posts without {POST_COUNTS[metric]}")
     if read:

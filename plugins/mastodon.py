@@ -23,6 +23,7 @@ from tracker.plugin import (
     HttpSession,
     NotFound,
     Plugin,
+    PostStat,
     RateLimited,
     Sample,
     Secret,
@@ -159,7 +160,8 @@ def statuses(opts: MastodonOptions, http: HttpSession, account_id: str, start: d
 
 
 def _check_status(answer: Endpoint, status: dict[str, Any]) -> None:
-    """What the counting relies on: a publication time, and `reblog` null or the boosted post."""
+    """What the counting relies on: an id, a publication time, and `reblog` null or the boosted post."""
+    answer.text(status, "id")
     answer.get_object(status, "reblog")
     try:
         aware = _published({"created_at": answer.text(status, "created_at")}).tzinfo is not None
@@ -209,6 +211,33 @@ def _post_samples(
     ]
 
 
+def _post_stats(posts: list[dict[str, Any]], window: Window) -> list[PostStat]:
+    """Each post of the window's days with its counts as read now, for the report's top posts: never its text."""
+    days = set(_days(window))
+    return [
+        PostStat(
+            PLATFORM, str(status["id"]), _web_url(status), day,
+            *(_count(status, POST_COUNTS[metric]) for metric in ("post_likes", "post_reposts", "post_replies")),
+        )
+        for status in posts
+        if (day := _published(status).astimezone(window.timezone).date()) in days
+    ]
+
+
+def _web_url(status: dict[str, Any]) -> str:
+    """The post's page (`url`), else its ActivityPub `uri`, which servers also show; "" if neither is a web address."""
+    for key in ("url", "uri"):
+        value = status.get(key)
+        if isinstance(value, str) and value.startswith(("https://", "http://")):
+            return value
+    return ""
+
+
+def _count(status: dict[str, Any], key: str) -> int | None:
+    value = status.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _not_counted(metric: str) -> Unavailable:
     if metric == "post_quotes":
         return Unavailable(PLATFORM, metric, "this server does not count quotes (Mastodon 4.5 or later does)")
@@ -235,7 +264,9 @@ def fetch(opts: MastodonOptions, window: Window, http: HttpSession, state: dict[
     start = datetime.combine(days[0], datetime.min.time(), window.timezone)
     read = list(statuses(opts, http, str(account["id"]), start))
     known = counted(read, state)
-    yield _post_samples([s for s in read if _published(s) >= start], window, opts, known)
+    recent = [s for s in read if _published(s) >= start]
+    yield _post_samples(recent, window, opts, known)
+    yield _post_stats(recent, window)
     yield from (_not_counted(metric) for metric, kept in known.items() if not kept)
     if read:
         yield State({**state, COUNTED: known})

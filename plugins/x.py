@@ -27,6 +27,7 @@ from tracker.plugin import (
     HttpSession,
     NotFound,
     Plugin,
+    PostStat,
     QuotaExhausted,
     RateLimited,
     Sample,
@@ -231,7 +232,8 @@ def read_posts(client: Client, user: User, window: Window) -> Iterator[list[dict
 
 
 def _checked_post(answer: Endpoint, post: dict[str, Any]) -> dict[str, Any]:
-    """A post with what the counting reads: a publication time, and `public_metrics` as an object if present."""
+    """A post with what the counting reads: its id, a publication time, and `public_metrics` as an object if present."""
+    answer.text(post, "id")
     answer.get_object(post, "public_metrics")
     try:
         aware = datetime.fromisoformat(answer.text(post, "created_at").replace("Z", "+00:00")).tzinfo is not None
@@ -284,6 +286,33 @@ def post_samples(
     ]
 
 
+def post_stats(posts: list[dict[str, Any]], window: Window, user: User) -> list[PostStat]:
+    """Each post of the window's days up to today, with its counts as read now, for the report's top posts.
+
+    Only the id, the link and the counts leave here: never the post's text.
+    """
+    stats = []
+    for post in posts:
+        day = post_day(post, window)
+        if window.since <= day <= min(window.until, window.today):
+            counts = post.get("public_metrics") or {}
+            stats.append(PostStat(
+                PLATFORM, post["id"], post_url(user, post["id"]), day,
+                *(_count(counts, field) for field in ("like_count", "retweet_count", "reply_count")),
+            ))
+    return stats
+
+
+def post_url(user: User, post_id: str) -> str:
+    """X's web address of a post; /i/web/status/ works without the handle."""
+    return f"https://x.com/{user.username}/status/{post_id}" if user.username else f"https://x.com/i/web/status/{post_id}"
+
+
+def _count(counts: dict[str, Any], field: str) -> int | None:
+    value = counts.get(field)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def fetch(opts: XOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
     client = Client(opts, http)
     user = lookup_user(client)
@@ -293,6 +322,7 @@ def fetch(opts: XOptions, window: Window, http: HttpSession, state: dict[str, An
         posts = [post for page in read_posts(client, user, window) for post in page]
         known = counted(posts, state)
         yield post_samples(posts, window, opts.post_lookback_days, known)
+        yield post_stats(posts, window, user)
         for metric in (m for m, kept in known.items() if not kept):
             yield Unavailable(PLATFORM, metric, f"X returned posts without public_metrics.{FIELDS[metric]}")
         if posts:

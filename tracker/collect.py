@@ -20,7 +20,7 @@ import requests
 from tracker import metrics
 from tracker.errors import PluginError, SyncInterrupted, TrackerError
 from tracker.http import HttpSession
-from tracker.plugin import Conversion, Notice, Plugin, Sample, State, Unavailable, Window
+from tracker.plugin import Conversion, Notice, Plugin, PostStat, Sample, State, Unavailable, Window
 from tracker.redact import Redactor
 
 
@@ -104,11 +104,71 @@ def conversion_problem(record: Conversion) -> str | None:
     return f"{where} amount {record.amount!r}: {why.replace('revenue', 'amount')}; that {record.kind} was dropped, the rest kept"
 
 
+POST_ID_LIMIT = 300  # characters: longer is no platform's post id, but text passed by mistake
+URL_LIMIT = 2000
+POST_COUNTS = {"likes": "post_likes", "reposts": "post_reposts", "replies": "post_replies"}
+
+
+def check_post(plugin: Plugin, post: Any, window: Window) -> PostStat:
+    """Refuse a post the store could misread; a text where an id or a link belongs is the plugin's bug.
+
+    The store keeps ids, links and counts only (never a post's text), so an id that is long or has spaces,
+    or a link that is no web address, is refused rather than stored, and the message quotes neither: it is
+    kept in the run history.
+    """
+    if not isinstance(post, PostStat):
+        raise PluginError(f"plugin {plugin.name} yielded {type(post).__name__} in a list of posts")
+    if not (metrics.is_platform(post.platform) and plugin.reports_on(post.platform)):
+        raise PluginError(f"plugin {plugin.name} yielded a post on {post.platform!r}, a platform it does not declare")
+    post_id = post.post_id
+    if not isinstance(post_id, str) or not post_id or len(post_id) > POST_ID_LIMIT or len(post_id.split()) != 1:
+        raise PluginError(f"plugin {plugin.name} yielded a {post.platform} post without a usable post_id")
+    where = f"plugin {plugin.name} yielded {post.platform} post {post_id}"
+    url = post.url
+    if not isinstance(url, str) or len(url) > URL_LIMIT or (url and not _web_address(url)):
+        raise PluginError(f"{where} with a url that is no web address: give its http(s) address, or leave it empty")
+    if isinstance(post.published, datetime) or not isinstance(post.published, date):
+        raise PluginError(f"{where} published {post.published!r}: it must be a date")
+    if not window.since <= post.published <= window.until:
+        raise PluginError(f"{where} published {post.published}, outside the window {window.since}..{window.until}")
+    for name in POST_COUNTS:
+        value = getattr(post, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise PluginError(f"{where} with {name} of type {type(value).__name__}: give a whole number, or None")
+    return post
+
+
+def _web_address(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and len(url.split()) == 1 and url.isprintable()
+
+
+def post_problem(post: PostStat) -> str | None:
+    """A notice for a post whose counts cannot be true (a platform's glitch); None for a good one."""
+    for name, metric in POST_COUNTS.items():
+        value = getattr(post, name)
+        why = None if value is None else implausible(metric, float(value))
+        if why is not None:
+            return f"{post.platform} post {post.post_id} {name} = {value!r}: {why}; the post was dropped, the rest kept"
+    return None
+
+
+def _keep_posts(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
+    """A malformed post is the plugin's bug and fails the account; implausible counts drop the post with a notice."""
+    for item in page:
+        post = check_post(plugin, item, window)
+        problem = post_problem(post)
+        if problem is None:
+            out.posts.append(post)
+        else:
+            out.notices.append(problem)
+
+
 @dataclass
 class Fetched:
     samples: list[Sample] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)
+    posts: list[PostStat] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     state: dict[str, Any] | None = None
 
@@ -161,17 +221,22 @@ def _fetch_all(
         elif isinstance(item, Conversion):
             _keep_conversions(plugin, [item], window, out)
             on_page(1)
+        elif isinstance(item, PostStat):
+            _keep_posts(plugin, [item], window, out)
+            on_page(1)
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
             page = list(item)
             if page and isinstance(page[0], Conversion):
                 _keep_conversions(plugin, page, window, out)
+            elif page and isinstance(page[0], PostStat):
+                _keep_posts(plugin, page, window, out)
             else:
                 _keep_samples(plugin, page, window, out)
             on_page(len(page))
         else:
             raise PluginError(
-                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, a list of either, "
-                "Unavailable, Notice or State"
+                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, PostStat, "
+                "a list of one of them, Unavailable, Notice or State"
             )
     return out
 
@@ -233,7 +298,9 @@ def redacted(plugin: Plugin, out: Fetched, redactor: Redactor) -> Fetched:
     notices = [redactor.text(n) for n in out.notices]
     unavailable = [dataclasses.replace(u, reason=redactor.line(u.reason, REASON_LIMIT)) for u in out.unavailable]
     state = None if out.state is None else _state_without_secrets(plugin, out.state, redactor, notices)
-    return dataclasses.replace(out, unavailable=unavailable, notices=notices, state=state)
+    posts = [dataclasses.replace(p, post_id=redactor.text(p.post_id), url=redactor.url(p.url) if p.url else '')
+             for p in out.posts]
+    return dataclasses.replace(out, unavailable=unavailable, notices=notices, state=state, posts=posts)
 
 
 def _state_without_secrets(

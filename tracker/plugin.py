@@ -9,6 +9,9 @@ saved last time, and yields what it found:
 - `Unavailable`: a metric the platform no longer serves, reported as missing;
 - `Conversion`: one order or lead (shop exports), kept as a record so that
   re-imports add nothing and the daily figures are recomputed exactly;
+- `PostStat` (or a list of them): one of the account's own posts and its
+  likes, reposts and replies as read now, so the report can name the
+  period's best posts (see PostStat);
 - `Notice`: something the user should know that did not stop the fetch
   (a bad CSV row, named by file and line);
 - `State`: what to remember for the next run, saved with the samples.
@@ -57,6 +60,7 @@ __all__ = [
     "Notice",
     "Plugin",
     "PluginError",
+    "PostStat",
     "QuotaExhausted",
     "RateLimited",
     "Sample",
@@ -131,6 +135,35 @@ class Conversion:
 
 
 @dataclass(frozen=True, slots=True)
+class PostStat:
+    """One of the account's own posts, with its lifetime counts as read now, on the day it was published.
+
+    The core keeps, per account, platform and day, the few posts with the most and the fewest interactions
+    (likes + reposts + replies), so `tracker report --posts` and the HTML report can name the period's best
+    posts. It stores what these fields hold and nothing else: never the text of a post, and nothing about
+    the people who liked, reposted or replied, so this class has no field for them.
+
+    - `post_id`: the platform's id of the post, the same on every run (a re-read updates the stored counts).
+    - `url`: the post's web address (http or https), or "" when the platform gives none.
+    - `published`: the day the post was published, by the same clock as the plugin's per-post samples
+      (the account's timezone); it must lie in the fetch window, up to today.
+    - `likes`, `reposts`, `replies`: lifetime counts as read now; None where the platform did not say
+      (never 0 for "not counted").
+
+    Yield one for each post whose counts the plugin sums into its `post_*` samples: re-reading the last
+    `post_lookback_days` on every run then keeps the stored counts as last read.
+    """
+
+    platform: str
+    post_id: str
+    url: str
+    published: date
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """A problem worth telling the user that did not stop the fetch."""
 
@@ -144,7 +177,9 @@ class State:
     data: dict[str, Any]
 
 
-Yielded = Union[Sample, Iterable[Sample], Unavailable, Conversion, Iterable[Conversion], Notice, State]
+Yielded = Union[
+    Sample, Iterable[Sample], Unavailable, Conversion, Iterable[Conversion], PostStat, Iterable[PostStat], Notice, State
+]
 
 
 @dataclass(frozen=True)

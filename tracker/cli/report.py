@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -116,6 +117,29 @@ def refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
         raise UsageError(f"--platform {unknown[0]!r} is not a platform key; use one of {', '.join(sorted(known))}")
 
 
+def show_posts(report: Report, fmt: Format | ReportFormat, cfg: Config, output: Path | None) -> None:
+    """`--posts`: the report and the period's top posts; CSV holds only the posts (one kind of record per file)."""
+    from tracker.errors import UsageError
+    from tracker.report import html, posts, render
+
+    if fmt.value == "markdown":
+        raise UsageError("--posts shows in the table, json, csv and html (which always has them); not in markdown")
+    if fmt.value == "html" or (fmt.value == "table" and output is not None):
+        show(report, fmt, cfg, output)  # the HTML report always has the top posts; a table file is refused there
+        return
+    found = posts.load(cfg, report)
+    if fmt.value == "table":
+        render.table(report, stdout())
+        posts.table(found, stdout())
+        return
+    text = io.StringIO()
+    if fmt.value == "json":
+        posts.as_json(report, found, text)
+    else:
+        posts.as_csv(found, text)
+    html.save(text.getvalue(), output, sys.stdout)
+
+
 def show(report: Report, fmt: Format | ReportFormat, cfg: Config | None = None, output: Path | None = None) -> None:
     from tracker.report import render
 
@@ -140,8 +164,15 @@ def report(
     ] = SortKey.conversions,
     fmt: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
+    posts: Annotated[
+        bool, typer.Option("--posts", help="Also the period's top 3 posts per platform (csv: only the posts).")
+    ] = False,
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""
     cfg = load_config(config)
     trends = fmt is ReportFormat.table and stdout().is_terminal and not stdout().no_color
-    show(build_report(cfg, days, until.date() if until else None, platform, sort.value, trends), fmt, cfg, output)
+    found = build_report(cfg, days, until.date() if until else None, platform, sort.value, trends)
+    if posts:
+        show_posts(found, fmt, cfg, output)
+    else:
+        show(found, fmt, cfg, output)

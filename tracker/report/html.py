@@ -5,7 +5,9 @@ font, stylesheet or image from the network. It shows what `--format json`
 holds for the same options (every figure of every row, the verdicts, the
 sentences, the sources and the footnotes), with the wording and the rounding
 of `render` and `rows`, plus a chart per platform from `series`: vanity
-against conversions over the period, the period before in light dashes.
+against conversions over the period, the period before in light dashes, and
+the platform's top posts of the period (`tracker report --posts`), each with a
+link to the post: a link the reader may follow, never a request the file makes.
 It prints on A4 in light colours, and every verdict is in words, so it reads
 the same in black and white.
 """
@@ -25,6 +27,7 @@ from tracker import __version__
 from tracker.errors import UsageError
 from tracker.report import markdown, render, svg
 from tracker.report.markdown import NO_DATA, table_columns
+from tracker.report.posts import EXPLAINED, NOT_GIVEN, PlatformPosts, TopPost
 from tracker.report.rows import PRECISION, PlatformRow, Report, SourceFigure
 from tracker.report.series import Series, Step
 from tracker.words import count
@@ -86,10 +89,11 @@ def load_timelines(cfg: Config, report: Report) -> list[Timeline]:
 # --- the page -------------------------------------------------------------------
 
 
-def page(report: Report, timelines: list[Timeline]) -> str:
-    """The whole HTML document."""
+def page(report: Report, timelines: list[Timeline], top: list[PlatformPosts] | None = None) -> str:
+    """The whole HTML document; `top` holds the platforms' top posts of the period."""
     title = render.title(report)
     by_platform = {t.platform: t for t in timelines}
+    posts = {group.platform: group for group in top or []}
     body = [
         f'<h1 id="title">{escape(title)}</h1>',
         f'<p class="lede">{escape(_lede(report))}</p>',
@@ -98,7 +102,7 @@ def page(report: Report, timelines: list[Timeline]) -> str:
     ]
     if report.rows:
         body.append('<h2 id="platforms">Per platform</h2>')
-        body += [_platform(row, report, by_platform.get(row.platform)) for row in report.rows]
+        body += [_platform(row, report, by_platform.get(row.platform), posts.get(row.platform)) for row in report.rows]
     body.append(f"<footer><p>Made with tracker {escape(__version__)} on {escape(report.generated_at)}.</p></footer>")
     document = (
         "<!DOCTYPE html>\n"
@@ -191,7 +195,7 @@ def _notes(lines: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _platform(row: PlatformRow, report: Report, timeline: Timeline | None) -> str:
+def _platform(row: PlatformRow, report: Report, timeline: Timeline | None, top: PlatformPosts | None = None) -> str:
     label = render.VERDICT_LABEL.get(row.verdict, row.verdict)
     heading = escape(row.platform) + (
         f' <span class="verdict {VERDICT_CLASS.get(row.verdict, "")}">{escape(label)}</span>' if label else ""
@@ -207,6 +211,7 @@ def _platform(row: PlatformRow, report: Report, timeline: Timeline | None) -> st
         "</div>",
         "</div>",
         figures_list(row, report.currency),
+        top_posts(top) if top is not None else "",
         "</section>",
     ]
     return "\n".join(p for p in parts if p)
@@ -279,6 +284,47 @@ def _source_row(source: SourceFigure, currency: str) -> str:
         f'<tr><th scope="row">{escape(source.account)}</th><td>{escape(KIND_WORDS.get(source.kind, source.kind))}</td>'
         f'<td class="num">{source.conversions:,.0f}</td><td class="num">{escape(revenue)}</td>'
         f"<td>{'yes' if source.counted else 'no'}</td></tr>"
+    )
+
+
+# --- the top posts of a row ----------------------------------------------------------
+
+
+def top_posts(group: PlatformPosts) -> str:
+    """The platform's top posts as a real table: rank, day, counts as last read, and a link to each post."""
+    ident = f"t-{escape(group.platform)}"
+    head = "".join(
+        f'<th scope="col" class="{align}">{name}</th>'
+        for name, align in (("#", "num"), ("published", "text"), ("likes", "num"), ("reposts", "num"),
+                            ("replies", "num"), ("interactions", "num"), ("post", "text"))
+    )
+    lines = [
+        f'<h4 id="{ident}">Top posts on {escape(group.platform)}</h4>',
+        f'<table class="posts" aria-labelledby="{ident}" aria-describedby="{ident}-note">',
+        f"<thead><tr>{head}</tr></thead>",
+        "<tbody>",
+        *(_post_row(post) for post in group.posts),
+        "</tbody>",
+        "</table>",
+        f'<p id="{ident}-note" class="footnote">{escape(EXPLAINED)} {escape(NOT_GIVEN)}</p>',
+    ]
+    return "\n".join(lines)
+
+
+def _post_row(post: TopPost) -> str:
+    counts = "".join(
+        f'<td class="num" data-field="{name}">{"–" if value is None else f"{value:,}"}</td>'
+        for name, value in (("likes", post.likes), ("reposts", post.reposts), ("replies", post.replies),
+                            ("interactions", post.interactions))
+    )
+    where = (
+        f'<a href="{escape(post.url)}" rel="noreferrer">open post {post.rank}</a>'
+        if post.url
+        else f"id {escape(post.post_id)}"
+    )
+    return (
+        f'<tr data-post="{escape(post.post_id)}"><td class="num">{post.rank}</td>'
+        f"<td>{post.published.isoformat()}</td>{counts}<td>{where}</td></tr>"
     )
 
 
@@ -367,7 +413,11 @@ def document(report: Report, fmt: str, cfg: Config | None) -> str:
     import io
 
     if fmt == "html":
-        return page(report, load_timelines(cfg, report) if cfg is not None else [])
+        if cfg is None:
+            return page(report, [])
+        from tracker.report import posts
+
+        return page(report, load_timelines(cfg, report), posts.load(cfg, report))
     if fmt == "markdown":
         return markdown.page(report)
     if fmt in render.RENDERERS:
@@ -437,6 +487,9 @@ table.sources { font-size: .9rem; flex: 0 1 26rem; }
 table.sources caption { text-align: left; font-weight: 600; padding-bottom: .2rem; caption-side: top; }
 table.sources tbody tr { border-top: 1px solid #eee; }
 table.sources tbody th { font-weight: normal; }
+table.posts { font-size: .9rem; margin-top: .2rem; }
+table.posts thead th { border-bottom: 1px solid #999; }
+table.posts tbody tr { border-top: 1px solid #eee; }
 h4 { font-size: .95rem; margin: 1rem 0 .3rem; }
 dl.figures { columns: 15rem 4; column-gap: 2rem; margin: 0; font-size: .9rem; font-variant-numeric: tabular-nums; }
 dl.figures div { display: flex; justify-content: space-between; gap: 1rem; padding: .15rem 0;
@@ -451,7 +504,8 @@ footer { margin-top: 2rem; font-size: .85rem; }
   main { max-width: none; padding: 0; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
-  .keep, figure.chart, dl.figures, table.sources, tr { break-inside: avoid; page-break-inside: avoid; }
+  .keep, figure.chart, dl.figures, table.sources, table.posts, tr { break-inside: avoid; page-break-inside: avoid; }
+  table.posts a::after { content: " (" attr(href) ")"; font-size: .8em; word-break: break-all; }
   h4 { break-after: avoid; page-break-after: avoid; }
   section.platform { break-before: auto; }
   .pair { display: block; }

@@ -2,7 +2,7 @@
 
 Removing an account from the config stops its syncs but leaves its rows, and
 those rows would go on feeding the report. Forgetting deletes every row keyed
-by the account (numbers, order records, metric statuses, sync state, quota
+by the account (numbers, order records, top posts, metric statuses, sync state, quota
 block, a stale lock) in one transaction, so a failure leaves all of them.
 
 The run history (`sync_run`, `account_run`) is kept: it records what ran,
@@ -22,12 +22,22 @@ from tracker.config import RESERVED_ACCOUNT
 from tracker.errors import AccountBusy
 from tracker.locks import LeaseRow, Leases
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import ACCOUNT, ACCOUNT_BLOCK, ACCOUNT_RUN, CONVERSION, METRIC_STATUS, SAMPLE, SYNC_LEASE
+from tracker.store.models import (
+    ACCOUNT,
+    ACCOUNT_BLOCK,
+    ACCOUNT_RUN,
+    CONVERSION,
+    METRIC_STATUS,
+    SAMPLE,
+    SYNC_LEASE,
+    TOP_POST,
+)
 
 # Field of `Rows` -> the table and its account column; every table keyed by an account but the run history.
 _DELETED: dict[str, sa.Column] = {
     "samples": SAMPLE.c.account,
     "conversions": CONVERSION.c.account,
+    "top_posts": TOP_POST.c.account,
     "metric_statuses": METRIC_STATUS.c.account,
     "state": ACCOUNT.c.name,
     "blocks": ACCOUNT_BLOCK.c.account,
@@ -37,7 +47,7 @@ _HISTORY: dict[str, sa.Column] = {"runs": ACCOUNT_RUN.c.account}
 # Every table keyed by an account, run history last: what `accounts rename` moves.
 ACCOUNT_COLUMNS: dict[str, sa.Column] = {**_DELETED, **_HISTORY}
 # A lease is a lock, not data: an account with only a stale lease has nothing stored.
-_DATA = ("samples", "conversions", "metric_statuses", "state", "blocks")
+_DATA = ("samples", "conversions", "metric_statuses", "state", "blocks", "top_posts")
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ class Rows:
     account: str
     samples: int = 0
     conversions: int = 0
+    top_posts: int = 0
     metric_statuses: int = 0
     state: int = 0
     blocks: int = 0

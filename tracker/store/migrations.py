@@ -309,3 +309,27 @@ def m005_conversion_amount_may_be_unknown(conn: Connection) -> None:
             "DELETE FROM sample WHERE account = :account AND platform = :platform AND metric = 'revenue' AND day IN "
             f"(SELECT day FROM conversion WHERE amount IS NULL AND {where})"
         ), values)
+
+
+@migration
+def m007_top_posts(conn: Connection) -> None:
+    """The best and worst posts of each day per account (issue 16): ids, links and counts, never text."""
+    md = sa.MetaData()
+    sa.Table("sync_run", md, sa.Column("id", sa.Integer, primary_key=True))  # exists: only the FK target
+    posts = sa.Table(
+        "top_post",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("platform", sa.String, primary_key=True),
+        sa.Column("post_id", sa.String, primary_key=True),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("url", sa.String, nullable=False),
+        sa.Column("likes", sa.Integer),
+        sa.Column("reposts", sa.Integer),
+        sa.Column("replies", sa.Integer),
+        sa.Column("interactions", sa.Integer, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+        sa.Column("read_at", sa.DateTime, nullable=False),
+        sa.Index("ix_top_post_platform_day", "platform", "day"),
+    )
+    md.create_all(conn, tables=[posts])

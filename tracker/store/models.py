@@ -132,6 +132,30 @@ class AccountBlock(SQLModel, table=True):
     run_id: int = Field(foreign_key="sync_run.id")
 
 
+class TopPost(SQLModel, table=True):
+    """One of an account's best or worst posts of a day (tracker.plugin.PostStat), its counts as last read.
+
+    Only the id, the link, the publication day and the counts: never the post's text, nothing about other
+    people. tracker.store.posts keeps the few posts with the most and the fewest interactions per account,
+    platform and day; a count the platform did not give is NULL, never 0.
+    """
+
+    __tablename__ = "top_post"
+    __table_args__ = (Index("ix_top_post_platform_day", "platform", "day"),)
+
+    account: str = Field(primary_key=True)
+    platform: str = Field(primary_key=True)
+    post_id: str = Field(primary_key=True)
+    day: date  # the day the post was published, by the plugin's clock
+    url: str = ""
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    interactions: int = 0  # likes + reposts + replies, of those counted: what ranks the posts
+    run_id: int = Field(foreign_key="sync_run.id")
+    read_at: datetime
+
+
 def _table(model: type[SQLModel]) -> sa.Table:
     """The model's Core table, typed: queries use these names instead of `Model.__table__`."""
     table = model.__table__  # type: ignore[attr-defined]
@@ -147,3 +171,4 @@ METRIC_STATUS = _table(MetricStatus)
 CONVERSION = _table(ConversionRecord)
 SYNC_LEASE = _table(SyncLease)
 ACCOUNT_BLOCK = _table(AccountBlock)
+TOP_POST = _table(TopPost)

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from tracker.plugin import Conversion, Sample, Unavailable
+from tracker.plugin import Conversion, PostStat, Sample, Unavailable
 from tracker.redact import Redactor
+from tracker.store import posts
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncRun
 from tracker.store.models import Sample as SampleRow
@@ -79,6 +80,7 @@ class AccountResult:
     attribution: str = ""
     state: dict[str, Any] | None = None
     last_good_day: date | None = None
+    posts: list[PostStat] = field(default_factory=list)  # own posts as read (tracker.store.posts keeps the best)
 
 
 def start_run(engine: Engine, trigger: str) -> int:
@@ -133,6 +135,7 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
         _save_account(conn, run_id, result)
         _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
         written = len(rows) + _save_conversions(conn, run_id, result.account, result.conversions)
+        posts.save(conn, run_id, result.account, result.posts)
         _save_statuses(conn, run_id, result)
         runs = AccountRun.__table__
         conn.execute(
