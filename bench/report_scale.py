@@ -12,8 +12,8 @@ Figures:
   one hand-written statement computing the same figures (adapter.hand_report)
   on the same database: at most 1.5x.
 
-Run alone as a child: `python bench/report_scale.py compute CONFIG RUNS`
-prints the two medians as JSON.
+Run alone as a child: `python bench/report_scale.py compute CONFIG RUNS plans`
+prints the two medians, the comparison and the query plans as JSON.
 """
 
 from __future__ import annotations
@@ -141,8 +141,8 @@ def figures(run: Run) -> list[Figure]:
                                         clean_env())
     whole = {small.name: at_small, large.name: at_large}
     run.log(f"report: computation vs hand-written SQL over {large.samples:,} samples")
-    compute = _child_compute(configs[large.name], runs)
-    agree = _agreement(configs[large.name], large)
+    compute = _child_compute(configs[large.name], runs, run.opts.plans)
+    agree = compute["agree"]
     label = size_label(large.samples)
     hand_whole = bare + compute["hand"]
     result = [
@@ -170,10 +170,8 @@ def figures(run: Run) -> list[Figure]:
     ]
     if agree:
         result.append(Figure("hand SQL agrees with the report", "NO", "same figures", False, agree))
-    if run.opts.plans:
-        run.sections[f"query plans of the report over {label} samples ({run.opts.database})"] = query_plans(
-            configs[large.name]
-        )
+    if compute["plans"]:
+        run.sections[f"query plans of the report over {label} samples ({run.opts.database})"] = compute["plans"]
     return result
 
 
@@ -194,9 +192,9 @@ def _bare_start(run: Run) -> float:
     return process_median([sys.executable, str(script), "report"], run.opts.runs)
 
 
-def _child_compute(config: Path, runs: int) -> dict[str, float]:
+def _child_compute(config: Path, runs: int, plans: bool) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "compute", str(config), str(runs)],
+        [sys.executable, __file__, "compute", str(config), str(runs), "plans" if plans else "no-plans"],
         capture_output=True, text=True, check=False, env=clean_env(),
     )
     if done.returncode != 0:
@@ -227,23 +225,46 @@ def _hand(cfg: Any, end: date) -> adapter.HandFigures:
         engine.dispose()
 
 
-def compute_child(config: Path, runs: int) -> None:
-    """In a fresh process: medians of the report's computation and of the hand-written SQL, interleaved."""
+def compute_child(config: Path, runs: int, plans: bool) -> None:
+    """In a fresh process: medians of the report's computation and of the hand-written SQL, interleaved.
+
+    The first, untimed run of each warms the imports and pages, and serves twice more: the report's
+    statements are captured for their plans, and both answers are compared.
+    """
     cfg = _load(config)
     end = datetime.now(UTC).date()
-    _report_json(cfg), _hand(cfg, end)  # warm both: imports, pages
+    statements, first = _captured(lambda: _report_json(cfg))
+    agree = _agreement(first, _hand(cfg, end))
     report, hand = [], []
     for _ in range(runs):
         report.append(timed(lambda: _report_json(cfg)))
         hand.append(timed(lambda: _hand(cfg, end)))
-    print(json.dumps({"report": median(report), "hand": median(hand)}))
+    found = {
+        "report": median(report), "hand": median(hand), "agree": agree,
+        "plans": query_plans(cfg, statements, end) if plans else [],
+    }
+    print(json.dumps(found))
 
 
-def _agreement(config: Path, ds: Dataset) -> str:
+def _captured(fn: Any) -> tuple[list[tuple[str, Any]], Any]:
+    """The SELECTs `fn` runs on any engine (with the driver's parameters), and what it returns."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
+    try:
+        result = fn()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+    return statements, result
+
+
+def _agreement(report_json: dict[str, Any], hand: adapter.HandFigures) -> str:
     """Empty if the hand-written SQL and the report give the same figures; else what differs."""
-    cfg = _load(config)
-    report = {row["platform"]: row for row in _report_json(cfg)["platforms"]}
-    hand = _hand(cfg, ds.end)
+    report = {row["platform"]: row for row in report_json["platforms"]}
     wrong = []
     for (platform, metric), (current, _) in hand.counters.items():
         if report.get(platform, {}).get(metric) != current:
@@ -261,23 +282,8 @@ def _agreement(config: Path, ds: Dataset) -> str:
     return "; ".join(wrong[:3])
 
 
-def query_plans(config: Path) -> list[str]:
-    """Each statement the report runs, with its query plan, captured from the engine as the report runs."""
-    import sqlalchemy.event
-
-    statements: list[tuple[str, Any, bool]] = []  # statement, parameters, in the driver's own form
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append((statement, parameters, True))
-
-    sqlalchemy.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
-    cfg = _load(config)
-    try:
-        _report_json(cfg)
-    finally:
-        sqlalchemy.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
-    end = datetime.now(UTC).date()
+def query_plans(cfg: Any, statements: list[tuple[str, Any]], end: date) -> list[str]:
+    """Each distinct statement the report ran, and the hand-written one, with its query plan."""
     engine = sa.create_engine(cfg.database)
     hand = adapter.hand_report_sql(COUNTERS, GAUGES)
     params = adapter.hand_params(engine, end - timedelta(days=PERIOD_DAYS - 1), end)
@@ -285,7 +291,7 @@ def query_plans(config: Path) -> list[str]:
     try:
         with engine.connect() as conn:
             seen = set()
-            for statement, parameters, driver in [*statements, (hand, params, False)]:
+            for statement, parameters, driver in [*((s, p, True) for s, p in statements), (hand, params, False)]:
                 if statement in seen:
                     continue
                 seen.add(statement)
@@ -321,7 +327,9 @@ def _plan(conn: sa.Connection, statement: str, parameters: Any, driver: bool) ->
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "compute":
-        compute_child(Path(sys.argv[2]), int(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "compute":
+        compute_child(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "plans")
     else:
-        raise SystemExit("usage: python bench/report_scale.py compute CONFIG RUNS (run_all.py runs the figures)")
+        raise SystemExit(
+            "usage: python bench/report_scale.py compute CONFIG RUNS plans|no-plans (run_all.py runs the figures)"
+        )
