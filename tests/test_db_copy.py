@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -200,10 +201,11 @@ def test_the_target_urls_password_is_never_printed(history, pg_url, cli):
 
 
 class StopAfter:
-    """A progress display that stops the copy after `batches` committed batches, as Ctrl-C would."""
+    """A progress display that asks the copy to stop after `batches` batches, as Ctrl-C does."""
 
     def __init__(self, batches: int) -> None:
         self.left = batches
+        self.stop = threading.Event()
 
     def start(self, resumed: bool) -> None:
         pass
@@ -214,7 +216,19 @@ class StopAfter:
     def copied(self, name: str, rows: int) -> None:
         self.left -= 1
         if self.left == 0:
-            raise KeyboardInterrupt
+            self.stop.set()
+
+
+def stopped_copy(source_url: str, target_url: str, batch: int, batches: int) -> None:
+    """Copy until the stop after `batches` batches, as an interrupted `tracker db migrate` does."""
+    source, into = open_engine(source_url), open_engine(target_url)
+    stopping = StopAfter(batches)
+    try:
+        with pytest.raises(copy.CopyStopped, match="run the same command with --resume"):
+            copy.copy_history(source, into, batch=batch, progress=stopping, stop=stopping.stop)
+    finally:
+        source.dispose()
+        into.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -225,17 +239,11 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_an_interrupted_copy_is_finished_by_resume_without_a_row_twice(history, target, cli):
-    source, into = open_engine(source_url(history)), open_engine(target)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            copy.copy_history(source, into, batch=100, progress=StopAfter(12))
-        partial = sum(counts(target).values())
-        assert 0 < partial < sum(counts(source_url(history)).values())
-        refused = migrate(cli, history, target)
-        assert refused.exit_code == 2 and "add --resume to finish" in refused.stderr
-    finally:
-        source.dispose()
-        into.dispose()
+    stopped_copy(source_url(history), target, batch=100, batches=12)
+    partial = sum(counts(target).values())
+    assert 0 < partial < sum(counts(source_url(history)).values())
+    refused = migrate(cli, history, target)
+    assert refused.exit_code == 2 and "add --resume to finish" in refused.stderr
     resumed = migrate(cli, history, target, "--resume", "--batch-size", "100")
     assert resumed.exit_code == 0, resumed.output
     assert resumed.stdout.startswith("resuming the copy of ")
@@ -281,13 +289,7 @@ def icu_pg_url(pg_url: str) -> Iterator[str]:
 def test_a_copy_from_a_database_that_sorts_text_otherwise_resumes_in_its_own_order(history, icu_pg_url, tmp_path, cli):
     assert migrate(cli, history, icu_pg_url).exit_code == 0
     back = f"sqlite:///{tmp_path / 'back.db'}"
-    source, into = open_engine(icu_pg_url), open_engine(back)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            copy.copy_history(source, into, batch=1, progress=StopAfter(2))  # 'alpha' and 'Bakery': in ICU order
-    finally:
-        source.dispose()
-        into.dispose()
+    stopped_copy(icu_pg_url, back, batch=1, batches=2)  # 'alpha' and 'Bakery': in ICU order
     resumed = migrate(cli, write_config(tmp_path / "pg.toml", icu_pg_url), back, "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert contents(back) == contents(source_url(history))
@@ -332,8 +334,8 @@ def test_a_copy_killed_mid_way_is_finished_by_resume(history, pg_url, cli, stop)
             proc.kill()
             proc.wait()
     if stop == signal.SIGTERM:
-        assert proc.returncode == 130
-        assert err.startswith("error: stopped; the batches copied so far are kept: run the same command with --resume")
+        assert proc.returncode == 130, err
+        assert err == f"error: {copy.STOPPED}\n"
     rows, finished = copied_so_far(pg_url)
     assert not finished, "the copy ended before it was stopped: give it more rows"
     assert sum(counts(pg_url).values()) == rows, "only whole batches, each with its progress row, were committed"

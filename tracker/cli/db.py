@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -54,9 +55,16 @@ def status(config: ConfigOption = None) -> None:
 AGAIN = "stop every sync and schedule, empty the target and copy again"
 
 
-def _interrupt(*_: Any) -> None:
-    """SIGTERM stops a copy as Ctrl-C does: between two statements, each batch committed whole or not at all."""
-    raise KeyboardInterrupt
+class StopBetweenBatches:
+    """Ctrl-C or SIGTERM ends the copy after the batch being written; a second one ends it at once."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+
+    def __call__(self, *_: Any) -> None:
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
 
 
 class CopyBar:
@@ -114,17 +122,14 @@ def migrate(
         target = open_engine(url)  # creates or upgrades its schema with the same migrations as every command
         try:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with on_stop_signals(_interrupt), Progress(
+            stopping = StopBetweenBatches()
+            with on_stop_signals(stopping), Progress(
                 *columns, console=err, transient=True, disable=not err.is_terminal
             ) as bar:
                 shown = CopyBar(bar, console, copy.shown(cfg.database), copy.shown(url))
-                result = copy.copy_history(source, target, resume=resume, batch=batch_size, progress=shown)
-        except KeyboardInterrupt:
-            err.print(
-                "error: stopped; the batches copied so far are kept: run the same command with --resume to finish",
-                highlight=False, markup=False, soft_wrap=True,
-            )
-            raise typer.Exit(code=130) from None
+                result = copy.copy_history(
+                    source, target, resume=resume, batch=batch_size, progress=shown, stop=stopping.stop
+                )
         finally:
             target.dispose()
     finally:

@@ -19,6 +19,7 @@ table a later migration adds is copied without a change to this module.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tracker.errors import StoreError, UsageError
+from tracker.errors import StoreError, TrackerError, UsageError
 from tracker.redact import redact_url
 from tracker.store import migrations
 from tracker.store.db import WRITE_OPTION
@@ -37,6 +38,15 @@ from tracker.store.db import WRITE_OPTION
 PROGRESS_TABLE = "_tracker_copy"
 BATCH = 5000
 BOOKKEEPING = frozenset({migrations.TABLE, PROGRESS_TABLE})  # each database keeps its own
+
+
+STOPPED = "stopped; the batches copied so far are kept: run the same command with --resume to finish"
+
+
+class CopyStopped(TrackerError):
+    """A stop was asked for (Ctrl-C, SIGTERM): the copy ended after its last whole batch."""
+
+    exit_code = 130
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,21 @@ class _Pair:
         return list(self.source.primary_key.columns) or list(self.source.columns)
 
 
+@dataclass(frozen=True)
+class _Writing:
+    """Where and how a table's batches go."""
+
+    target: Engine
+    progress_table: sa.Table
+    batch: int
+    progress: CopyProgress
+    stop: threading.Event
+
+    def check(self) -> None:
+        if self.stop.is_set():
+            raise CopyStopped(STOPPED)
+
+
 @dataclass
 class _Done:
     """One table's progress row in the target."""
@@ -134,17 +159,19 @@ def copy_history(
     resume: bool = False,
     batch: int = BATCH,
     progress: CopyProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> CopyResult:
     """Copy every shared table from `source` into `target`, whose schema is already migrated; counts both sides.
 
     The source is read inside one transaction, so the copy is one consistent moment of it even while a
     sync writes there (a resumed copy reads a later moment: the counts at the end tell if the two differ).
+    `stop` ends the copy after the batch being written, with CopyStopped: a batch is never cut in two.
     """
     progress = progress or NoProgress()
     origin = shown(source.url.render_as_string(hide_password=False))
     pairs, left_out = _pairs(source, target)
-    progress_table = _progress_table(target)
-    done = _read_progress(target, progress_table)
+    writing = _Writing(target, _progress_table(target), batch, progress, stop or threading.Event())
+    done = _read_progress(target, writing.progress_table)
     _check_target(target, pairs, done, origin, resume)
     progress.start(bool(done))
     with _snapshot(source) as reading:
@@ -153,7 +180,7 @@ def copy_history(
             state = done.get(pair.name) or _Done(pair.name, origin, None, 0, False)
             progress.table(pair.name, totals[pair.name], state.rows)
             if not state.finished:
-                _copy_table(reading, target, pair, progress_table, state, batch, progress)
+                _copy_table(reading, pair, state, writing)
     _reset_sequences(target, pairs)
     with target.connect() as conn:
         counts = [TableCount(p.name, totals[p.name], _count(conn, p.target)) for p in pairs]
@@ -244,15 +271,7 @@ def _count(conn: Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-def _copy_table(
-    reading: Connection,
-    target: Engine,
-    pair: _Pair,
-    progress_table: sa.Table,
-    state: _Done,
-    batch: int,
-    progress: CopyProgress,
-) -> None:
+def _copy_table(reading: Connection, pair: _Pair, state: _Done, writing: _Writing) -> None:
     key = pair.key
     columns = [c.name for c in pair.target.columns]
     where = [columns.index(c.name) for c in key]
@@ -260,20 +279,22 @@ def _copy_table(
     if state.last_key is not None:
         query = query.where(_after(key, _decode_key(key, state.last_key)))
     fit = _fitting(pair.target, columns)
-    with target.connect().execution_options(**{WRITE_OPTION: True}) as writing:
+    progress_table = writing.progress_table
+    with writing.target.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         if state.last_key is None and state.rows == 0:
-            with writing.begin():
-                _save_progress(writing, progress_table, state, new=True)
-        for rows in _batches(reading, query, batch):
+            with conn.begin():
+                _save_progress(conn, progress_table, state, new=True)
+        for rows in _batches(reading, query, writing.batch):
             state.last_key = _encode_key([rows[-1][i] for i in where])
             state.rows += len(rows)
-            with writing.begin():
-                _write(writing, pair.target, columns, [fit(row) for row in rows])
-                _save_progress(writing, progress_table, state)
-            progress.copied(pair.name, len(rows))
+            with conn.begin():
+                _write(conn, pair.target, columns, [fit(row) for row in rows])
+                _save_progress(conn, progress_table, state)
+            writing.progress.copied(pair.name, len(rows))
+            writing.check()
         state.finished = True
-        with writing.begin():
-            _save_progress(writing, progress_table, state)
+        with conn.begin():
+            _save_progress(conn, progress_table, state)
 
 
 def _batches(conn: Connection, query: sa.Select[Any], size: int) -> Iterator[Sequence[sa.Row[Any]]]:
