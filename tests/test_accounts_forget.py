@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from tracker import manual
 from tracker.locks import Leases
-from tracker.plugin import Conversion, ConversionSource, Plugin, Sample, State, Unavailable, option
+from tracker.plugin import Conversion, ConversionSource, Plugin, PostStat, Sample, State, Unavailable, option
 from tracker.registry import Entry, discover
 from tracker.store import models  # noqa: F401  (registers every table in SQLModel.metadata)
 from tracker.store import writes
@@ -39,6 +39,7 @@ def kiosk_fetch(opts, window, http, state):
     yield [Sample(opts.platform, "likes", day, 3) for day in window.days()]
     yield Unavailable(opts.platform, "profile_views", "retired by the platform")
     yield [Conversion(id=f"{opts.platform}-1", platform=opts.platform, day=window.until, amount=10.0)]
+    yield [PostStat(opts.platform, f"{opts.platform}-post-1", "", window.until, 5, 1, 0)]
     yield State({"last_day": window.until.isoformat()})
 
 

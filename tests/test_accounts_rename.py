@@ -28,7 +28,7 @@ TOKEN = "kiosk-token-0123456789abcdef"
 KIOSK = '''
 from dataclasses import dataclass
 
-from tracker.plugin import Conversion, ConversionSource, Plugin, Sample, Secret, State, Unavailable, option
+from tracker.plugin import Conversion, ConversionSource, Plugin, PostStat, Sample, Secret, State, Unavailable, option
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ def fetch(opts, window, http, state):
     yield [Sample(opts.platform, "likes", day, 3) for day in window.days()]
     yield Unavailable(opts.platform, "profile_views", "retired by the platform")
     yield [Conversion(id=opts.shop + "-1", platform=opts.platform, day=window.until, amount=10.0)]
+    yield [PostStat(opts.platform, opts.shop + "-post-1", "", window.until, 5, 1, 0)]
     yield State({"last_day": window.until.isoformat()})
 
 

@@ -325,6 +325,7 @@ class Syncer:
             samples=fetched.samples,
             unavailable=fetched.unavailable,
             conversions=fetched.conversions,
+            posts=fetched.posts,
             notices=[job.redactor.text(n) for n in fetched.notices],
             attribution=job.plugin.attribution,
             state=fetched.state,
