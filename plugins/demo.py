@@ -5,6 +5,13 @@ followers but few customers, Facebook gets few likes but brings orders, and
 Xing has followers while nothing measures whether it sells. Numbers come from
 a seeded generator per (platform, metric, day), so any window gives the same
 values for the same day and re-syncs change nothing.
+
+Customer care: Instagram's comments, mentions and direct messages come as
+care items (the facts a real plugin yields: arrival, channel, first reply),
+about one question every other day and fewer than half answered, slowly;
+Facebook keeps daily message and reply counts, as an export would give them.
+A reply is only known once its time has passed (before the window's today),
+so a later sync finds replies an earlier one could not.
 """
 
 from __future__ import annotations
@@ -12,9 +19,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from tracker.plugin import ConversionSource, HttpSession, Plugin, Sample, State, Window, option
+from tracker.plugin import CareItem, ConversionSource, HttpSession, Plugin, Sample, State, Window, option
 
 EPOCH = date(2024, 1, 1)
 PROVISIONAL_DAYS = 2
@@ -37,10 +44,15 @@ class Profile:
     basket: float = 0.0
     messages: float = 0.0
     reply_share: float = 0.0
+    questions: float = 0.0  # care items a day (comments, mentions, direct messages from customers)
+    answer_chance: float = 0.0
 
 
 PROFILES: dict[str, Profile] = {
-    "instagram": Profile(1800, 9.0, 2.0, 210.0, 14.0, 6.0, 1400.0, visits=7.0, order_chance=0.012, basket=42.0),
+    "instagram": Profile(
+        1800, 9.0, 2.0, 210.0, 14.0, 6.0, 1400.0, visits=7.0, order_chance=0.012, basket=42.0,
+        questions=0.5, answer_chance=0.4,
+    ),
     "facebook": Profile(
         700, 1.6, 0.7, 11.0, 3.0, 1.5, 260.0, visits=14.0, lead_chance=0.02, order_chance=0.05, basket=38.0,
         messages=2.5, reply_share=0.6,
@@ -106,7 +118,33 @@ def day_samples(seed: int, platform: str, day: date, provisional: bool) -> list[
     return out
 
 
-def fetch(opts: DemoOptions, window: Window, http: HttpSession, state: dict) -> Iterator[Sample | list[Sample] | State]:
+CHANNELS = ("comment", "comment", "message", "mention")
+
+
+def day_care(seed: int, platform: str, day: date, window: Window) -> list[CareItem]:
+    """The day's questions: arrival between 08:00 and 22:00, a first reply 1 to 72 hours later for some.
+
+    The account's own answer is yielded too, as a real thread walk would (`from_account`): the core never counts it.
+    """
+    p = PROFILES[platform]
+    known_until = datetime.combine(window.today, time(0), window.timezone)  # replies after this have not happened yet
+    items = []
+    for i in range(_count(seed, platform, "questions", day, p.questions)):
+        rng = _rng(seed, platform, f"question{i}", day)
+        created = datetime.combine(day, time(8 + int(rng.random() * 14), int(rng.random() * 60)), window.timezone)
+        channel = CHANNELS[int(rng.random() * len(CHANNELS))]
+        delay = timedelta(minutes=60 + int(rng.random() * 71 * 60))
+        reply = created + delay if rng.random() < p.answer_chance and created + delay < known_until else None
+        item_id = f"{platform}-{day.isoformat()}-{i}"
+        items.append(CareItem(platform, channel, item_id, created, reply))
+        if reply is not None and channel == "comment":
+            items.append(CareItem(platform, "reply", f"{item_id}-answer", reply, from_account=True))
+    return items
+
+
+def fetch(
+    opts: DemoOptions, window: Window, http: HttpSession, state: dict
+) -> Iterator[Sample | list[Sample] | list[CareItem] | State]:
     for platform in PROFILES:
         level: float = followers(opts.seed, platform, window.since - timedelta(days=1))
         page: list[Sample] = []
@@ -116,6 +154,8 @@ def fetch(opts: DemoOptions, window: Window, http: HttpSession, state: dict) -> 
             level += daily[0].value - daily[1].value
             page += daily + [Sample(platform, "followers", day, level, provisional)]
         yield page
+        if PROFILES[platform].questions:
+            yield [item for day in window.days() for item in day_care(opts.seed, platform, day, window)]
     yield [s for day in window.days() for s in day_samples(opts.seed, "direct", day, window.is_provisional(day, PROVISIONAL_DAYS))]
     yield State({"last_until": window.until.isoformat(), "runs": int(state.get("runs", 0)) + 1})
 

@@ -25,6 +25,13 @@ new install teaches the owner to ignore the real one.
   history: days on which the platform's visits source stored a visits sample
   (a stored 0 is a day with data; a day the source never reported is not).
 
+Customer care:
+- unanswered: inbound items (comments, messages, mentions, reviews) of the
+  last 30 days that have waited more than `[care] unanswered_hours` (calendar
+  hours, default 48) without a reply, at the time the alerts run. Deleted
+  items and the account's own do not count. Only platforms whose plugins
+  yield care items can have it; daily message counts know no waiting times.
+
 Operational alerts:
 - sync_stale: an enabled account synced before but has had no successful
   sync for more than `stale_days` days;
@@ -73,6 +80,7 @@ class Kind(str, Enum):
     ZERO_CONVERSIONS = "zero_conversions"
     VANITY_UP_CONVERSIONS_DOWN = "vanity_up_conversions_down"
     CONVERSION_RATE_BELOW_BASELINE = "conversion_rate_below_baseline"
+    UNANSWERED = "unanswered"
     SYNC_STALE = "sync_stale"
     TOKEN_EXPIRING = "token_expiring"
     METRIC_RETIRED = "metric_retired"
@@ -139,7 +147,8 @@ def evaluate(cfg: Config, engine: Engine, now: datetime) -> list[Alert]:
     still hold a token, and an alert is shown, logged and posted to a third party.
     """
     yesterday = account_today(cfg.timezone, now) - timedelta(days=1)
-    found = conversion_alerts(cfg, engine, yesterday) + operational_alerts(cfg, engine, now)
+    found = conversion_alerts(cfg, engine, yesterday) + care_alerts(cfg, engine, now)
+    found += operational_alerts(cfg, engine, now)
     redactor = Redactor.for_config(cfg)
     return [redacted(a, redactor) for a in found]
 
@@ -377,6 +386,39 @@ def rate_below_baseline(now: Side, base: Side, base_days: int, t: AlertsConfig) 
             Figure("rate_drop_percent", t.rate_drop_percent),
             Figure("min_visits", t.min_visits),
             Figure("min_days", t.trend_days),
+        ),
+    )
+
+
+# --- customer care ---------------------------------------------------------
+
+
+def care_alerts(cfg: Config, engine: Engine, now: datetime) -> list[Alert]:
+    """Per platform: items that waited more than `unanswered_hours` for a reply, among those of the last 30 days."""
+    today = account_today(cfg.timezone, now)
+    period = compute.Period(today - timedelta(days=compute.OPEN_DAYS - 1), today)
+    care = compute.care_figures(engine, period, compute.CareRules.of(cfg), now, {a.name for a in cfg.accounts})
+    found = []
+    for platform, figures in care.items():
+        if a := unanswered(platform, figures.items, period, cfg.care.unanswered_hours):
+            found.append(a)
+    return found
+
+
+def unanswered(platform: str, stats: compute.CareStats, period: compute.Period, hours: int) -> Alert | None:
+    if stats.open == 0:
+        return None
+    return Alert(
+        Kind.UNANSWERED.value,
+        platform,
+        "",
+        f"{count(stats.open, 'question')} on {platform} unanswered for more than {count(hours, 'hour')}",
+        (
+            Figure("unanswered", stats.open),
+            Figure("unanswered_hours", hours),
+            *_period_figures("period_", period),
+            Figure("inbound", stats.inbound),
+            Figure("answered", stats.answered),
         ),
     )
 

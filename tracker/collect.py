@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import requests
@@ -20,7 +20,7 @@ import requests
 from tracker import metrics
 from tracker.errors import PluginError, SyncInterrupted, TrackerError
 from tracker.http import HttpSession
-from tracker.plugin import Conversion, Notice, Plugin, PostStat, Sample, State, Unavailable, Window
+from tracker.plugin import CareItem, Channel, Conversion, Notice, Plugin, PostStat, Sample, State, Unavailable, Window
 from tracker.redact import Redactor
 
 
@@ -33,6 +33,10 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
     if metrics.get(sample.metric) is None and not metrics.is_extra(sample.metric, plugin.name):
         raise PluginError(
             f"plugin {plugin.name} yielded metric {sample.metric!r}: use a canonical name or '{plugin.name}.<name>'"
+        )
+    if metrics.is_derived(sample.metric):
+        raise PluginError(
+            f"plugin {plugin.name} yielded {sample.metric} as a sample: the core computes it; yield CareItem"
         )
     if isinstance(sample.day, datetime) or not isinstance(sample.day, date):
         raise PluginError(f"plugin {plugin.name} yielded day {sample.day!r}: it must be a date")
@@ -104,6 +108,62 @@ def conversion_problem(record: Conversion) -> str | None:
     return f"{where} amount {record.amount!r}: {why.replace('revenue', 'amount')}; that {record.kind} was dropped, the rest kept"
 
 
+CHANNELS = frozenset(c.value for c in Channel)
+ITEM_ID_LIMIT = 1000  # characters: longer is no platform's id, but text passed by mistake
+
+
+def check_care_item(plugin: Plugin, item: Any, window: Window) -> CareItem:
+    """Refuse a care fact the store could misread, naming the plugin but never the item's id.
+
+    The id is the one field the store never keeps in clear (it is hashed), so no message quotes it:
+    messages end up in the run history. A naive datetime is refused rather than guessed: a zone guessed
+    wrong moves every response time by hours.
+    """
+    if not isinstance(item, CareItem):
+        raise PluginError(f"plugin {plugin.name} yielded {type(item).__name__} in a list of care items")
+    channel = getattr(item.channel, "value", item.channel)
+    where = f"plugin {plugin.name} yielded a {channel} care item on {item.platform!r}"
+    if not (metrics.is_platform(item.platform) and plugin.reports_on(item.platform)):
+        raise PluginError(f"{where}, a platform it does not declare")
+    if channel not in CHANNELS:
+        raise PluginError(f"{where}: channel must be one of {', '.join(sorted(CHANNELS))}")
+    if not isinstance(item.item_id, str) or not item.item_id.strip() or len(item.item_id) > ITEM_ID_LIMIT:
+        raise PluginError(f"{where} without a usable item_id (the platform's id of the item, as text)")
+    for name in ("created_at", "first_reply_at"):
+        value = getattr(item, name)
+        if value is None and name == "first_reply_at":
+            continue
+        if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+            raise PluginError(f"{where}: {name} must be a datetime with a time zone, not {value!r}")
+    if not isinstance(item.from_account, bool) or not isinstance(item.deleted, bool):
+        raise PluginError(f"{where}: from_account and deleted must be True or False")
+    return item
+
+
+def care_problem(item: CareItem, window: Window) -> str | None:
+    """A notice for a care item whose times cannot be true (a platform's glitch); None for a good one."""
+    where = f"{item.platform} {getattr(item.channel, 'value', item.channel)} of {item.created_at.isoformat()}"
+    latest = datetime.combine(window.today + timedelta(days=2), time(0), window.timezone)  # clocks differ a little
+    if item.created_at.date() < metrics.EARLIEST_DAY or item.created_at >= latest:
+        return f"{where}: not a real time for an item; that item was dropped, the rest kept"
+    reply = item.first_reply_at
+    if reply is not None and (reply < item.created_at or reply >= latest):
+        when = "before it" if reply < item.created_at else "in the future"
+        return f"{where}: first reply at {reply.isoformat()} is {when}; that item was dropped, the rest kept"
+    return None
+
+
+def _keep_care(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
+    """A malformed item is the plugin's bug and fails the account; impossible times drop the item with a notice."""
+    for entry in page:
+        item = check_care_item(plugin, entry, window)
+        problem = care_problem(item, window)
+        if problem is None:
+            out.care.append(item)
+        else:
+            out.notices.append(problem)
+
+
 POST_ID_LIMIT = 300  # characters: longer is no platform's post id, but text passed by mistake
 URL_LIMIT = 2000
 POST_COUNTS = {"likes": "post_likes", "reposts": "post_reposts", "replies": "post_replies"}
@@ -169,6 +229,7 @@ class Fetched:
     unavailable: list[Unavailable] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)
     posts: list[PostStat] = field(default_factory=list)
+    care: list[CareItem] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     state: dict[str, Any] | None = None
 
@@ -224,19 +285,24 @@ def _fetch_all(
         elif isinstance(item, PostStat):
             _keep_posts(plugin, [item], window, out)
             on_page(1)
+        elif isinstance(item, CareItem):
+            _keep_care(plugin, [item], window, out)
+            on_page(1)
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
             page = list(item)
             if page and isinstance(page[0], Conversion):
                 _keep_conversions(plugin, page, window, out)
             elif page and isinstance(page[0], PostStat):
                 _keep_posts(plugin, page, window, out)
+            elif page and isinstance(page[0], CareItem):
+                _keep_care(plugin, page, window, out)
             else:
                 _keep_samples(plugin, page, window, out)
             on_page(len(page))
         else:
             raise PluginError(
-                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, PostStat, "
-                "a list of one of them, Unavailable, Notice or State"
+                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, CareItem, PostStat, a list of "
+                "one of them, Unavailable, Notice or State"
             )
     return out
 

@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +44,7 @@ TOP_KEYS = {
     "alerts",
     "hourly_rate",
     "effort",
+    "care",
 }
 
 
@@ -123,6 +125,73 @@ class AlertsConfig:
     webhook_url: str | None = None
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When the business answers customers: opening intervals per weekday, and holidays without any.
+
+    Response times count only these hours, read in each account's time zone: a question on Friday at
+    17:00 answered on Monday at 10:00 took 2 business hours with "Mon-Fri 09:00-18:00". `ALWAYS`
+    counts every minute.
+    """
+
+    text: str = "Mon-Fri 09:00-18:00"
+    # weekday (0 = Monday) -> (open, close) as minutes after midnight; close may be 1440 (24:00)
+    intervals: tuple[tuple[int, int, int], ...] = tuple((d, 9 * 60, 18 * 60) for d in range(5))
+    holidays: frozenset[date] = frozenset()
+
+    @property
+    def always(self) -> bool:
+        return self.text == ALWAYS
+
+    def describe(self) -> str:
+        """"business hours (Mon-Fri 09:00-18:00, holidays excepted)", or "calendar time"."""
+        if self.always:
+            return "calendar time (every hour counts)"
+        return f"business hours ({self.text}{', holidays excepted' if self.holidays else ''})"
+
+    def minutes_between(self, start: datetime, end: datetime, tz: ZoneInfo) -> float:
+        """Business minutes from `start` to `end` (aware), opening hours read as wall-clock time in `tz`.
+
+        Compared in UTC, so a day on which the clocks change counts the hours that really passed.
+        """
+        if end <= start:
+            return 0.0
+        if self.always:
+            return (end - start).total_seconds() / 60
+        start_utc, end_utc = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        total = 0.0
+        day = start.astimezone(tz).date()
+        last = end.astimezone(tz).date()
+        while day <= last:
+            if day not in self.holidays:
+                for weekday, opens, closes in self.intervals:
+                    if weekday != day.weekday():
+                        continue
+                    begin = _at(day, opens, tz)
+                    finish = _at(day, closes, tz)
+                    overlap = (min(finish, end_utc) - max(begin, start_utc)).total_seconds()
+                    total += max(overlap, 0.0) / 60
+            day += timedelta(days=1)
+        return total
+
+
+def _at(day: date, minutes: int, tz: ZoneInfo) -> datetime:
+    """`minutes` after midnight of `day`, as wall-clock time in `tz` (24:00 is the next midnight), in UTC."""
+    return (datetime.combine(day, time(0), tz) + timedelta(minutes=minutes)).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class CareConfig:
+    """`[care]`: how response times are counted, and when an unanswered item is late."""
+
+    business_hours: BusinessHours = field(default_factory=BusinessHours)
+    unanswered_hours: int = 48
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -140,6 +209,7 @@ class Config:
     hourly_rate: float = 0.0
     effort: dict[str, Effort] = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    care: CareConfig = field(default_factory=CareConfig)
 
     def account(self, name: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -230,6 +300,7 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     alerts = _alerts(r, raw.get("alerts", {}))
     hourly_rate = _money(r, raw, "hourly_rate", "hourly_rate")
     effort = _effort(r, raw.get("effort", {}))
+    care = _care(r, raw.get("care", {}))
     for name in precedence:
         if not any(a.name == name for a in accounts):
             r.problem("precedence", f"names account {name!r}, which is not configured")
@@ -251,6 +322,7 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         alerts=alerts,
         hourly_rate=hourly_rate,
         effort=effort,
+        care=care,
     )
 
 
@@ -412,3 +484,74 @@ def _alerts(r: _Reader, value: Any) -> AlertsConfig:
             f"must be at least trend_days ({numbers['trend_days']}), not {numbers['baseline_days']}",
         )
     return AlertsConfig(**numbers, webhook_url=url)
+
+
+CARE_KEYS = ("business_hours", "holidays", "unanswered_hours")
+_HOURS_GROUP = re.compile(r"([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+HOURS_FORMAT = (
+    'must be days and hours like "Mon-Fri 09:00-18:00" (several joined by commas: '
+    '"Mon-Fri 09:00-18:00, Sat 10:00-14:00") or "always"'
+)
+
+
+def _care(r: _Reader, value: Any) -> CareConfig:
+    if not isinstance(value, dict):
+        r.problem("care", 'must be a table like [care] with business_hours = "Mon-Fri 09:00-18:00"')
+        return CareConfig()
+    for key in sorted(set(value) - set(CARE_KEYS)):
+        r.problem(f"care.{key}", f"unknown setting (known: {', '.join(CARE_KEYS)})")
+    default = CareConfig()
+    hours = value.get("business_hours", default.business_hours.text)
+    parsed = _business_hours(hours) if isinstance(hours, str) else None
+    if parsed is None:
+        r.problem("care.business_hours", f"{HOURS_FORMAT}, not {hours!r}")
+        parsed = default.business_hours
+    holidays = _holidays(r, value.get("holidays", []))
+    return CareConfig(
+        business_hours=BusinessHours(parsed.text, parsed.intervals, holidays),
+        unanswered_hours=r.int(value, "unanswered_hours", "care.unanswered_hours", default.unanswered_hours, minimum=1),
+    )
+
+
+def _business_hours(text: str) -> BusinessHours | None:
+    """"Mon-Fri 09:00-18:00, Sat 10:00-14:00" or "always"; None if it reads otherwise."""
+    if " ".join(text.split()).lower() == ALWAYS:
+        return BusinessHours(ALWAYS, ())
+    intervals: list[tuple[int, int, int]] = []
+    for group in text.split(","):
+        match = _HOURS_GROUP.fullmatch(group.strip().lower())
+        if match is None or match.group(1) not in WEEKDAYS or (match.group(2) or "mon") not in WEEKDAYS:
+            return None
+        first = WEEKDAYS.index(match.group(1))
+        last = WEEKDAYS.index(match.group(2)) if match.group(2) else first
+        h1, m1, h2, m2 = (int(match.group(i)) for i in range(3, 7))
+        opens, closes = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or h1 > 23 or closes > 1440 or opens >= closes:
+            return None
+        days = range(first, first + (last - first) % 7 + 1)  # "Fri-Mon" wraps over the weekend
+        intervals += [(d % 7, opens, closes) for d in days]
+    return BusinessHours(" ".join(text.split()), tuple(sorted(intervals)))
+
+
+def _holidays(r: _Reader, value: Any) -> frozenset[date]:
+    """ISO dates, quoted ("2026-12-25") or as TOML dates (2026-12-25)."""
+    if not isinstance(value, list):
+        r.problem("care.holidays", f'must be a list of dates like ["2026-12-25", "2026-12-26"], not {value!r}')
+        return frozenset()
+    days = set()
+    for item in value:
+        if isinstance(item, date) and not isinstance(item, datetime):
+            days.add(item)
+        elif isinstance(item, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", item) and _iso_day(item):
+            days.add(date.fromisoformat(item))
+        else:
+            r.problem("care.holidays", f'{item!r} is not a date like "2026-12-25"')
+    return frozenset(days)
+
+
+def _iso_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

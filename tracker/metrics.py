@@ -57,6 +57,7 @@ class Metric:
     minimum: float = 0.0  # least plausible value: 0 for counts, levels and people; -PLAUSIBLE_MAX if it may go below
     maximum: float = PLAUSIBLE_MAX
     additive: bool = True  # False for a gauge that is a rate or an average (a rating): accounts are averaged, not added
+    derived: bool = False  # computed by the core at report time (from care items), never yielded as a sample
 
 
 V, C, K = Side.VANITY, Side.CONVERSION, Side.CARE
@@ -96,10 +97,24 @@ METRICS: dict[str, Metric] = {
         Metric("conversions", C, N, "conversions", "All conversions: leads + orders + other goals."),
         Metric("revenue", C, N, "money", "Revenue from conversions, in the source's currency; negative on a day of "
                "refunds.", minimum=-PLAUSIBLE_MAX),
-        # care
-        Metric("messages", K, N, "messages", "Messages and questions received from customers."),
-        Metric("replies", K, N, "messages", "Replies the business sent to customers."),
-        Metric("response_time", K, G, "minutes", "Median time to the first reply, in minutes.", additive=False),
+        # care: daily counts a plugin or an export may yield ...
+        Metric("messages", K, N, "messages", "Messages and questions received from customers (a daily count; "
+               "the report counts them as inbound where the account yields no care items)."),
+        Metric("replies", K, N, "messages", "Replies the business sent to customers (a daily count; the report "
+               "counts them as answered, up to the messages, where the account yields no care items)."),
+        Metric("response_time", K, G, "minutes", "Median time to the first reply, in minutes, as a platform or "
+               "an export states it for a day (not combined with first_response_minutes).", additive=False),
+        # ... and what the core computes from care items (tracker.plugin.CareItem) for a period
+        Metric("inbound", K, N, "items", "Comments, replies, mentions, direct messages and reviews from others "
+               "that arrived in the period (the account's own and deleted ones left out).", derived=True),
+        Metric("answered", K, N, "items", "Inbound items of the period the account replied to.", derived=True),
+        Metric("reply_rate", K, G, "percent", "Answered per 100 inbound items.", maximum=100.0, additive=False,
+               derived=True),
+        Metric("first_response_minutes", K, G, "minutes", "Time from an inbound item to the account's first "
+               "reply, in business minutes ([care] business_hours): the median and the 90th percentile of the "
+               "period's answered items.", additive=False, derived=True),
+        Metric("unanswered_open", K, G, "items", "Inbound items older than [care] unanswered_hours with no reply "
+               "yet (of the last 30 days), at the end of the period: a level, never summed.", derived=True),
     )
 }
 
@@ -130,6 +145,12 @@ def plausible_range(name: str) -> tuple[float, float]:
     if metric is None:
         return (-PLAUSIBLE_MAX, PLAUSIBLE_MAX)
     return (metric.minimum, metric.maximum)
+
+
+def is_derived(name: str) -> bool:
+    """True for figures the core computes from care items: a plugin yields CareItem, never these as samples."""
+    metric = METRICS.get(name)
+    return metric is not None and metric.derived
 
 
 def conversion_metrics() -> list[str]:

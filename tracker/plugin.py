@@ -12,6 +12,9 @@ saved last time, and yields what it found:
 - `PostStat` (or a list of them): one of the account's own posts and its
   likes, reposts and replies as read now, so the report can name the
   period's best posts (see PostStat);
+- `CareItem` (or a list of them): one question, comment, mention, message or
+  review from someone else, with when it came and when the account first
+  replied; the core turns these facts into the care metrics (see CareItem);
 - `Notice`: something the user should know that did not stop the fetch
   (a bad CSV row, named by file and line);
 - `State`: what to remember for the next run, saved with the samples.
@@ -52,6 +55,8 @@ __all__ = [
     "Attribution",
     "AuthError",
     "Basis",
+    "CareItem",
+    "Channel",
     "Conversion",
     "ConversionSource",
     "Endpoint",
@@ -134,6 +139,50 @@ class Conversion:
     export: str = ""
 
 
+class Channel(str, Enum):
+    """Where an inbound item reached the account; the detailed care report (`tracker report --care`) splits by it."""
+
+    COMMENT = "comment"  # a comment on one of the account's posts, videos or media
+    REPLY = "reply"  # a reply to the account (Bluesky, Mastodon, X threads), or to its comment
+    MENTION = "mention"  # someone named the account in their own post
+    MESSAGE = "message"  # a direct message or a conversation (Messenger, Instagram Direct)
+    REVIEW = "review"  # a review (Google Business Profile), answered by an owner reply
+
+
+@dataclass(frozen=True, slots=True)
+class CareItem:
+    """One inbound item from someone else, and whether and when the account first replied to it.
+
+    The facts only: the core stores no text, no author, no handle, so this class has no field for
+    them, and the report shows aggregates (inbound, answered, reply rate, time to first reply).
+
+    - `item_id`: the platform's id of the item (comment id, conversation id, review name), the same on
+      every run. The core stores only a salted SHA-256 of it (the salt is random per database), which
+      identifies the item on a re-sync and cannot be turned back into the platform's id.
+    - `created_at`: when the item arrived, an aware datetime (any zone; stored as UTC).
+    - `first_reply_at`: when the account first answered it (a reply by the account in the thread, an
+      answer in the conversation, an owner reply to a review), an aware datetime not before
+      `created_at`; None while unanswered. A later sync that sees the reply updates the stored item;
+      one that no longer sees it keeps the reply already recorded.
+    - `from_account`: True for the account's own comments and replies, which are not inbound: yield them
+      or leave them out, they are never counted (and one stored before is removed).
+    - `deleted`: True when the platform says the item was deleted or hidden: it is kept, marked, and no
+      longer counted.
+
+    Yield items from recent threads on every run (like the lookback for samples), including older items
+    whose reply just appeared: an item is keyed by its id, so a re-sync never counts it twice. Response
+    times count the owner's business hours (config `[care]`), in the account's time zone.
+    """
+
+    platform: str
+    channel: Channel | str
+    item_id: str
+    created_at: datetime
+    first_reply_at: datetime | None = None
+    from_account: bool = False
+    deleted: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class PostStat:
     """One of the account's own posts, with its lifetime counts as read now, on the day it was published.
@@ -178,7 +227,8 @@ class State:
 
 
 Yielded = Union[
-    Sample, Iterable[Sample], Unavailable, Conversion, Iterable[Conversion], PostStat, Iterable[PostStat], Notice, State
+    Sample, Iterable[Sample], Unavailable, Conversion, Iterable[Conversion], CareItem, Iterable[CareItem], PostStat,
+    Iterable[PostStat], Notice, State,
 ]
 
 

@@ -95,6 +95,13 @@ PLUGIN_TEMPLATE = '''\
 Reads a JSON endpoint `GET {{base_url}}/stats?day=YYYY-MM-DD` that answers
 {{"followers": 120, "likes": 7}} and stores both for each day asked.
 Replace the request and the parsing with your platform's API.
+
+Customer care: if the API lists comments, messages or reviews, also yield
+`CareItem(platform, channel, item_id, created_at, first_reply_at)` (from
+tracker.plugin) for each one from someone else: channel "comment", "reply",
+"mention", "message" or "review"; times with a time zone; first_reply_at the
+account's first reply, or None. The core then reports questions, answers and
+reply times. Pass no text or names: CareItem has no field for them.
 """
 
 from __future__ import annotations

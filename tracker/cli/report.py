@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -68,17 +68,20 @@ def build_report(
     end = until or today
     period = compute.Period(end - timedelta(days=days - 1), end)
     configured = {a.name for a in cfg.accounts}
+    care_rules = compute.CareRules.of(cfg)
     engine = open_engine(cfg)
     try:
         figures = compute.compute(engine, period, None, cfg.precedence, configured)
+        care = compute.care_figures(engine, period, care_rules, datetime.now(timezone.utc), configured, platforms)
         removed = removed_accounts(engine, configured)
         found = _trends(engine, period, cfg, configured) if trends else {}
     finally:
         engine.dispose()
     if platforms:
-        refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms})
+        refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms} | set(care))
         figures.platforms = [f for f in figures.platforms if f.platform in platforms]
-    report = rows.build(figures, cfg.currency, rows.Costs(cfg.effort, cfg.hourly_rate), today, removed)
+    costs = rows.Costs(cfg.effort, cfg.hourly_rate)
+    report = rows.build(figures, cfg.currency, costs, today, removed, care, care_rules)
     report.rows = rows.sort(report.rows, sort)
     report.trends = found
     report.days_per_trend_block = _trend_block(period)
@@ -115,6 +118,16 @@ def refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
     unknown = [p for p in platforms if p not in known]
     if unknown:
         raise UsageError(f"--platform {unknown[0]!r} is not a platform key; use one of {', '.join(sorted(known))}")
+
+
+def show_care(report: Report, fmt: Format | ReportFormat) -> None:
+    """`--care`: the detailed care table, or its rows as JSON or CSV."""
+    from tracker.report import render
+
+    if fmt.value == "table":
+        render.care_table(report, stdout())
+    else:
+        render.CARE_RENDERERS[fmt.value](report, sys.stdout)
 
 
 def show_posts(report: Report, fmt: Format | ReportFormat, cfg: Config, output: Path | None) -> None:
@@ -167,12 +180,22 @@ def report(
     posts: Annotated[
         bool, typer.Option("--posts", help="Also the period's top 3 posts per platform (csv: only the posts).")
     ] = False,
+    care: Annotated[
+        bool,
+        typer.Option("--care", help="Customer care in detail: questions, answers and reply times per platform and channel."),
+    ] = False,
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""
+    from tracker.errors import UsageError
+
     cfg = load_config(config)
-    trends = fmt is ReportFormat.table and stdout().is_terminal and not stdout().no_color
+    if care and (output is not None or fmt.value not in ("table", "json", "csv")):
+        raise UsageError("--care prints a table, json or csv to standard output; leave out --output and html/markdown")
+    trends = fmt is ReportFormat.table and stdout().is_terminal and not stdout().no_color and not care
     found = build_report(cfg, days, until.date() if until else None, platform, sort.value, trends)
-    if posts:
+    if care:
+        show_care(found, fmt)
+    elif posts:
         show_posts(found, fmt, cfg, output)
     else:
         show(found, fmt, cfg, output)

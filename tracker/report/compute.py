@@ -16,12 +16,15 @@ counts one event twice and never drops a source silently:
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, time, timedelta, timezone
+from statistics import median
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -29,7 +32,10 @@ from sqlalchemy.engine import Connection, Engine
 from tracker import metrics
 from tracker.metrics import Kind
 from tracker.report.period import Period
-from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SAMPLE
+from tracker.store.models import ACCOUNT, CARE_ITEM, CONVERSION, METRIC_STATUS, SAMPLE
+
+if TYPE_CHECKING:
+    from tracker.config import BusinessHours, Config
 
 VISIT_METRICS = ("visits", "visitors")
 ORDER_METRICS = ("conversions", "leads", "orders", "revenue")
@@ -462,3 +468,218 @@ def _sum(values: list[float]) -> float:
 def _mean(values: list[float]) -> float:
     """Two shops rated 4.5 and 4.0 are not rated 8.5: a rate or an average is averaged over accounts."""
     return sum(values) / len(values)
+
+
+# --- customer care (issue 20) -------------------------------------------------------------------
+# Computed from the stored items at report time, never from daily samples: a median of a period is not
+# any combination of daily medians. Daily `messages`/`replies` counts (an export, an older plugin) still
+# count, as inbound and answered, for an account that stored no care item in the period.
+
+OPEN_DAYS = 30  # the unanswered gauge looks at items of the last 30 days: plugins re-read recent threads only
+DAILY_COUNTS = "daily counts"  # the channel of figures from messages/replies samples: no times known
+
+
+@dataclass(frozen=True)
+class CareRules:
+    """How care figures are counted: business hours and holidays, the late threshold, each account's zone."""
+
+    hours: BusinessHours
+    unanswered_hours: int
+    zones: dict[str, ZoneInfo]
+    default_zone: ZoneInfo
+
+    @classmethod
+    def of(cls, cfg: Config) -> CareRules:
+        zones = {a.name: a.timezone for a in cfg.accounts}
+        return cls(cfg.care.business_hours, cfg.care.unanswered_hours, zones, cfg.timezone)
+
+    def zone(self, account: str) -> ZoneInfo:
+        return self.zones.get(account, self.default_zone)
+
+
+@dataclass(frozen=True)
+class CareStats:
+    """Inbound items of a period and how they were answered; `minutes` are business minutes, sorted."""
+
+    inbound: int = 0
+    answered: int = 0
+    minutes: tuple[float, ...] = ()
+    open: int = 0  # older than the threshold and unanswered at the end of the period (a level)
+
+    def plus(self, other: CareStats) -> CareStats:
+        return CareStats(
+            self.inbound + other.inbound,
+            self.answered + other.answered,
+            tuple(sorted(self.minutes + other.minutes)),
+            self.open + other.open,
+        )
+
+    @property
+    def median(self) -> float | None:
+        return median(self.minutes) if self.minutes else None
+
+    @property
+    def p90(self) -> float | None:
+        """The nearest-rank 90th percentile: the time within which 90 % of the answered items got a reply."""
+        if not self.minutes:
+            return None
+        return self.minutes[math.ceil(0.9 * len(self.minutes)) - 1]
+
+
+@dataclass
+class CareFigures:
+    """One platform's care in a period: from care items per channel, plus daily counts of accounts without items."""
+
+    platform: str
+    accounts: list[str]
+    channels: dict[str, CareStats]
+    tracked: bool  # some account stores care items for the platform: no item in the period is 0, not missing
+    messages: float | None = None  # daily `messages` of accounts without items in the period
+    replies: float | None = None
+
+    @property
+    def items(self) -> CareStats:
+        total = CareStats()
+        for stats in self.channels.values():
+            total = total.plus(stats)
+        return total
+
+    @property
+    def counted_answered(self) -> float | None:
+        """Replies sent can outnumber the messages (two replies to one); answered never exceeds inbound."""
+        if self.messages is None:
+            return None
+        return min(self.replies or 0.0, self.messages)
+
+    @property
+    def inbound(self) -> float | None:
+        if not self.tracked and self.messages is None:
+            return None
+        return self.items.inbound + (self.messages or 0.0)
+
+    @property
+    def answered(self) -> float | None:
+        if self.inbound is None:
+            return None
+        return self.items.answered + (self.counted_answered or 0.0)
+
+    @property
+    def source(self) -> str | None:
+        parts = (["care items"] if self.tracked else []) + ([DAILY_COUNTS] if self.messages is not None else [])
+        return ", ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class _StoredItem:
+    account: str
+    platform: str
+    channel: str
+    created_at: datetime
+    first_reply_at: datetime | None
+
+
+def care_figures(
+    engine: Engine,
+    period: Period,
+    rules: CareRules,
+    now: datetime,
+    configured: set[str] | None = None,
+    platforms: list[str] | None = None,
+) -> dict[str, CareFigures]:
+    """Care per platform for `period`, read from care items (and daily counts where an account has none).
+
+    An item belongs to the period by its arrival day in its account's time zone. The unanswered gauge is
+    read at the end of the period (now, for a period that ends today).
+    """
+    with engine.connect() as conn:
+        since = _care_accounts(conn)
+        tracked = {key for key, first in since.items() if (configured is None or key[0] in configured)
+                   and first <= period.end + timedelta(days=1)}
+        earliest = min(period.start, period.end - timedelta(days=OPEN_DAYS)) - timedelta(days=2)
+        stored = _care_items(conn, earliest, period.end + timedelta(days=2))
+        items = [i for i in stored if (i.account, i.platform) in tracked]
+        counts = _only(configured, _daily_care_counts(conn, period))
+    found: dict[str, CareFigures] = {}
+    for account, platform in sorted(tracked):
+        figures = found.setdefault(platform, CareFigures(platform, [], {}, True))
+        figures.accounts.append(account)
+    in_period: set[tuple[str, str]] = set()
+    for item in items:
+        zone = rules.zone(item.account)
+        at = min(now, datetime.combine(period.end + timedelta(days=1), time(0), zone))
+        stats = _item_stats(item, period, rules, zone, at)
+        if stats.inbound:
+            in_period.add((item.account, item.platform))
+        if stats.inbound or stats.open:
+            figures = found[item.platform]
+            figures.channels[item.channel] = figures.channels.get(item.channel, CareStats()).plus(stats)
+    for (account, platform, metric), value in sorted(counts.items()):
+        if (account, platform) in in_period:
+            continue  # the items of this account already count its questions
+        figures = found.setdefault(platform, CareFigures(platform, [], {}, False))
+        if account not in figures.accounts:
+            figures.accounts.append(account)
+        setattr(figures, metric, (getattr(figures, metric) or 0.0) + value)
+    if platforms:
+        found = {p: f for p, f in found.items() if p in platforms}
+    return {p: found[p] for p in _ordered(sorted(found))}
+
+
+def _item_stats(item: _StoredItem, period: Period, rules: CareRules, zone: ZoneInfo, at: datetime) -> CareStats:
+    """One item's part of the figures: inbound in the period (answered, how fast) and/or open at `at`."""
+    arrived = item.created_at.astimezone(zone).date()
+    late = item.created_at < at - timedelta(hours=rules.unanswered_hours)
+    recent = item.created_at >= at - timedelta(days=OPEN_DAYS)
+    is_open = int(late and recent and (item.first_reply_at is None or item.first_reply_at > at))
+    if not period.start <= arrived <= period.end:
+        return CareStats(open=is_open)
+    if item.first_reply_at is None:
+        return CareStats(inbound=1, open=is_open)
+    minutes = rules.hours.minutes_between(item.created_at, item.first_reply_at, zone)
+    return CareStats(inbound=1, answered=1, minutes=(minutes,), open=is_open)
+
+
+def _care_accounts(conn: Connection) -> dict[tuple[str, str], date]:
+    """Per (account, platform) storing care items (deleted ones too: they show care is collected), the first
+    item's day (UTC). Before it nothing says care was collected: a period then has no care data, not 0 items."""
+    t = CARE_ITEM
+    query = sa.select(t.c.account, t.c.platform, sa.func.min(t.c.created_at)).group_by(t.c.account, t.c.platform)
+    return {(r[0], r[1]): r[2].date() for r in conn.execute(query)}
+
+
+def _care_items(conn: Connection, start: date, end: date) -> list[_StoredItem]:
+    """Items that count (not deleted) arriving between two days, UTC and padded by the caller for time zones."""
+    t = CARE_ITEM
+    query = sa.select(t.c.account, t.c.platform, t.c.channel, t.c.created_at, t.c.first_reply_at).where(
+        t.c.deleted == sa.false(),
+        t.c.created_at >= datetime.combine(start, time(0), timezone.utc),
+        t.c.created_at < datetime.combine(end + timedelta(days=1), time(0), timezone.utc),
+    )
+    return [_StoredItem(r.account, r.platform, r.channel, r.created_at, r.first_reply_at) for r in conn.execute(query)]
+
+
+def _daily_care_counts(conn: Connection, period: Period) -> dict[tuple[str, str, str], float]:
+    """Sums of the daily `messages` and `replies` samples per account and platform in the period."""
+    t = SAMPLE
+    query = (
+        sa.select(t.c.account, t.c.platform, t.c.metric, sa.func.sum(t.c.value))
+        .where(t.c.metric.in_(("messages", "replies")), t.c.day.between(period.start, period.end))
+        .group_by(t.c.account, t.c.platform, t.c.metric)
+    )
+    return {(r[0], r[1], r[2]): float(r[3]) for r in conn.execute(query)}
+
+
+def care_only_figures(care: CareFigures) -> PlatformFigures:
+    """A report row for a platform known only from care items: every other figure is missing, not zero."""
+    return PlatformFigures(
+        platform=care.platform,
+        accounts=sorted(care.accounts),
+        current=Totals(),
+        previous=Totals(),
+        tracked=False,
+        visits_source=None,
+        conversions_source=None,
+        followers_since=None,
+        missing=[],
+        extras={},
+    )

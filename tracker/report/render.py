@@ -21,7 +21,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from tracker.output import write_csv, write_json
-from tracker.report.rows import PlatformRow, Report, SourceFigure, columns
+from tracker.report.rows import CareRow, PlatformRow, Report, SourceFigure, care_columns, columns
 from tracker.store.forget import removed_note
 from tracker.words import count
 
@@ -91,6 +91,28 @@ def _verdict(row: PlatformRow, _: bool) -> str:
     return VERDICT_LABEL.get(row.verdict, row.verdict)
 
 
+def duration(minutes: float | None) -> str:
+    """A response time as people read it: "45 min", "2.5 h", "128 h"; never days, which business hours would blur."""
+    if minutes is None:
+        return "–"
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
+    return f"{hours:.1f} h" if hours < 10 else f"{hours:,.0f} h"
+
+
+def _care(row: PlatformRow, _: bool) -> str:
+    """"14 in, 36% ans., 2.5 h": inbound, reply rate, median first reply."""
+    if row.inbound is None:
+        return "–"
+    parts = [f"{row.inbound:,.0f} in"]
+    if row.reply_rate is not None:
+        parts.append(f"{row.reply_rate:.0f}% ans.")
+    if row.first_response_median_minutes is not None:
+        parts.append(duration(row.first_response_median_minutes))
+    return ", ".join(parts)
+
+
 COLUMNS = (
     Column("Platform", "left", lambda r, _: r.platform + ("*" if r.provisional else "")),
     Column("Followers", "right", lambda r, c: _num(r.followers) + (_change(r.followers_change) if c else "")),
@@ -104,8 +126,11 @@ COLUMNS = (
     Column("Trend", "left", lambda r, _: "", optional=True),
     Column("Verdict", "left", _verdict),
 )
+# In a wide terminal only, where some platform has care figures, before Trend: the HTML and Markdown tables
+# (COLUMNS) leave it out for width, and give the care figures in each platform's sentence and list.
+CARE_COLUMN = Column("Care", "right", _care, optional=True)
 # Optional columns in the order they are given up when the terminal is too narrow.
-DROP_ORDER = ("Trend", "Reach/day", "Eng./conv.", "Conv. rate", "Visits")
+DROP_ORDER = ("Trend", "Reach/day", "Care", "Eng./conv.", "Conv. rate", "Visits")
 
 
 @dataclass(frozen=True)
@@ -114,10 +139,16 @@ class Layout:
     changes: bool
 
 
-def layouts(width: int, trends: bool = False) -> list[Layout]:
-    """Candidate layouts, richest first; at COMPACT_WIDTH and below only the compact ones."""
+def layouts(width: int, trends: bool = False, care: bool = False) -> list[Layout]:
+    """Candidate layouts, richest first; at COMPACT_WIDTH and below only the compact ones.
+
+    The Care column is offered only when some platform has care figures: a column of dashes costs width.
+    """
     found = []
-    shown = [c for c in COLUMNS if trends or c.header != "Trend"]
+    columns = list(COLUMNS)
+    if care:
+        columns.insert(next(i for i, c in enumerate(columns) if c.header == "Trend"), CARE_COLUMN)
+    shown = [c for c in columns if trends or c.header != "Trend"]
     for name in (None, *DROP_ORDER):
         shown = [c for c in shown if c.header != name]
         found.append(Layout(tuple(shown), True))
@@ -209,7 +240,8 @@ def _fits(console: Console, renderable: RenderableType, width: int) -> bool:
 def choose(report: Report, console: Console) -> RenderableType:
     """The richest table that fits the console without cutting or wrapping a cell."""
     width = console.width
-    for layout in layouts(width, bool(report.trends) and console.is_terminal and not console.no_color):
+    care = any(r.inbound is not None for r in report.rows)
+    for layout in layouts(width, bool(report.trends) and console.is_terminal and not console.no_color, care):
         table = _table(report, layout)
         if _fits(console, table, width):
             return table
@@ -223,6 +255,7 @@ def notes(report: Report) -> list[str]:
         lines.append(f"{row.platform}: {row.verdict_text}")
         lines += [f"  {line}" for line in _row_notes(row, report)]
     lines += _attribution(report.rows)
+    lines += _care_basis(report)
     lines += [removed_note(name).capitalize() + "." for name in report.removed_accounts]
     lines.append(f"Revenue in {report.currency}.")
     return lines
@@ -245,7 +278,9 @@ def _row_notes(row: PlatformRow, report: Report) -> list[str]:
         lines.append(f"orders tied to {row.platform} by: {', '.join(bases)}")
     if row.hours or row.cost:
         lines.append("effort: " + _effort(row, report.currency))
-    if row.messages:
+    if care := care_sentence(row, report):
+        lines.append(care)
+    elif row.messages:
         answered = f" ({row.replies / row.messages:.0%} answered)" if row.replies is not None else ""
         lines.append(f"care: {count(row.messages, 'customer message')}, {count(row.replies or 0, 'reply')}{answered}")
     if row.currency_note:
@@ -254,6 +289,42 @@ def _row_notes(row: PlatformRow, report: Report) -> list[str]:
         lines.append(f"follower history starts {row.followers_since}; earlier days cannot be recovered")
     lines += [f"missing: {m}" for m in row.missing.split("; ") if m]
     return lines
+
+
+def _from_items(row: PlatformRow) -> bool:
+    return "care items" in (row.care_source or "")
+
+
+def care_sentence(row: PlatformRow, report: Report) -> str:
+    """"care: 14 questions, 5 answered (36%), median reply after 2.5 h, 90% within 30 h (business hours); ...".
+
+    Only for figures from care items; daily message counts keep their own sentence (they know no times).
+    """
+    if not _from_items(row) or row.inbound is None:
+        return ""
+    if not row.inbound:
+        text = "care: no questions in the period"
+    else:
+        text = f"care: {count(row.inbound, 'question')}, {row.answered or 0:,.0f} answered"
+        text += f" ({row.reply_rate:.0f}%)" if row.reply_rate is not None else ""
+        if row.first_response_median_minutes is not None:
+            basis = "calendar time" if report.care_hours.startswith("calendar") else "business hours"
+            text += (
+                f", median reply after {duration(row.first_response_median_minutes)}, "
+                f"90% within {duration(row.first_response_p90_minutes)} ({basis})"
+            )
+        if "daily counts" in (row.care_source or ""):
+            text += "; some of them from daily message counts, which have no times"
+    if row.unanswered_open and report.unanswered_hours:
+        text += f"; {row.unanswered_open:,.0f} unanswered for more than {count(report.unanswered_hours, 'hour')}"
+    return text
+
+
+def _care_basis(report: Report) -> list[str]:
+    """How response times were counted, once, where some platform has them."""
+    if not report.care_hours or not any(_from_items(r) for r in report.rows):
+        return []
+    return [f"Response times count {report.care_hours}, in each account's time zone."]
 
 
 def _attribution(rows: list[PlatformRow]) -> list[str]:
@@ -316,3 +387,78 @@ def as_csv(report: Report, out: IO[str]) -> None:
 
 
 RENDERERS: dict[str, Callable[[Report, IO[str]], None]] = {"json": as_json, "csv": as_csv}
+
+
+# --- tracker report --care --------------------------------------------------------------------
+
+NO_CARE = (
+    "No customer care data for this period: no account stores care items or daily message counts. "
+    "Plugins that read comments, messages or reviews yield them (README: Customer care)."
+)
+CARE_COLUMNS: tuple[tuple[str, Callable[[CareRow], str]], ...] = (
+    ("Platform", lambda r: r.platform),
+    ("Channel", lambda r: r.channel),
+    ("In", lambda r: _num(r.inbound)),
+    ("Answered", lambda r: _num(r.answered)),
+    ("Rate", lambda r: "–" if r.reply_rate is None else f"{r.reply_rate:.0f}%"),
+    ("Median", lambda r: duration(r.first_response_median_minutes)),
+    ("P90", lambda r: duration(r.first_response_p90_minutes)),
+    ("Open", lambda r: _num(r.unanswered_open)),
+)
+
+
+def care_title(report: Report) -> str:
+    return f"Customer care, {report.start} to {report.end} ({count(report.days, 'day')})"
+
+
+def care_notes(report: Report) -> list[str]:
+    """What each column means: the times' basis and the open threshold are the owner's settings."""
+    lines = [
+        "In: questions, comments, mentions, messages and reviews from others that arrived in the period; "
+        "Answered: those the account replied to.",
+        f"Median, P90: time to the first reply, counting {report.care_hours}, in each account's time zone "
+        "(90% of the answered items got a reply within P90).",
+    ]
+    if report.unanswered_hours:
+        lines.append(
+            f"Open: unanswered for more than {count(report.unanswered_hours, 'hour')} at the end of the period "
+            "(items of the last 30 days)."
+        )
+    if any(r.source == "daily counts" for r in report.care):
+        lines.append(
+            "daily counts: daily message and reply counts (an export, or a plugin without care items): no times."
+        )
+    return lines
+
+
+def care_table(report: Report, console: Console) -> None:
+    """The detailed care view: one row per platform and channel, in a table if it fits, else a block per row."""
+    if not report.care:
+        console.print(NO_CARE, highlight=False, markup=False)
+        return
+    table = Table(title=care_title(report), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header, _ in CARE_COLUMNS:
+        table.add_column(header, justify="left" if header in ("Platform", "Channel") else "right", no_wrap=True)
+    for row in report.care:
+        table.add_row(*(cell(row) for _, cell in CARE_COLUMNS))
+    if _fits(console, table, console.width):
+        console.print(table)
+    else:
+        console.print(care_title(report), highlight=False, markup=False)
+        for row in report.care:
+            console.print(f"{row.platform} {row.channel}", highlight=False, markup=False)
+            for header, cell in CARE_COLUMNS[2:]:
+                console.print(f"  {header}: {cell(row)}", highlight=False, markup=False)
+    for line in care_notes(report):
+        console.print(line, highlight=False, markup=False)
+
+
+def care_as_json(report: Report, out: IO[str]) -> None:
+    write_json(report.care_json(), out)
+
+
+def care_as_csv(report: Report, out: IO[str]) -> None:
+    write_csv((r for r in report.care_json()["care"]), out, care_columns())
+
+
+CARE_RENDERERS: dict[str, Callable[[Report, IO[str]], None]] = {"json": care_as_json, "csv": care_as_csv}

@@ -17,7 +17,15 @@ from typing import Any
 
 from tracker import metrics
 from tracker.config import Effort
-from tracker.report.compute import Figures, PlatformFigures, SourceFigure
+from tracker.report.compute import (
+    CareFigures,
+    CareRules,
+    CareStats,
+    Figures,
+    PlatformFigures,
+    SourceFigure,
+    care_only_figures,
+)
 from tracker.report.verdict import Inputs, decide
 
 # Decimal places of each rounded figure; counts not listed are whole numbers from the platforms.
@@ -34,6 +42,9 @@ PRECISION = {
     "cost": 2,
     "cost_per_conversion": 2,
     "hours_per_conversion": 1,
+    "reply_rate": 0,
+    "first_response_median_minutes": 0,
+    "first_response_p90_minutes": 0,
 }
 # Sources that disagree by more than this share, or this many conversions, are both shown.
 DISAGREE_SHARE = 0.20
@@ -72,6 +83,13 @@ class PlatformRow:
     followers_per_conversion: float | None
     messages: float | None
     replies: float | None
+    inbound: float | None
+    answered: float | None
+    reply_rate: float | None
+    first_response_median_minutes: float | None
+    first_response_p90_minutes: float | None
+    unanswered_open: float | None
+    care_source: str | None
     hours: float | None
     hours_per_week: float | None
     cost: float | None
@@ -89,6 +107,21 @@ class PlatformRow:
     missing: str
     verdict: str
     verdict_text: str
+
+
+@dataclass
+class CareRow:
+    """One platform's care on one channel (or `all` of them), for `tracker report --care`; None is no data."""
+
+    platform: str
+    channel: str
+    inbound: float | None
+    answered: float | None
+    reply_rate: float | None
+    first_response_median_minutes: float | None
+    first_response_p90_minutes: float | None
+    unanswered_open: float | None
+    source: str
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,9 @@ class Report:
     removed_accounts: list[str] = field(default_factory=list)
     trends: dict[str, Trend] = field(default_factory=dict)  # for people only: not in JSON or CSV
     days_per_trend_block: int = 1
+    care_hours: str = ""  # how response times were counted: "business hours (Mon-Fri 09:00-18:00)"
+    unanswered_hours: int | None = None
+    care: list[CareRow] = field(default_factory=list)  # per platform and channel: `tracker report --care`
 
     @property
     def future_days(self) -> int:
@@ -138,8 +174,24 @@ class Report:
         }
 
 
+    def care_json(self) -> dict[str, Any]:
+        """`tracker report --care --format json`: the period, how times were counted, a row per platform and channel."""
+        period = self.to_json()["period"]
+        return {
+            "period": period,
+            "response_times": self.care_hours,
+            "unanswered_hours": self.unanswered_hours,
+            "generated_at": self.generated_at,
+            "care": [dataclasses.asdict(r) for r in self.care],
+        }
+
+
 def columns() -> list[str]:
     return [f.name for f in dataclasses.fields(PlatformRow)]
+
+
+def care_columns() -> list[str]:
+    return [f.name for f in dataclasses.fields(CareRow)]
 
 
 def _round(value: float | None, name: str) -> float | None:
@@ -196,9 +248,17 @@ def _kind(kind: str) -> str:
     return {"first_party": "first-party orders", "analytics": "web analytics"}.get(kind, kind)
 
 
-def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None = None, future: bool = False) -> PlatformRow:
+def build_row(
+    f: PlatformFigures,
+    days: int,
+    currency: str,
+    costs: Costs | None = None,
+    future: bool = False,
+    care: CareFigures | None = None,
+) -> PlatformRow:
     """One platform's figures, each rounded once; `future`: the period has not begun, so nothing is zero."""
     cur, prev = f.current, f.previous
+    care_values = _care_values(care, future)
     costs = costs or Costs({})
     hours, cost = costs.for_period(f.platform, days)
     engagement = cur.engagement()
@@ -263,6 +323,7 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
         followers_per_conversion=_ratio(cur.get("followers"), conversions, "followers_per_conversion"),
         messages=cur.get("messages"),
         replies=cur.get("replies"),
+        **care_values,
         hours=_round(hours, "hours"),
         hours_per_week=_round(costs.per_week(f.platform), "hours_per_week"),
         cost=_round(cost, "cost"),
@@ -280,6 +341,58 @@ def build_row(f: PlatformFigures, days: int, currency: str, costs: Costs | None 
         missing="; ".join(f.missing),
         verdict=verdict.code.value,
         verdict_text=verdict.text,
+    )
+
+
+def _care_values(care: CareFigures | None, future: bool) -> dict[str, Any]:
+    """The row's care fields, rounded once; all None where no care source covers the platform (or not yet begun)."""
+    if care is None or future:
+        return {name: None for name in ("inbound", "answered", "reply_rate", "first_response_median_minutes",
+                                         "first_response_p90_minutes", "unanswered_open", "care_source")}
+    items = care.items
+    return {
+        "inbound": care.inbound,
+        "answered": care.answered,
+        "reply_rate": _ratio(care.answered, care.inbound, "reply_rate", 100.0),
+        "first_response_median_minutes": _round(items.median, "first_response_median_minutes"),
+        "first_response_p90_minutes": _round(items.p90, "first_response_p90_minutes"),
+        "unanswered_open": float(items.open) if care.tracked else None,
+        "care_source": care.source,
+    }
+
+
+def care_rows(care: dict[str, CareFigures]) -> list[CareRow]:
+    """Per platform: a row per channel of its items, one for daily counts, and `all` when there are several."""
+    found = []
+    for platform, figures in care.items():
+        rows = [_care_row(platform, channel, stats) for channel, stats in sorted(figures.channels.items())]
+        if figures.messages is not None:
+            rows.append(CareRow(platform, "daily counts", figures.messages, figures.counted_answered,
+                                _ratio(figures.counted_answered, figures.messages, "reply_rate", 100.0),
+                                None, None, None, "daily counts"))
+        if figures.tracked and not figures.channels:
+            rows.append(_care_row(platform, "all", CareStats()))
+        elif len(rows) > 1:
+            total = _care_row(platform, "all", figures.items)
+            rows.append(dataclasses.replace(
+                total, inbound=figures.inbound, answered=figures.answered, source=figures.source or "",
+                reply_rate=_ratio(figures.answered, figures.inbound, "reply_rate", 100.0),
+            ))
+        found += rows
+    return found
+
+
+def _care_row(platform: str, channel: str, stats: CareStats) -> CareRow:
+    return CareRow(
+        platform=platform,
+        channel=channel,
+        inbound=float(stats.inbound),
+        answered=float(stats.answered),
+        reply_rate=_ratio(float(stats.answered), float(stats.inbound), "reply_rate", 100.0),
+        first_response_median_minutes=_round(stats.median, "first_response_median_minutes"),
+        first_response_p90_minutes=_round(stats.p90, "first_response_p90_minutes"),
+        unanswered_open=float(stats.open),
+        source="care items",
     )
 
 
@@ -309,10 +422,18 @@ def build(
     costs: Costs | None = None,
     today: date | None = None,
     removed_accounts: list[str] | None = None,
+    care: dict[str, CareFigures] | None = None,
+    care_rules: CareRules | None = None,
 ) -> Report:
+    """The report's rows; `care` (tracker.report.compute.care_figures) adds the care fields, and a row for a
+    platform known only from care items."""
     period = figures.period
     previous = period.previous()
     future = today is not None and period.start > today
+    care = care or {}
+    shown = {f.platform for f in figures.platforms}
+    busy = [c for p, c in care.items() if p not in shown and ((c.inbound or 0) > 0 or c.items.open > 0)]
+    platforms = figures.platforms + [care_only_figures(c) for c in busy]
     return Report(
         start=period.start,
         end=period.end,
@@ -321,7 +442,10 @@ def build(
         days=period.days,
         currency=currency,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        rows=[build_row(f, period.days, currency, costs, future) for f in figures.platforms],
+        rows=[build_row(f, period.days, currency, costs, future, care.get(f.platform)) for f in platforms],
         today=today,
         removed_accounts=removed_accounts or [],
+        care_hours=care_rules.hours.describe() if care_rules else "",
+        unanswered_hours=care_rules.unanswered_hours if care_rules else None,
+        care=care_rows(care),
     )

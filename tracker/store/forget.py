@@ -3,7 +3,7 @@
 Removing an account from the config stops its syncs but leaves its rows, and
 those rows would go on feeding the report. Forgetting deletes every row keyed
 by the account (numbers, order records, top posts, metric statuses, sync state, quota
-block, a stale lock) in one transaction, so a failure leaves all of them.
+block, a stale lock, customer care items) in one transaction, so a failure leaves all of them.
 
 The run history (`sync_run`, `account_run`) is kept: it records what ran,
 when and with what outcome, holds no number any report counts, and a
@@ -26,6 +26,7 @@ from tracker.store.models import (
     ACCOUNT,
     ACCOUNT_BLOCK,
     ACCOUNT_RUN,
+    CARE_ITEM,
     CONVERSION,
     METRIC_STATUS,
     SAMPLE,
@@ -38,6 +39,7 @@ _DELETED: dict[str, sa.Column] = {
     "samples": SAMPLE.c.account,
     "conversions": CONVERSION.c.account,
     "top_posts": TOP_POST.c.account,
+    "care_items": CARE_ITEM.c.account,
     "metric_statuses": METRIC_STATUS.c.account,
     "state": ACCOUNT.c.name,
     "blocks": ACCOUNT_BLOCK.c.account,
@@ -47,7 +49,7 @@ _HISTORY: dict[str, sa.Column] = {"runs": ACCOUNT_RUN.c.account}
 # Every table keyed by an account, run history last: what `accounts rename` moves.
 ACCOUNT_COLUMNS: dict[str, sa.Column] = {**_DELETED, **_HISTORY}
 # A lease is a lock, not data: an account with only a stale lease has nothing stored.
-_DATA = ("samples", "conversions", "metric_statuses", "state", "blocks", "top_posts")
+_DATA = ("samples", "conversions", "care_items", "metric_statuses", "state", "blocks", "top_posts")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Rows:
     samples: int = 0
     conversions: int = 0
     top_posts: int = 0
+    care_items: int = 0
     metric_statuses: int = 0
     state: int = 0
     blocks: int = 0
@@ -91,7 +94,7 @@ def _accounts_in(conn: Connection, column: sa.Column) -> set[str]:
 
 
 def stored_in(conn: Connection) -> list[str]:
-    """Accounts with any stored data (numbers, records, statuses, state or a block), sorted."""
+    """Accounts with any stored data (numbers, records, care items, statuses, state or a block), sorted."""
     names: set[str] = set()
     for field_name in _DATA:
         names |= _accounts_in(conn, _DELETED[field_name])

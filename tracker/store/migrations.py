@@ -333,3 +333,34 @@ def m007_top_posts(conn: Connection) -> None:
         sa.Index("ix_top_post_platform_day", "platform", "day"),
     )
     md.create_all(conn, tables=[posts])
+
+
+@migration
+def m008_care_items(conn: Connection) -> None:
+    """Customer care facts per inbound item (issue 20), and the per-database salt their ids are hashed with.
+
+    The salt is written on first use, not here, so a freshly migrated database holds no row of its own.
+    """
+    md = sa.MetaData()
+    sa.Table("sync_run", md, sa.Column("id", sa.Integer, primary_key=True))  # exists: only the FK target
+    items = sa.Table(
+        "care_item",
+        md,
+        sa.Column("account", sa.String, primary_key=True),
+        sa.Column("item_hash", sa.String, primary_key=True),
+        sa.Column("platform", sa.String, nullable=False),
+        sa.Column("channel", sa.String, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("first_reply_at", sa.DateTime),
+        sa.Column("deleted", sa.Boolean, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+        sa.Column("recorded_at", sa.DateTime, nullable=False),
+        sa.Index("ix_care_item_platform_created_at", "platform", "created_at"),
+    )
+    salt = sa.Table(
+        "care_salt",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("salt", sa.String, nullable=False),
+    )
+    md.create_all(conn, tables=[items, salt])

@@ -132,6 +132,35 @@ class AccountBlock(SQLModel, table=True):
     run_id: int = Field(foreign_key="sync_run.id")
 
 
+class CareItemRecord(SQLModel, table=True):
+    """One inbound item's facts (tracker.plugin.CareItem): no text, no author, and its id only as a salted hash.
+
+    Times are UTC. A deleted item is kept, marked, and no longer counted; the account's own items are never stored.
+    """
+
+    __tablename__ = "care_item"
+    __table_args__ = (Index("ix_care_item_platform_created_at", "platform", "created_at"),)
+
+    account: str = Field(primary_key=True)
+    item_hash: str = Field(primary_key=True)  # sha256 of the database's salt, the platform and the platform's id
+    platform: str
+    channel: str  # comment | reply | mention | message | review
+    created_at: datetime
+    first_reply_at: datetime | None = None
+    deleted: bool = False
+    run_id: int = Field(foreign_key="sync_run.id")
+    recorded_at: datetime
+
+
+class CareSalt(SQLModel, table=True):
+    """The database's random salt for item hashes (one row): the same item hashes differently in another database."""
+
+    __tablename__ = "care_salt"
+
+    id: int = Field(default=1, primary_key=True)
+    salt: str
+
+
 class TopPost(SQLModel, table=True):
     """One of an account's best or worst posts of a day (tracker.plugin.PostStat), its counts as last read.
 
@@ -171,4 +200,6 @@ METRIC_STATUS = _table(MetricStatus)
 CONVERSION = _table(ConversionRecord)
 SYNC_LEASE = _table(SyncLease)
 ACCOUNT_BLOCK = _table(AccountBlock)
+CARE_ITEM = _table(CareItemRecord)
+CARE_SALT = _table(CareSalt)
 TOP_POST = _table(TopPost)

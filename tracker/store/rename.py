@@ -6,6 +6,8 @@ configured) and the new name starts from nothing. Renaming moves every row
 keyed by the account, run history included so `status` keeps the account's
 past runs, in one transaction: a failure leaves all of them under the old
 name. The new name must hold no data, so no two accounts' rows ever mix.
+Customer care items move with their hashes, which do not depend on the
+account's name (tracker.store.care), so a sync under the new name finds them.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from tracker.plugin import Conversion, PostStat, Sample, Unavailable
+from tracker.plugin import CareItem, Conversion, PostStat, Sample, Unavailable
 from tracker.redact import Redactor
-from tracker.store import posts
+from tracker.store import care, posts
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncRun
 from tracker.store.models import Sample as SampleRow
@@ -81,6 +81,7 @@ class AccountResult:
     state: dict[str, Any] | None = None
     last_good_day: date | None = None
     posts: list[PostStat] = field(default_factory=list)  # own posts as read (tracker.store.posts keeps the best)
+    care: list[CareItem] = field(default_factory=list)  # customer care facts (tracker.store.care hashes their ids)
 
 
 def start_run(engine: Engine, trigger: str) -> int:
@@ -136,6 +137,7 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
         _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
         written = len(rows) + _save_conversions(conn, run_id, result.account, result.conversions)
         posts.save(conn, run_id, result.account, result.posts)
+        written += care.save(conn, run_id, result.account, result.care)
         _save_statuses(conn, run_id, result)
         runs = AccountRun.__table__
         conn.execute(
