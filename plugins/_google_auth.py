@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,9 @@ def _grant(credentials: Credentials, now: int) -> dict[str, str]:
     }
 
 
+_BEARER = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750's b64token: what a Bearer header may carry
+
+
 class AccessToken:
     """The access token for one fetch, renewed shortly before it expires."""
 
@@ -173,7 +177,10 @@ class AccessToken:
             raise refused(self.account, response)
         answer = Endpoint.of("Google's token endpoint", self.account.token_uri)
         data = answer.object(answer.json(response))
-        self._token = answer.text(data, "access_token")
+        token = answer.text(data, "access_token")
+        if not _BEARER.fullmatch(token):  # it goes into a header, where a line break or a non-ASCII letter breaks
+            raise answer.unreadable('expected a bearer token under "access_token", got text that cannot be one')
+        self._token = token
         self._expires = now + answer.number(data.get("expires_in", TOKEN_LIFETIME), 'under "expires_in"')
 
 

@@ -200,8 +200,11 @@ def platform_of(source: str, attribution: Attribution) -> str:
     return attribution.platform_for_source(source)
 
 
-def _day(value: str) -> date:
-    return datetime.strptime(value, "%Y%m%d").date()
+def _day(value: str, answer: Endpoint = Endpoint("GA4")) -> date:
+    try:
+        return datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        raise answer.unreadable(f'expected a day like 20261120 under "date", got {value[:20]!r}') from None
 
 
 def _dims(*names: str) -> list[dict[str, str]]:
@@ -230,6 +233,7 @@ def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> I
     token = AccessToken(load_key(opts.credentials_file), http)
     base = {"dateRanges": [{"startDate": window.since.isoformat(), "endDate": window.until.isoformat()}]}
     tally = Tally()
+    answer = _answer(f"{opts.base_url.rstrip('/')}/v1beta/properties/{opts.property_id}:runReport")
     visits = {
         **base,
         "dimensions": _dims("date", "sessionSource"),
@@ -237,13 +241,13 @@ def fetch(opts: Ga4Options, window: Window, http: HttpSession, state: dict) -> I
     }
     for day, source, sessions, users, revenue in report_rows(http, opts, token, visits):
         platform = platform_of(str(source), opts.attribution)
-        tally.add(platform, "visits", _day(str(day)), sessions)
-        tally.add(platform, "visitors", _day(str(day)), users)
-        tally.add(platform, "revenue", _day(str(day)), revenue)
+        tally.add(platform, "visits", _day(str(day), answer), sessions)
+        tally.add(platform, "visitors", _day(str(day), answer), users)
+        tally.add(platform, "revenue", _day(str(day), answer), revenue)
     for day, source, event, count in _conversion_rows(http, opts, token, base):
         platform = platform_of(str(source), opts.attribution)
-        tally.add(platform, "conversions", _day(str(day)), count)
-        tally.add(platform, "orders" if event in ORDER_EVENTS else "leads", _day(str(day)), count)
+        tally.add(platform, "conversions", _day(str(day), answer), count)
+        tally.add(platform, "orders" if event in ORDER_EVENTS else "leads", _day(str(day), answer), count)
     # GA4 drops all-zero rows (keepEmptyRows=false, shared/apis/ga4.md), so the zeros Tally fills in are real
     yield tally.samples(window, METRICS, PROVISIONAL_DAYS)
     yield from tally.unavailable("GA4", FIELDS)

@@ -304,7 +304,7 @@ def _date(answer: Endpoint, value: dict[str, Any]) -> date:
     parts = [answer.number(value.get(k), f'under "date.{k}"') for k in ("year", "month", "day")]
     try:
         return date(*(int(p) for p in parts))
-    except ValueError:
+    except (ValueError, OverflowError):  # a year of 2**31 overflows before it is out of range
         raise answer.unreadable(f"expected a calendar date, got {parts}") from None
 
 

@@ -84,7 +84,7 @@ def _number(value: Any) -> float | None:
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of 400 digits
         return None
 
 
@@ -126,7 +126,8 @@ def report(
     offset = 0
     while True:
         data = call(http, opts, method, period="day", date=dates, filter_limit=PAGE_SIZE, filter_offset=offset)
-        tables = data if isinstance(data, dict) else {window.since.isoformat(): answer.each_object(data, "as rows")}
+        found = data if isinstance(data, dict) else answer.each_object(answer.array(data), "as rows")
+        tables = found if isinstance(found, dict) else {window.since.isoformat(): found}
         full = False
         for day, rows in tables.items():
             when = _day(answer, day)

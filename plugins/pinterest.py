@@ -150,7 +150,7 @@ def _snapshot(account: dict[str, Any], window: Window) -> Iterator[Sample | Unav
         return
     for key, metric in SNAPSHOT.items():
         if account.get(key) is not None:
-            yield Sample(PLATFORM, metric, window.today, int(account[key]), provisional=True)
+            yield Sample(PLATFORM, metric, window.today, float(account[key]), provisional=True)
         elif metric == "followers":
             yield Unavailable(PLATFORM, metric, "Pinterest returned no follower_count for this account")
 

@@ -11,6 +11,7 @@ would skip them).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,7 +128,8 @@ def query(http: HttpSession, opts: PlausibleOptions, body: dict[str, Any]) -> It
         yield from rows
         offset += len(rows)
         total = (answer.get_object(data, "meta") or {}).get("total_rows")
-        if not rows or (offset >= int(total) if isinstance(total, (int, float)) else len(rows) < PAGE_SIZE):
+        known = isinstance(total, (int, float)) and not isinstance(total, bool) and math.isfinite(total)
+        if not rows or (offset >= total if known else len(rows) < PAGE_SIZE):
             return  # without total_rows (not echoed), only a short page says it was the last
 
 
@@ -141,6 +143,11 @@ def _checked_row(answer: Endpoint, row: dict[str, Any], body: dict[str, Any]) ->
             f"expected rows of {len(body.get('dimensions', []))} dimensions and {len(asked)} metrics, "
             f"got {len(dimensions)} and {len(values)}"
         )
+    if body.get("dimensions", [None])[0] == "time:day":
+        try:
+            date.fromisoformat(dimensions[0][:10])
+        except ValueError:
+            raise answer.unreadable(f'expected a day under "dimensions", got {dimensions[0][:20]!r}') from None
     for name, value in zip(asked, values, strict=True):
         if name not in MONEY_METRICS:
             answer.number(value, f'under "metrics" ({name})')

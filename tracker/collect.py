@@ -62,9 +62,17 @@ def implausible(metric: str, value: float) -> str | None:
     return None
 
 
+def as_float(value: float) -> float:
+    """`value` as a float; an integer too large for one (JSON allows 400 digits) is an infinity of its sign."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
 def sample_problem(sample: Sample) -> str | None:
     """A notice for a sample whose value no store or report may take; None for a good one."""
-    why = implausible(sample.metric, float(sample.value))
+    why = implausible(sample.metric, as_float(sample.value))
     if why is None:
         return None
     return f"{sample.platform} {sample.metric} on {sample.day} = {sample.value!r}: {why}; that number was dropped, the rest kept"
@@ -100,7 +108,7 @@ def conversion_problem(record: Conversion) -> str | None:
         return f"{where}: dated before {metrics.EARLIEST_DAY}, not a real day; that {record.kind} was dropped, the rest kept"
     if record.amount is None:
         return None
-    why = implausible("revenue", float(record.amount))
+    why = implausible("revenue", as_float(record.amount))
     if why is None and record.kind == "lead" and record.amount < 0:
         why = "a lead cannot be worth less than 0"
     if why is None:

@@ -9,6 +9,7 @@ against the plugin's declaration in `check()`, which needs the registry;
 from __future__ import annotations
 
 import builtins
+import math
 import os
 import re
 import tomllib
@@ -27,6 +28,7 @@ from tracker.schedules import schedule_trigger
 from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
 
 APP = "tracker"
+MAX_DAYS = 10_000  # lookback_days, initial_days: about 27 years, back to 1999; more overflows a date
 RESERVED_ACCOUNT = "manual"  # offline sales from `tracker log`
 ACCOUNT_KEYS = {"plugin", "lookback_days", "initial_days", "timezone", "enabled", "schedule"}
 TOP_KEYS = {
@@ -237,6 +239,8 @@ def load(explicit: Path | None = None, *, required: bool = False) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply to read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     return parse(raw, path)
@@ -252,10 +256,15 @@ class _Reader:
     def problem(self, key: str, reason: str) -> None:
         self.problems.append(f"{self.where}: {key}: {reason}")
 
-    def int(self, table: Mapping[str, Any], key: str, label: str, default: int, minimum: int = 0) -> int:
+    def int(
+        self, table: Mapping[str, Any], key: str, label: str, default: int, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         value = table.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             self.problem(label, f"must be a whole number >= {minimum}, not {value!r}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problem(label, f"must be a whole number <= {maximum:,}, not {value!r}")
             return default
         return value
 
@@ -282,12 +291,12 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         r.problem(key, f"unknown setting (known: {', '.join(sorted(TOP_KEYS))})")
     tz = r.tz(raw, "timezone", "timezone", local_timezone())
     base = path.parent if path else Path.cwd()
-    database = _database(r.str(raw, "database", "database", default_database()), base)
+    database = _database(r, r.str(raw, "database", "database", default_database()), base)
     currency = r.str(raw, "currency", "currency", "EUR").upper()
     if len(currency) != 3 or not currency.isalpha():
         r.problem("currency", f"must be a three-letter currency code like \"EUR\", not {raw.get('currency')!r}")
-    lookback = r.int(raw, "lookback_days", "lookback_days", DEFAULT_LOOKBACK_DAYS)
-    initial = r.int(raw, "initial_days", "initial_days", DEFAULT_INITIAL_DAYS, minimum=1)
+    lookback = r.int(raw, "lookback_days", "lookback_days", DEFAULT_LOOKBACK_DAYS, maximum=MAX_DAYS)
+    initial = r.int(raw, "initial_days", "initial_days", DEFAULT_INITIAL_DAYS, minimum=1, maximum=MAX_DAYS)
     workers = r.int(raw, "workers", "workers", 4, minimum=1)
     plugin_dirs = tuple(_paths(r, raw.get("plugin_dirs", []), base))
     precedence = raw.get("precedence", [])
@@ -328,7 +337,7 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
 
 def _money(r: _Reader, table: Mapping[str, Any], key: str, label: str) -> float:
     value = table.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
         r.problem(label, f"must be a number >= 0, not {value!r}")
         return 0.0
     return float(value)
@@ -353,18 +362,33 @@ def _effort(r: _Reader, value: Any) -> dict[str, Effort]:
     return effort
 
 
-def _database(value: str, base: Path) -> str:
+def _database(r: _Reader, value: str, base: Path) -> str:
     if "://" in value:
         return value
-    path = Path(value).expanduser()
-    return f"sqlite:///{path if path.is_absolute() else (base / path).resolve()}"
+    path = _local_path(r, "database", value, base, resolve=True)
+    return f"sqlite:///{path}" if path else default_database()
+
+
+def _local_path(r: _Reader, label: str, value: str, base: Path, *, resolve: bool = False) -> Path | None:
+    """`value` with `~` expanded, relative to the config's folder; None (and a problem) where no file can be."""
+    if "\x00" in value:
+        r.problem(label, f"holds a NUL character, which no file name can: {value!r}")
+        return None
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError as exc:  # ~name of a user this machine does not know
+        r.problem(label, f"cannot expand {value!r}: {exc}")
+        return None
+    if path.is_absolute():
+        return path
+    return (base / path).resolve() if resolve else base / path
 
 
 def _paths(r: _Reader, value: Any, base: Path) -> list[Path]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         r.problem("plugin_dirs", "must be a list of folder paths, like [\"~/tracker-plugins\"]")
         return []
-    return [p if p.is_absolute() else (base / p) for p in (Path(v).expanduser() for v in value)]
+    return [p for p in (_local_path(r, "plugin_dirs", v, base) for v in value) if p is not None]
 
 
 def _attribution(r: _Reader, value: Any) -> Attribution:
@@ -409,10 +433,10 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
                 plugin=plugin,
                 options={k: v for k, v in table.items() if k not in ACCOUNT_KEYS},
                 timezone=r.tz(table, "timezone", f"{label}.timezone", tz),
-                lookback_days=r.int(table, "lookback_days", f"{label}.lookback_days", lookback)
+                lookback_days=r.int(table, "lookback_days", f"{label}.lookback_days", lookback, maximum=MAX_DAYS)
                 if "lookback_days" in table
                 else None,
-                initial_days=r.int(table, "initial_days", f"{label}.initial_days", initial, minimum=1),
+                initial_days=r.int(table, "initial_days", f"{label}.initial_days", initial, minimum=1, maximum=MAX_DAYS),
                 enabled=enabled is not False,
                 position=position,
                 schedule=_cron(r, table["schedule"], f"{label}.schedule", account=True) if "schedule" in table else None,

@@ -139,6 +139,20 @@ class _Retry(Retry):
             raise SyncInterrupted("stopped while waiting to retry")
 
 
+class _Response(requests.Response):
+    """A response whose `json()` fails as every plugin expects (a ValueError) on any body it cannot decode.
+
+    Python's decoder raises RecursionError, not ValueError, on JSON nested a thousand levels deep: a proxy's
+    or a hostile server's answer would reach a plugin's `except ValueError` as a crash.
+    """
+
+    def json(self, **kwargs: Any) -> Any:
+        try:
+            return super().json(**kwargs)
+        except RecursionError:
+            raise requests.JSONDecodeError("JSON nested too deeply to decode", "", 0) from None
+
+
 class HttpSession(requests.Session):
     """A requests.Session with a default timeout, retries and redacted debug logging."""
 
@@ -182,7 +196,9 @@ class HttpSession(requests.Session):
         for name, value in request.headers.items():
             self.sent_secrets.update(header_secrets(name, str(value)))
         self.sent_secrets.update(url_secrets(request.url or ""))
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        response.__class__ = _Response
+        return response
 
     def redact(self, text: str) -> str:
         """`text` without the credentials this session has sent: what a plugin calls before it cuts a message."""

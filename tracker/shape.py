@@ -154,7 +154,7 @@ class Endpoint:
         if not isinstance(value, bool):
             try:
                 number = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # an integer of 400 digits has no float
                 pass
             else:
                 if math.isfinite(number):
