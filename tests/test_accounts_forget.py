@@ -7,6 +7,7 @@ import pty
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, time, timezone
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -15,7 +16,7 @@ from sqlmodel import SQLModel
 
 from tracker import manual
 from tracker.locks import Leases
-from tracker.plugin import Conversion, ConversionSource, Plugin, PostStat, Sample, State, Unavailable, option
+from tracker.plugin import CareItem, Conversion, ConversionSource, Plugin, PostStat, Sample, State, Unavailable, option
 from tracker.registry import Entry, discover
 from tracker.store import models  # noqa: F401  (registers every table in SQLModel.metadata)
 from tracker.store import writes
@@ -40,6 +41,7 @@ def kiosk_fetch(opts, window, http, state):
     yield Unavailable(opts.platform, "profile_views", "retired by the platform")
     yield [Conversion(id=f"{opts.platform}-1", platform=opts.platform, day=window.until, amount=10.0)]
     yield [PostStat(opts.platform, f"{opts.platform}-post-1", "", window.until, 5, 1, 0)]
+    yield [CareItem(opts.platform, "comment", "c-1", datetime.combine(window.until, time(9), timezone.utc))]
     yield State({"last_day": window.until.isoformat()})
 
 

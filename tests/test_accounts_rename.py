@@ -27,8 +27,9 @@ TODAY = date(2026, 11, 27)
 TOKEN = "kiosk-token-0123456789abcdef"
 KIOSK = '''
 from dataclasses import dataclass
+from datetime import datetime, time, timezone
 
-from tracker.plugin import Conversion, ConversionSource, Plugin, PostStat, Sample, Secret, State, Unavailable, option
+from tracker.plugin import CareItem, Conversion, ConversionSource, Plugin, PostStat, Sample, Secret, State, Unavailable, option
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def fetch(opts, window, http, state):
     yield Unavailable(opts.platform, "profile_views", "retired by the platform")
     yield [Conversion(id=opts.shop + "-1", platform=opts.platform, day=window.until, amount=10.0)]
     yield [PostStat(opts.platform, opts.shop + "-post-1", "", window.until, 5, 1, 0)]
+    yield [CareItem(opts.platform, "comment", "c-1", datetime.combine(window.until, time(9), timezone.utc))]
     yield State({"last_day": window.until.isoformat()})
 
 

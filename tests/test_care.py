@@ -326,7 +326,6 @@ def test_no_text_handle_or_platform_id_is_in_the_database_file_after_a_sync(tmp_
 NEEDS_SYNC = pytest.mark.xfail(strict=True, reason="tracker/sync.py does not pass Fetched.care to AccountResult yet")
 
 
-@NEEDS_SYNC
 def test_a_sync_stores_the_care_items_its_plugin_yields(make_config, run_sync, db_url):
     from tracker.registry import Entry, discover
 
@@ -340,7 +339,6 @@ def test_a_sync_stores_the_care_items_its_plugin_yields(make_config, run_sync, d
         engine.dispose()
 
 
-@NEEDS_SYNC
 def test_tracker_demo_shows_instagrams_care(cli):
     result = invoke(cli, "demo", "--format", "json")
     assert result.exit_code == 0, result.output

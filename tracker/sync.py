@@ -326,6 +326,7 @@ class Syncer:
             unavailable=fetched.unavailable,
             conversions=fetched.conversions,
             posts=fetched.posts,
+            care=fetched.care,
             notices=[job.redactor.text(n) for n in fetched.notices],
             attribution=job.plugin.attribution,
             state=fetched.state,
