@@ -583,3 +583,12 @@ def test_generated_config_files_load_or_name_their_problems(tmp_path: Path) -> N
             assert exc.problems and all(p.startswith(f"{path}: ") for p in exc.problems)
 
     run()
+
+
+def test_a_count_too_large_for_a_float_is_dropped_with_a_notice_not_a_crash() -> None:
+    """What the fuzz found in X's and Bluesky's follower counts: JSON holds integers of 400 digits."""
+    from tracker.collect import sample_problem
+    from tracker.plugin import Sample
+
+    notice = sample_problem(Sample("x", "followers", TODAY, 10**400))
+    assert notice is not None and "that number was dropped" in notice
