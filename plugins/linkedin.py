@@ -96,7 +96,7 @@ def time_intervals(since: date, until: date) -> str:
 
 def _bucket_day(element: dict[str, Any]) -> date:
     """A bucket belongs to the UTC day its time range starts on."""
-    start = element["timeRange"]["start"] / 1000
+    start = float(element["timeRange"]["start"]) / 1000  # checked by _elements: a number, or its text
     return datetime.fromtimestamp(start, tz=timezone.utc).date()
 
 
@@ -169,8 +169,12 @@ def _elements(answer: Endpoint, body: dict[str, Any]) -> list[dict[str, Any]]:
     parsers below read objects."""
     elements = answer.objects(body, "elements", required=True)
     for element in elements:
-        answer.number((answer.get_object(element, "timeRange", required=True) or {}).get("start"),
-                      'under "timeRange.start"')
+        start = answer.number((answer.get_object(element, "timeRange", required=True) or {}).get("start"),
+                              'under "timeRange.start"')
+        try:
+            datetime.fromtimestamp(start / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # no calendar day: year 0, or past what time_t holds
+            raise answer.unreadable(f'expected a time in milliseconds under "timeRange.start", got {start:g}') from None
         answer.get_object(element, "followerGains")
         answer.get_object(element, "totalShareStatistics")
         answer.nested(element, "totalPageStatistics", "views", "allPageViews")

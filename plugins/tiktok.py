@@ -386,7 +386,10 @@ def _day_row(answer: Endpoint, row: dict[str, Any]) -> DayRow:
 def _video(answer: Endpoint, video: dict[str, Any], id_key: str, fields: dict[str, str]) -> Video:
     """A video with its publication time (epoch seconds; the Accounts API writes them as text)."""
     seconds = answer.number(video.get("create_time"), 'under "create_time"')
-    published = datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        published = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # no calendar day: year 0, or past what time_t holds
+        raise answer.unreadable(f'expected a time in seconds under "create_time", got {seconds:g}') from None
     return Video(answer.text(video, id_key), published, _counts(answer, video, {v: k for k, v in fields.items()}))
 
 
