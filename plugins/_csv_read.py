@@ -83,12 +83,15 @@ def scan(path: Path, encoding: str = "auto", salt: bytes = b"") -> Scanned:
                 else:
                     offset += len(chunk)
             undefined = undefined or any(b in chunk for b in _CP1252_UNDEFINED)
-    if valid and encoding != "auto":
+    if valid:
         try:
             utf8.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise FileProblem(f"is not valid {encoding} (it ends inside a character); set `encoding` to the file's "
-                              "encoding") from None
+            if encoding != "auto":
+                raise FileProblem(f"is not valid {encoding} (it ends inside a character); set `encoding` to the "
+                                  "file's encoding") from None
+            valid = False  # cut inside a character: no UTF-8 file, while cp1252 reads every byte
+    if encoding != "auto":
         return Scanned(digest.hexdigest(), encoding)
     return Scanned(digest.hexdigest(), *_auto_codec(first, valid, undefined))
 

@@ -428,6 +428,7 @@ def test_generated_shop_exports_end_in_records_or_a_domain_error(tmp_path: Path)
 
     @fuzz_settings(120)
     @given(export_bytes(SHOP_HEADERS), st.sampled_from(["", "order", "lead"]))
+    @example(b"\xc2", "")  # a file cut inside a UTF-8 character, found by this test
     def run(content: bytes, kind: str) -> None:
         result = fetch_file("csv", {"path": str(export), "kind": kind}, content, export)
         if isinstance(result, Fetched):
@@ -441,6 +442,7 @@ def test_generated_metric_exports_end_in_samples_or_a_domain_error(tmp_path: Pat
 
     @fuzz_settings(100)
     @given(export_bytes(METRIC_HEADERS))
+    @example(b"Date,Impressions\n2026-11-20,5\n\xc2")
     def run(content: bytes) -> None:
         result = fetch_file("metrics_csv", {"path": str(export), "platform": "linkedin"}, content, export)
         if isinstance(result, Fetched):
