@@ -594,3 +594,14 @@ def test_a_count_too_large_for_a_float_is_dropped_with_a_notice_not_a_crash() ->
 
     notice = sample_problem(Sample("x", "followers", TODAY, 10**400))
     assert notice is not None and "that number was dropped" in notice
+
+
+def test_a_post_count_too_large_for_a_float_drops_the_post_with_a_notice_not_a_crash() -> None:
+    """What the fuzz found in X's retweet_count: the post's counts pass the same guard as samples."""
+    from tracker.collect import post_problem
+    from tracker.plugin import PostStat
+
+    post = PostStat(platform="x", post_id="1", url="https://x.com/i/status/1",
+                    published=datetime(2026, 11, 20, 9, tzinfo=UTC), likes=10**400)
+    notice = post_problem(post)
+    assert notice is not None and "the post was dropped" in notice

@@ -214,7 +214,7 @@ def post_problem(post: PostStat) -> str | None:
     """A notice for a post whose counts cannot be true (a platform's glitch); None for a good one."""
     for name, metric in POST_COUNTS.items():
         value = getattr(post, name)
-        why = None if value is None else implausible(metric, float(value))
+        why = None if value is None else implausible(metric, as_float(value))
         if why is not None:
             return f"{post.platform} post {post.post_id} {name} = {value!r}: {why}; the post was dropped, the rest kept"
     return None
