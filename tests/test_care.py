@@ -638,3 +638,22 @@ def test_the_demo_reports_its_care_items(engine):
     inbound = [i for i in fetched.care if not i.from_account]
     assert row.inbound == len(inbound) and row.answered == sum(i.first_reply_at is not None for i in inbound)
     assert next(r for r in build(engine).rows if r.platform == "facebook").care_source == "daily counts"
+
+
+def test_a_plugin_that_yields_only_care_items_passes_the_conformance_kit():
+    from dataclasses import dataclass as _dataclass
+
+    from tracker.plugin import CareItem, Plugin
+    from tracker.testing import check_plugin
+
+    @_dataclass(frozen=True)
+    class NoOptions:
+        pass
+
+    def fetch(opts, window, http, state):
+        at = datetime.combine(window.until, datetime.min.time(), timezone.utc).replace(hour=9)
+        yield [CareItem("forum", "comment", "c-1", at, at + timedelta(hours=2))]
+
+    fetched = check_plugin(Plugin(name="forum", platforms=("forum",), fetch=fetch, options=NoOptions),
+                           {}, since=date(2026, 11, 1), until=date(2026, 11, 2))
+    assert len(fetched.care) == 1

@@ -161,17 +161,6 @@ def care_problem(item: CareItem, window: Window) -> str | None:
     return None
 
 
-def _keep_care(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
-    """A malformed item is the plugin's bug and fails the account; impossible times drop the item with a notice."""
-    for entry in page:
-        item = check_care_item(plugin, entry, window)
-        problem = care_problem(item, window)
-        if problem is None:
-            out.care.append(item)
-        else:
-            out.notices.append(problem)
-
-
 POST_ID_LIMIT = 300  # characters: longer is no platform's post id, but text passed by mistake
 URL_LIMIT = 2000
 POST_COUNTS = {"likes": "post_likes", "reposts": "post_reposts", "replies": "post_replies"}
@@ -218,17 +207,6 @@ def post_problem(post: PostStat) -> str | None:
         if why is not None:
             return f"{post.platform} post {post.post_id} {name} = {value!r}: {why}; the post was dropped, the rest kept"
     return None
-
-
-def _keep_posts(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
-    """A malformed post is the plugin's bug and fails the account; implausible counts drop the post with a notice."""
-    for item in page:
-        post = check_post(plugin, item, window)
-        problem = post_problem(post)
-        if problem is None:
-            out.posts.append(post)
-        else:
-            out.notices.append(problem)
 
 
 @dataclass
@@ -284,28 +262,12 @@ def _fetch_all(
             out.unavailable.append(item)
         elif isinstance(item, Notice):
             out.notices.append(str(item.message))
-        elif isinstance(item, Sample):
-            _keep_samples(plugin, [item], window, out)
-            on_page(1)
-        elif isinstance(item, Conversion):
-            _keep_conversions(plugin, [item], window, out)
-            on_page(1)
-        elif isinstance(item, PostStat):
-            _keep_posts(plugin, [item], window, out)
-            on_page(1)
-        elif isinstance(item, CareItem):
-            _keep_care(plugin, [item], window, out)
+        elif (kind := _kind_of(item)) is not None:
+            _keep(plugin, kind, [item], window, out)
             on_page(1)
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
             page = list(item)
-            if page and isinstance(page[0], Conversion):
-                _keep_conversions(plugin, page, window, out)
-            elif page and isinstance(page[0], PostStat):
-                _keep_posts(plugin, page, window, out)
-            elif page and isinstance(page[0], CareItem):
-                _keep_care(plugin, page, window, out)
-            else:
-                _keep_samples(plugin, page, window, out)
+            _keep(plugin, (_kind_of(page[0]) if page else None) or KINDS[Sample], page, window, out)
             on_page(len(page))
         else:
             raise PluginError(
@@ -315,23 +277,35 @@ def _fetch_all(
     return out
 
 
-def _keep_samples(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
-    """A malformed sample is the plugin's bug and fails the account; an implausible value is dropped with a notice."""
-    for item in page:
-        sample = check_sample(plugin, item, window)
-        problem = sample_problem(sample)
-        if problem is None:
-            out.samples.append(sample)
-        else:
-            out.notices.append(problem)
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of record a plugin yields is checked, and where a good one goes in `Fetched`."""
+
+    check: Callable[[Plugin, Any, Window], Any]
+    problem: Callable[[Any, Window], str | None]
+    into: str
 
 
-def _keep_conversions(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
-    for item in page:
-        record = check_conversion(plugin, item, window)
-        problem = conversion_problem(record)
+KINDS: dict[type, _Kind] = {
+    Sample: _Kind(check_sample, lambda sample, _: sample_problem(sample), "samples"),
+    Conversion: _Kind(check_conversion, lambda record, _: conversion_problem(record), "conversions"),
+    PostStat: _Kind(check_post, lambda post, _: post_problem(post), "posts"),
+    CareItem: _Kind(check_care_item, care_problem, "care"),
+}
+
+
+def _kind_of(item: Any) -> _Kind | None:
+    return next((kind for cls, kind in KINDS.items() if isinstance(item, cls)), None)
+
+
+def _keep(plugin: Plugin, kind: _Kind, page: list[Any], window: Window, out: Fetched) -> None:
+    """A malformed record is the plugin's bug and fails the account; an implausible one is dropped with a notice."""
+    kept = getattr(out, kind.into)
+    for entry in page:
+        record = kind.check(plugin, entry, window)
+        problem = kind.problem(record, window)
         if problem is None:
-            out.conversions.append(record)
+            kept.append(record)
         else:
             out.notices.append(problem)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,7 +35,7 @@ from tracker import metrics
 from tracker.errors import UsageError
 from tracker.metrics import Kind
 from tracker.report import compute
-from tracker.report.compute import FIRST_PARTY, MANUAL, ORDER_METRICS, SOURCE_RANK, VISIT_METRICS, Period
+from tracker.report.compute import FIRST_PARTY, MANUAL, ORDER_METRICS, VISIT_METRICS, Period, Rank, ranker
 from tracker.report.rows import PRECISION
 from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SAMPLE, SYNC_RUN
 
@@ -190,7 +190,7 @@ def explain(engine: Engine, request: Request) -> Explanation:
     counted = _counted(request, accounts)
     kind = _kind(request.metric)
     before = request.period.start - timedelta(days=1)
-    rank = _ranker(accounts, request.precedence)
+    rank = ranker(accounts, request.precedence)
     if kind is Kind.GAUGE:
         trace, steps, result, change = _gauge(rows, before, request.period, counted)
         sources: list[Source] = []
@@ -470,21 +470,6 @@ def _additive(
 
 def _with_plugin(d: DayValue, accounts: dict[str, _AccountRow]) -> DayValue:
     return dataclasses.replace(d, plugin=_plugin_of(accounts, d.account or ""))
-
-
-Rank = Callable[[str], tuple[int, int, int, str]]
-
-
-def _ranker(accounts: dict[str, _AccountRow], precedence: tuple[str, ...]) -> Rank:
-    """The report's order of sources: `precedence`, then first-party before analytics, then config order."""
-
-    def rank(name: str) -> tuple[int, int, int, str]:
-        info = accounts.get(name)
-        explicit = precedence.index(name) if name in precedence else len(precedence)
-        source = SOURCE_RANK.get(info.conversion_source, 2) if info else 2
-        return (explicit, source, info.position if info else 1_000_000, name)
-
-    return rank
 
 
 def _minus_twice(

@@ -94,7 +94,7 @@ def check_plugin(
     tz: str = "UTC",
 ) -> Fetched:
     """Declaration valid, options valid, samples valid, unique and inside the window, conversion ids
-    unique, the same window twice gives the same samples and conversions, the saved state works, and
+    unique, the same window twice gives the same samples, conversions, care items and posts, the saved state works, and
     reshaped answers make the fetch fail rather than yield less (see the module's docstring)."""
     validate(plugin)
     _required_options_are_enforced(plugin)
@@ -102,7 +102,8 @@ def check_plugin(
     opts = make_options(plugin, raw, env)
     recorded: list[_Exchange] = []
     first = _fetch(plugin, opts, win, {}, lambda real: _Recorder(real, recorded))
-    assert first.samples or first.conversions or first.unavailable, f"plugin {plugin.name} yielded nothing for {since}..{until}"
+    yielded = first.samples or first.conversions or first.unavailable or first.care or first.posts
+    assert yielded, f"plugin {plugin.name} yielded nothing for {since}..{until}"
     keys = Counter((s.platform, s.metric, s.day) for s in first.samples)
     duplicates = [k for k, n in keys.items() if n > 1] + [i for i, n in Counter(c.id for c in first.conversions).items() if n > 1]
     assert not duplicates, f"plugin {plugin.name} yielded the same key twice: {duplicates[:3]}"
@@ -111,6 +112,8 @@ def check_plugin(
     again = fetch_once(plugin, raw, win, env=env)
     assert set(again.samples) == set(first.samples), "the same window twice gave different samples"
     assert set(again.conversions) == set(first.conversions), "the same window twice gave different conversions"
+    assert set(again.care) == set(first.care), "the same window twice gave different care items"
+    assert set(again.posts) == set(first.posts), "the same window twice gave different posts"
     fetch_once(plugin, raw, win, state=state, env=env)
     _replay_reshaped(plugin, opts, win, recorded, first, domain_errors=False)
     return first

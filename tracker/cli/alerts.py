@@ -24,7 +24,7 @@ def alerts(
     fmt: FormatOption = Format.table,
     webhook: Annotated[bool, typer.Option("--webhook/--no-webhook", help="POST the alerts to alerts.webhook_url, if set.")] = True,
 ) -> None:
-    """Conversions at zero, likes up while customers fall, conversion rate below its baseline, stale syncs, expiring tokens, retired metrics. Exit code 0: nothing to say, 1: alerts, 2: error."""
+    """Conversions at zero, likes up while customers fall, conversion rate below its baseline, unanswered questions, stale syncs, expiring tokens, retired metrics. Exit code 0: nothing to say, 1: alerts, 2: error."""
     from tracker import alerts as alerts_mod
     from tracker.redact import Redactor
 

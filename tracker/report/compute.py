@@ -19,11 +19,11 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from statistics import median
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -136,7 +136,7 @@ def compute(
         first_days = _only(counted, _first_days(conn))
         missing = _only(counted, _missing(conn))
         records = _only(counted, _record_facts(conn, period))
-        rank = _ranker(accounts, precedence)
+        rank = ranker(accounts, precedence)
         first_party = [a for a in sorted(accounts, key=rank) if accounts[a].conversion_source == FIRST_PARTY]
         first_party = [a for a in first_party if counted is None or a in counted]
         overlap = _overlap(conn, first_party, previous.start, period.end, period.start)
@@ -242,7 +242,17 @@ def _record_facts(conn: Connection, period: Period) -> dict[tuple[str, str], tup
 Rank = Callable[[str], tuple[int, int, int, str]]
 
 
-def _ranker(accounts: dict[str, _AccountInfo], precedence: tuple[str, ...]) -> Rank:
+class Ranked(Protocol):
+    @property
+    def conversion_source(self) -> str: ...
+
+    @property
+    def position(self) -> int: ...
+
+
+def ranker(accounts: Mapping[str, Ranked], precedence: tuple[str, ...]) -> Rank:
+    """The order of sources: `precedence`, then first-party before analytics, then config order (explain uses it too)."""
+
     def rank(name: str) -> tuple[int, int, int, str]:
         info = accounts.get(name)
         explicit = precedence.index(name) if name in precedence else len(precedence)
