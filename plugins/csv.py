@@ -26,7 +26,6 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import glob
-import hashlib
 import json
 import os
 import re
@@ -42,6 +41,7 @@ from tracker.plugin import (
     ApiError,
     Attribution,
     Conversion,
+    content_id,
     ConversionSource,
     HttpSession,
     NotFound,
@@ -239,7 +239,7 @@ def _content_id(day: date, kind: str, cells: list[str], cols: Columns) -> str:
     """
     fields = (cols.source, cols.coupon, cols.origin, cols.utm)
     parts = [day.isoformat(), kind, *(_cell(cells, i).lower() for i in fields)]
-    return "row-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return content_id(*parts)
 
 
 _NEEDS = ('an order export needs a date and an amount column (amount_column names yours), a lead export a date '

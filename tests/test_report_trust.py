@@ -76,6 +76,22 @@ def test_an_order_number_in_two_exports_counts_once(shop_and_till, make_config, 
     assert (row.conversions, row.revenue) == (3, 85.0)
 
 
+def test_two_sheets_without_order_numbers_add_even_when_their_rows_look_alike(make_config, run_sync, tmp_path):
+    """Found by hand: a shop export and a stall sheet with no order numbers, each a sale of the same day and source."""
+    shop = write(tmp_path / "shop.csv", "Date,Amount,Source\n2026-11-02,40.00,instagram\n2026-11-02,45.00,Instagram\n")
+    stall = write(tmp_path / "stall.csv", "Date,Amount,Source\n2026-11-02,10.00,instagram\n")
+    cfg = make_config({"shop": {"plugin": "csv", "path": shop}, "stall": {"plugin": "csv", "path": stall}})
+    row = instagram(cfg, run_sync)
+    assert (row.conversions, row.revenue) == (3, 95.0)
+
+
+def test_an_order_id_column_spelled_with_an_underscore_is_the_order_number(make_config, run_sync, tmp_path):
+    shop = write(tmp_path / "shop.csv", "order_id,date,amount,source\nA-1,2026-11-02,40.00,instagram\n")
+    till = write(tmp_path / "till.csv", "order_id,date,amount,source\nA-1,2026-11-02,40.00,instagram\n")
+    row = instagram(make_config({"shop": {"plugin": "csv", "path": shop}, "till": {"plugin": "csv", "path": till}}), run_sync)
+    assert (row.conversions, row.revenue) == (1, 40.0)
+
+
 @pytest.fixture
 def ga4_and_shop(httpserver, tmp_path):
     """GA4 saw 6 purchases from Facebook sessions; the shop's how-did-you-hear column names Facebook once."""

@@ -48,6 +48,7 @@ from tracker.errors import (
     UnexpectedResponse,
 )
 from tracker.http import HttpSession
+from tracker.ids import CONTENT_ID_PREFIX, content_id
 from tracker.shape import Endpoint, expect_list, expect_object, read_json
 
 __all__ = [
@@ -58,6 +59,8 @@ __all__ = [
     "CareItem",
     "Channel",
     "Conversion",
+    "CONTENT_ID_PREFIX",
+    "content_id",
     "ConversionSource",
     "Endpoint",
     "HttpSession",

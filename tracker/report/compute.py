@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracker import metrics
+from tracker.ids import is_order_number
 from tracker.metrics import Kind
 from tracker.report.period import Period
 from tracker.store.models import ACCOUNT, CARE_ITEM, CONVERSION, METRIC_STATUS, SAMPLE
@@ -391,7 +392,8 @@ def _overlap(conn: Connection, first_party: list[str], start: date, end: date, c
     )
     by_id: dict[str, list[Any]] = defaultdict(list)
     for r in conn.execute(query):
-        by_id[r.id].append(r)
+        if is_order_number(r.id):
+            by_id[r.id].append(r)
     twice: Overlap = defaultdict(lambda: defaultdict(float))
     for records in by_id.values():
         if len({r.account for r in records}) < 2:
