@@ -121,6 +121,18 @@ def day_samples(seed: int, platform: str, day: date, provisional: bool) -> list[
 CHANNELS = ("comment", "comment", "message", "mention")
 
 
+def _office_hours(at: datetime) -> datetime:
+    """The bakery answers on weekdays from 09:15 to 18:00: a reply due outside them comes 15 to 74 minutes after
+    the next opening (the morning's baking comes first), so no demo reply reads "after 0 min".
+    """
+    if at.weekday() < 5 and time(9, 15) <= at.time() < time(18):
+        return at
+    day = at.date() + timedelta(days=at.time() >= time(9, 15))
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(9), at.tzinfo) + timedelta(minutes=15 + at.minute)
+
+
 def day_care(seed: int, platform: str, day: date, window: Window) -> list[CareItem]:
     """The day's questions: arrival between 08:00 and 22:00, a first reply 1 to 72 hours later for some.
 
@@ -134,7 +146,8 @@ def day_care(seed: int, platform: str, day: date, window: Window) -> list[CareIt
         created = datetime.combine(day, time(8 + int(rng.random() * 14), int(rng.random() * 60)), window.timezone)
         channel = CHANNELS[int(rng.random() * len(CHANNELS))]
         delay = timedelta(minutes=60 + int(rng.random() * 71 * 60))
-        reply = created + delay if rng.random() < p.answer_chance and created + delay < known_until else None
+        answer = _office_hours(created + delay)
+        reply = answer if rng.random() < p.answer_chance and answer < known_until else None
         item_id = f"{platform}-{day.isoformat()}-{i}"
         items.append(CareItem(platform, channel, item_id, created, reply))
         if reply is not None and channel == "comment":
