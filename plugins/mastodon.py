@@ -7,21 +7,32 @@ the post was published (in the account's time zone), re-read on every run
 for the last `post_lookback_days` so they catch up. A count the server does
 not keep (quotes before Mastodon 4.5) is reported missing and never stored as
 zero; the run remembers what the server counts for windows without a post.
+
+Customer care: with a token that may read notifications, each mention of the
+account (a reply to it, a mention, a direct message) is an inbound item, and
+the thread below it (`/statuses/:id/context`) says when the account first
+answered. Without such a token, the replies by others in the account's own
+recent threads are the inbound items. Deleted statuses vanish from the API
+(and their notifications with them), so nothing is ever marked deleted.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from tracker.plugin import (
     ApiError,
     AuthError,
+    CareItem,
+    Channel,
     Endpoint,
     HttpSession,
     NotFound,
+    Notice,
     Plugin,
     PostStat,
     RateLimited,
@@ -44,6 +55,10 @@ POST_COUNTS = {
     "post_quotes": "quotes_count",  # Mastodon 4.5+: older servers leave it out
 }
 COUNTED = "counted"  # state: {metric: whether this server's statuses carry its count}
+NOTIFICATIONS_PAGE = 80  # the documented maximum of /notifications
+CARE_LOOKBACK_MAX = 60
+CARE_THREADS_MAX = 250  # below the 300 requests a token may make in five minutes
+RATE_RESERVE = 30  # requests left in the rate-limit window below which care stops: the metrics come first
 
 
 @dataclass(frozen=True)
@@ -57,9 +72,21 @@ class MastodonOptions:
         7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
     )
 
+    care_lookback_days: int = option(
+        7, help=f"Days of mentions and replies re-read on every run for customer care (0-{CARE_LOOKBACK_MAX})."
+    )
+    care_max_threads: int = option(
+        100, help=f"At most this many threads (context calls) read per run for customer care (0-{CARE_THREADS_MAX}; "
+        "0 turns care off)."
+    )
+
     def __post_init__(self) -> None:
         if self.post_lookback_days < 0:
             raise ValueError("post_lookback_days must be 0 or more")
+        if not 0 <= self.care_lookback_days <= CARE_LOOKBACK_MAX:
+            raise ValueError(f"care_lookback_days must be between 0 and {CARE_LOOKBACK_MAX}")
+        if not 0 <= self.care_max_threads <= CARE_THREADS_MAX:
+            raise ValueError(f"care_max_threads must be between 0 and {CARE_THREADS_MAX}")
 
 
 def _headers(opts: MastodonOptions) -> dict[str, str]:
@@ -255,19 +282,251 @@ def _snapshot(account: dict[str, Any], window: Window) -> list[Sample]:
     ]
 
 
+# --- customer care ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Toot:
+    """What care reads of a status: who wrote it, when, and where it hangs in its thread; never its text."""
+
+    id: str
+    parent: str | None  # in_reply_to_id
+    author: str  # account.id
+    created: datetime
+    to_account: str | None  # in_reply_to_account_id
+    direct: bool  # visibility "direct": a private message
+
+
+class CareStopped(Exception):
+    """Care collection ends for this run (budget, rate limit, a missing scope); the message is the notice."""
+
+
+class Forbidden(Exception):
+    """The token lacks the scope a care call needs (403 `This action is outside the authorized scopes`)."""
+
+
+def _id(answer: Endpoint, body: dict[str, Any], key: str) -> str | None:
+    """An id that servers write as text (Mastodon) or, in some forks, as a number; None when absent."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return answer.get_text(body, key) or None
+
+
+def toot(answer: Endpoint, status: dict[str, Any]) -> Toot:
+    """The care facts of a status, checked: an unreadable one fails the fetch rather than vanish."""
+    _check_status(answer, status)
+    account = answer.get_object(status, "account", required=True)
+    assert account is not None
+    author = _id(answer, account, "id")
+    if author is None:
+        raise answer.unreadable('expected the author\'s id under "account"')
+    return Toot(
+        id=str(status["id"]),
+        parent=_id(answer, status, "in_reply_to_id"),
+        author=author,
+        created=_published(status),
+        to_account=_id(answer, status, "in_reply_to_account_id"),
+        direct=answer.get_text(status, "visibility") == "direct",
+    )
+
+
+def first_replies(root: str, descendants: list[Toot], own: str) -> dict[str, datetime | None]:
+    """For the root and each descendant: when the account first wrote below it (in its branch), else None.
+
+    Walked without recursion: a thread read with a token may be thousands of replies deep.
+    """
+    children: dict[str, list[Toot]] = defaultdict(list)
+    for reply in descendants:
+        if reply.parent is not None:
+            children[reply.parent].append(reply)
+    order, stack, seen = [], [root], {root}
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for child in children.get(node, []):
+            if child.id not in seen:  # a loop in a broken answer is read once
+                seen.add(child.id)
+                stack.append(child.id)
+    first: dict[str, datetime | None] = {}
+    for node in reversed(order):
+        times = [c.created for c in children.get(node, []) if c.author == own and c.id in seen]
+        times += [t for c in children.get(node, []) if (t := first.get(c.id)) is not None]
+        first[node] = min(times, default=None)
+    return first
+
+
+def _channel(item: Toot, own: str, default: Channel) -> Channel:
+    if item.direct:
+        return Channel.MESSAGE
+    return Channel.REPLY if item.to_account == own else default
+
+
+@dataclass
+class CareCalls:
+    """The care requests of one run: at most `limit` thread reads, and none once the rate limit runs low."""
+
+    opts: MastodonOptions
+    http: HttpSession
+    used: int = 0
+    low: str = ""  # why the next call must not be made
+
+    def get(self, url: str, what: str, params: dict[str, Any] | None = None) -> Any:
+        if self.low:
+            raise CareStopped(self.low)
+        response = self.http.get(url, params=params, headers=_headers(self.opts))
+        if response.status_code == 403:
+            raise Forbidden(what)
+        if response.status_code == 429:
+            raise CareStopped(
+                f"{self.opts.instance.rstrip('/')} rate limit reached while reading {what}: customer care "
+                "stopped there for this sync (the metrics are stored); the next sync continues"
+            )
+        if response.status_code not in (404, 410):
+            _raise_for(response, self.opts, what)
+        remaining = response.headers.get("X-RateLimit-Remaining", "")
+        if remaining.isdigit() and int(remaining) < RATE_RESERVE:
+            self.low = (
+                f"customer care stopped after {self.used} threads: only {remaining} requests are left in "
+                f"{self.opts.instance.rstrip('/')}'s rate limit; the next sync continues"
+            )
+        return response
+
+    def context(self, status_id: str) -> list[Toot] | None:
+        """The replies below a status (its branch of the thread); None when it is gone (deleted, or private)."""
+        if self.used >= self.opts.care_max_threads:
+            raise CareStopped(
+                f"customer care read {self.used} threads, the most `care_max_threads` allows per sync; "
+                "older mentions and replies were not checked this time"
+            )
+        self.used += 1
+        url = _url(self.opts, f"/api/v1/statuses/{status_id}/context")
+        try:
+            response = self.get(url, "a thread")
+        except Forbidden:
+            raise CareStopped(
+                "customer care needs the token's scope read:statuses (or read) to read threads: "
+                "no mention or reply was counted this sync"
+            ) from None
+        if response.status_code in (404, 410):
+            return None
+        answer = Endpoint.of("Mastodon", url)
+        body = answer.object(answer.json(response))
+        descendants = answer.each_object(answer.get_list(body, "descendants", required=True), 'under "descendants"')
+        return [toot(answer, status) for status in descendants]
+
+
+def mention_pages(calls: CareCalls, since: datetime) -> Iterator[list[Toot]]:
+    """The statuses of mention notifications, newest first, until the notifications are older than `since`.
+
+    Pages follow the Link header as given: notification ids are the server's own.
+    """
+    url: str | None = _url(calls.opts, "/api/v1/notifications")
+    params: dict[str, Any] | None = {"types[]": "mention", "limit": NOTIFICATIONS_PAGE}
+    answer = Endpoint.of("Mastodon", url)
+    while url:
+        response = calls.get(url, "mentions", params)
+        page = answer.each_object(answer.array(answer.json(response), "of notifications as the answer"), "as notifications")
+        found, older = [], False
+        for notification in page:
+            if answer.text(notification, "type") != "mention":
+                continue  # a server that ignores types[]: other kinds are not questions
+            if _published({"created_at": answer.text(notification, "created_at")}) < since:
+                older = True
+                break
+            status = answer.get_object(notification, "status")
+            if status is not None:
+                found.append(toot(answer, status))
+        yield found
+        url, params = (None if older or not page else response.links.get("next", {}).get("url")), None
+
+
+def _resolved(
+    calls: CareCalls, items: list[Toot], own: str, default: Channel, known: dict[str, datetime | None]
+) -> tuple[list[CareItem], CareStopped | None]:
+    """Care items for `items`, reading the thread below each not yet known; stops early, keeping what it has."""
+    found = []
+    for item in items:
+        if item.author == own:
+            continue
+        if item.id not in known:
+            try:
+                thread = calls.context(item.id)
+            except CareStopped as stop:
+                return found, stop
+            if thread is None:
+                continue
+            known.update(first_replies(item.id, thread, own))
+        found.append(CareItem(PLATFORM, _channel(item, own, default), item.id, item.created, known[item.id]))
+    return found, None
+
+
+def mention_items(calls: CareCalls, own: str, since: datetime) -> Iterator[list[CareItem]]:
+    """Mentions of the account (replies to it, mentions, direct messages) and the account's first answer."""
+    known: dict[str, datetime | None] = {}
+    for page in mention_pages(calls, since):
+        found, stop = _resolved(calls, page, own, Channel.MENTION, known)
+        yield found
+        if stop:
+            raise stop
+
+
+def thread_items(calls: CareCalls, own: str, posts: list[dict[str, Any]]) -> Iterator[list[CareItem]]:
+    """Replies by others below the account's own recent posts, newest post first, and its first answer."""
+    seen: set[str] = set()
+    for status in posts:
+        count = status.get("replies_count")
+        if str(status["id"]) in seen or (isinstance(count, int) and count == 0):
+            continue  # read already as part of a thread, or no reply to read
+        thread = calls.context(str(status["id"]))
+        if thread is None:
+            continue
+        first = first_replies(str(status["id"]), thread, own)
+        seen.update(t.id for t in thread)
+        replies = [t for t in thread if t.author != own]
+        yield [CareItem(PLATFORM, _channel(t, own, Channel.REPLY), t.id, t.created, first[t.id]) for t in replies]
+
+
+def care(
+    opts: MastodonOptions, http: HttpSession, own: str, since: datetime, posts: list[dict[str, Any]]
+) -> Iterator[Any]:
+    """Care items of the last `care_lookback_days`: from mentions with a token that reads notifications,
+    else from the account's own threads; a missing scope or a run's limits end in one notice, never a failure."""
+    if not opts.care_max_threads:
+        return
+    calls = CareCalls(opts, http)
+    try:
+        if opts.token:
+            try:
+                yield from mention_items(calls, own, since)
+                return
+            except Forbidden:
+                yield Notice(
+                    "customer care: the Mastodon token lacks the scope read:notifications (or read), so only "
+                    "replies in the account's own threads are counted, not mentions elsewhere"
+                )
+        yield from thread_items(calls, own, [p for p in posts if _published(p) >= since])
+    except CareStopped as stop:
+        yield Notice(str(stop))
+
+
 def fetch(opts: MastodonOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
     account = lookup(opts, http)
     yield _snapshot(account, window)
     days = _days(window)
     if not days:
         return
-    start = datetime.combine(days[0], datetime.min.time(), window.timezone)
-    read = list(statuses(opts, http, str(account["id"]), start))
+    start = datetime.combine(days[0], time.min, window.timezone)
+    care_since = datetime.combine(window.today - timedelta(days=opts.care_lookback_days), time.min, window.timezone)
+    read = list(statuses(opts, http, str(account["id"]), min(start, care_since)))
     known = counted(read, state)
     recent = [s for s in read if _published(s) >= start]
     yield _post_samples(recent, window, opts, known)
     yield _post_stats(recent, window)
     yield from (_not_counted(metric) for metric, kept in known.items() if not kept)
+    yield from care(opts, http, str(account["id"]), min(start, care_since), read)
     if read:
         yield State({**state, COUNTED: known})
 
