@@ -20,12 +20,12 @@ may list the days it has not processed yet the same way; a run of such
 days at the recent end is left unknown until a value shows up after it or
 the days are older than PENDING_DAYS. Every sync re-reads ten days.
 Rating and review count are read from the reviews list (v4), which also
-gives new reviews per day; reviews' texts and names are never stored.
+gives new reviews per day and, for customer care, each review as a care item
+answered by the owner's reply; reviews' texts and names are never stored.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -37,10 +37,13 @@ from zoneinfo import ZoneInfo
 from tracker.plugin import (
     ApiError,
     AuthError,
+    CareItem,
+    Channel,
     ConversionSource,
     Endpoint,
     HttpSession,
     NotFound,
+    Notice,
     Plugin,
     QuotaExhausted,
     RateLimited,
@@ -63,6 +66,8 @@ LOOKBACK_DAYS = 10
 REVISION_DAYS = 5  # Google says data "may still be missing for days close to the request date"
 PENDING_DAYS = 5  # a valueless day at the recent end younger than this may be unprocessed, not zero
 REVIEW_PAGE = 50  # the documented maximum pageSize
+CARE_LOOKBACK_DAYS = 30  # the report's unanswered-questions gauge looks at the last 30 days
+MAX_CARE_LOOKBACK_DAYS = 365
 RATE_WAIT = 60.0  # the quotas are per minute
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -115,6 +120,11 @@ class GoogleBusinessOptions:
     reviews_base_url: str = option(
         "https://mybusiness.googleapis.com", help="The Business Profile reviews (v4) API's address."
     )
+    care_lookback_days: int = option(
+        CARE_LOOKBACK_DAYS,
+        help="Days of reviews read again on every sync for customer care, so an owner reply to an older review "
+        f"is seen (0 to {MAX_CARE_LOOKBACK_DAYS}).",
+    )
 
     def __post_init__(self) -> None:
         if not self.location.isdigit():
@@ -127,6 +137,10 @@ class GoogleBusinessOptions:
                 f"account_id {self.account_id!r} must be the account's number, the digits after accounts/ "
                 '(e.g. "107812345678901234567")'
             )
+        if not 0 <= self.care_lookback_days <= MAX_CARE_LOOKBACK_DAYS:
+            raise ValueError(
+                f"care_lookback_days {self.care_lookback_days} must be between 0 and {MAX_CARE_LOOKBACK_DAYS}"
+            )
 
     @property
     def location(self) -> str:
@@ -135,6 +149,11 @@ class GoogleBusinessOptions:
     @property
     def account(self) -> str:
         return _number_of(self.account_id or "", "accounts")
+
+
+class _Forbidden(AuthError):
+    """A 403: a disabled API, a missing scope, or a person who may not manage the location. The reviews read
+    turns it into a notice, so the listing's other numbers still land."""
 
 
 class _InvalidArgument(ApiError):
@@ -199,11 +218,11 @@ def _error(response: Any, opts: GoogleBusinessOptions, who: str, api: str) -> Ex
         return RateLimited(f"{api} asks to slow down{said}", retry_after=_retry_after(response))
     if e.status == 403 and ("SERVICE_DISABLED" in e.reasons or "has not been used" in e.message):
         name = e.service or api
-        return AuthError(f"{name} is not enabled in the Cloud project of {who}: enable it in the Google Cloud console")
+        return _Forbidden(f"{name} is not enabled in the Cloud project of {who}: enable it in the Google Cloud console")
     if e.status == 403 and "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in e.reasons:
-        return AuthError(f"{who} lacks the scope {SCOPE}: sign in again asking for it")
+        return _Forbidden(f"{who} lacks the scope {SCOPE}: sign in again asking for it")
     if e.status == 403:
-        return AuthError(
+        return _Forbidden(
             f"{who} may not read location {opts.location}: sign in as an owner or manager of the Business "
             f"Profile (a service account must be added as a manager){said}"
         )
@@ -383,9 +402,13 @@ def _provisional(window: Window, day: date) -> bool:
 
 @dataclass(frozen=True)
 class Review:
-    """When a review came in, was last changed, and when the owner's reply was last written; no text, no name."""
+    """When a review came in, was last changed, and when the owner's reply was last written; no text, no reviewer.
 
-    key: str  # a hash of the review's resource name: tells reviews apart without storing who wrote them
+    `name` is the review's resource name (accounts/.../reviews/...), the platform's id the core stores only
+    as a salted hash; it names the review, never the person who wrote it.
+    """
+
+    name: str
     created: datetime
     updated: datetime
     replied: datetime | None
@@ -400,23 +423,16 @@ class Reviews:
     items: list[Review]
 
 
-@dataclass(frozen=True)
-class CareFact:
-    """One review as an inbound item for customer care (issue 20): received, and answered or not."""
-
-    key: str
-    received: datetime
-    answered: datetime | None
-
-
-def care_facts(reviews: Iterable[Review]) -> list[CareFact]:
+def care_facts(reviews: Iterable[Review]) -> list[CareItem]:
     """Reviews as care items: a review with an owner reply counts as answered.
 
-    The hook for the care metrics (inbound, answered, time to first reply). Google keeps only the reply's last
-    edit (`reviewReply.updateTime`), so a reply edited later looks later than it was; the first reply time is
-    not known. The key is a hash, and nothing of the text or the reviewer reaches here.
+    Google keeps one reply per review and only the time it was last written (`reviewReply.updateTime`): a
+    reply edited before tracker first saw it looks later than it was, so the response time is an upper
+    bound. Once stored, the core keeps the earliest reply time seen, so later edits do not move it.
+    The reviews API has no field for a deleted or hidden review (Google just stops listing it), so no
+    item is ever marked deleted. Nothing of the text or the reviewer reaches here.
     """
-    return [CareFact(r.key, r.created, r.replied) for r in reviews]
+    return [CareItem(PLATFORM, Channel.REVIEW, r.name, r.created, r.replied) for r in reviews]
 
 
 def _instant(answer: Endpoint, body: dict[str, Any], key: str) -> datetime:
@@ -434,7 +450,7 @@ def _review(answer: Endpoint, body: dict[str, Any]) -> Review:
     updated = _instant(answer, body, "updateTime") if body.get("updateTime") is not None else created
     reply = answer.get_object(body, "reviewReply")
     replied = _instant(answer, reply, "updateTime") if reply is not None else None
-    return Review(hashlib.sha256(name.encode()).hexdigest()[:32], created, updated, replied)
+    return Review(name, created, updated, replied)
 
 
 def _count(answer: Endpoint, body: dict[str, Any], key: str) -> float | None:
@@ -509,14 +525,33 @@ def review_samples(reviews: Reviews, window: Window) -> Iterator[list[Sample] | 
 # --- plugin -----------------------------------------------------------------------------------------------------
 
 
+def reviews_since(opts: GoogleBusinessOptions, window: Window) -> datetime:
+    """How far back reviews are read: the window, or the care lookback if that reaches further, so a late
+    owner reply to an older review is seen even if Google does not move the review's updateTime for it."""
+    care = window.today - timedelta(days=opts.care_lookback_days)
+    return _start_of(min(window.since, care), window.timezone)
+
+
+def _review_parts(
+    client: _Client, window: Window
+) -> Iterator[list[Sample] | list[CareItem] | Unavailable | Notice]:
+    """Rating, review counts and care items; a 403 from the reviews API is one notice, not a failed account."""
+    try:
+        reviews = list_reviews(client, reviews_since(client.opts, window))
+    except _Forbidden as exc:
+        yield Notice(f"reviews not read (no rating, review counts or customer care this sync): {exc}")
+        return
+    yield from review_samples(reviews, window)
+    yield care_facts(reviews.items)
+
+
 def fetch(
     opts: GoogleBusinessOptions, window: Window, http: HttpSession, state: dict[str, Any]
-) -> Iterator[list[Sample] | Unavailable]:
+) -> Iterator[list[Sample] | list[CareItem] | Unavailable | Notice]:
     client = _Client.of(opts, http)
     yield from _performance_samples(client, window, _Asked())
     if opts.account_id:
-        reviews = list_reviews(client, _start_of(window.since, window.timezone))
-        yield from review_samples(reviews, window)
+        yield from _review_parts(client, window)
 
 
 def check(opts: GoogleBusinessOptions, http: HttpSession) -> str:
@@ -544,7 +579,7 @@ plugin = Plugin(
     fetch=fetch,
     options=GoogleBusinessOptions,
     description="Google Business Profile: listing views on Maps and Search, calls, direction requests, bookings "
-    "and messages (as leads), website clicks, rating and reviews.",
+    "and messages (as leads), website clicks, rating and reviews, and owner replies to reviews (customer care).",
     lookback_days=LOOKBACK_DAYS,
     day_rule="Business Profile days as Google reports them (plain dates, the location's own day; never shifted); "
     "rating, review count and new reviews on the account's timezone",

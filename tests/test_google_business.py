@@ -290,7 +290,8 @@ def test_reviews_are_read_page_by_page_to_the_end(fake: FakeGoogleBusiness) -> N
 def test_reviews_paging_stops_at_the_first_review_changed_before_the_window(fake: FakeGoogleBusiness) -> None:
     fake.seed(TODAY)
     fake.reviews = many_reviews(120, at(TODAY, 9))
-    result = fetch_once(plugin, options(fake), window(TODAY - timedelta(days=3), TODAY))
+    no_care_lookback = options(fake, care_lookback_days=0)  # else reviews of the last 30 days are read for care
+    result = fetch_once(plugin, no_care_lookback, window(TODAY - timedelta(days=3), TODAY))
     assert len(fake.review_calls()) == 1
     since = at(TODAY - timedelta(days=3), 0)
     expected = sum(1 for r in fake.reviews if r.created >= since)
@@ -330,18 +331,6 @@ def test_no_review_text_or_reviewer_name_reaches_the_database(
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("tracker.db*"))
     for personal in ("Franzbr", "Erika", "Mustermann", "Danke", "r-nov2", "lh3.googleusercontent"):
         assert personal.encode() not in raw, personal
-
-
-def test_care_facts_count_a_review_with_an_owner_reply_as_answered(fake: FakeGoogleBusiness) -> None:
-    fake.reviews = list(REVIEWS)
-    opts = make_options(plugin, options(fake))
-    with HttpSession(retries=0) as http:
-        reviews = module.list_reviews(module._Client.of(opts, http), at(date(2026, 11, 1), 0))
-    facts = {f.received: f for f in module.care_facts(reviews.items)}
-    assert len(facts) == 3  # the October review changed before the time asked for
-    assert facts[at(date(2026, 11, 2), 10)].answered == at(date(2026, 11, 3), 8, 15)
-    assert facts[at(date(2026, 11, 12), 9)].answered is None
-    assert all(re.fullmatch(r"[0-9a-f]{32}", f.key) for f in facts.values())
 
 
 # --- credentials ----------------------------------------------------------------------------------------------

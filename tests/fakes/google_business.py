@@ -10,8 +10,14 @@ processed yet either without `value` or not at all; an unknown or removed
 metric is a 400 naming the field `daily_metrics[i]`; unknown query
 parameters are a 400. Reviews come newest change first, at most 50 a page,
 with `averageRating` and `totalReviewCount` on every page and an opaque
-`nextPageToken`; a location without reviews answers `{}` (proto3 leaves
-zeros out). Errors are google.rpc.Status bodies.
+`nextPageToken` (a token it did not issue is a 400); a location without
+reviews answers `{}` (proto3 leaves zeros out). A review's one owner reply
+carries only its last `updateTime`; whether a reply moves the review's own
+`updateTime` is not documented, so the fake does it either way
+(`reply_updates_review`). A review Google removed is simply not listed: the
+resource has no deleted or hidden field. The reviews API can be refused on
+its own (`reviews_refusal`: the v4 API not enabled in the Cloud project)
+while the Performance API answers. Errors are google.rpc.Status bodies.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from werkzeug import Request, Response
 SCOPE = "https://www.googleapis.com/auth/business.manage"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PERFORMANCE_SERVICE = "businessprofileperformance.googleapis.com"
+REVIEWS_SERVICE = "mybusiness.googleapis.com"
 LOCATION = "4512345678901234567"
 ACCOUNT = "107812345678901234567"
 CLIENT_ID = "1234-bakery.apps.googleusercontent.com"
@@ -91,21 +98,26 @@ def quota_error(limit: str, per: str = "minute") -> dict[str, Any]:
     return status(429, "RESOURCE_EXHAUSTED", message, [info])
 
 
-SERVICE_DISABLED = status(
-    403,
-    "PERMISSION_DENIED",
-    "Business Profile Performance API has not been used in project 123456789012 before or it is disabled. Enable it "
-    "by visiting https://console.developers.google.com/apis/api/businessprofileperformance.googleapis.com/overview"
-    "?project=123456789012 then retry.",
-    [
-        {
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": "SERVICE_DISABLED",
-            "domain": "googleapis.com",
-            "metadata": {"service": PERFORMANCE_SERVICE, "consumer": "projects/123456789012"},
-        }
-    ],
-)
+def service_disabled(title: str, service: str) -> dict[str, Any]:
+    """403 PERMISSION_DENIED with reason SERVICE_DISABLED: the API is not enabled in the caller's Cloud project."""
+    return status(
+        403,
+        "PERMISSION_DENIED",
+        f"{title} has not been used in project 123456789012 before or it is disabled. Enable it by visiting "
+        f"https://console.developers.google.com/apis/api/{service}/overview?project=123456789012 then retry.",
+        [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "SERVICE_DISABLED",
+                "domain": "googleapis.com",
+                "metadata": {"service": service, "consumer": "projects/123456789012"},
+            }
+        ],
+    )
+
+
+SERVICE_DISABLED = service_disabled("Business Profile Performance API", PERFORMANCE_SERVICE)
+REVIEWS_DISABLED = service_disabled("Google My Business API", REVIEWS_SERVICE)
 
 
 def write_token_file(folder: Path, token_uri: str | None, **changes: str) -> Path:
@@ -136,9 +148,14 @@ class FakeReview:
 
     @property
     def updated(self) -> datetime:
-        return max(t for t in (self.created, self.edited, self.reply_at) if t is not None)
+        return self.changed(reply_counts=True)
 
-    def body(self, account: str, location: str) -> dict[str, Any]:
+    def changed(self, reply_counts: bool) -> datetime:
+        """The review's `updateTime`: its last edit, and the owner reply's if a reply counts as a change."""
+        reply = self.reply_at if reply_counts else None
+        return max(t for t in (self.created, self.edited, reply) if t is not None)
+
+    def body(self, account: str, location: str, reply_counts: bool = True) -> dict[str, Any]:
         review: dict[str, Any] = {
             "name": f"accounts/{account}/locations/{location}/reviews/{self.review_id}",
             "reviewId": self.review_id,
@@ -147,7 +164,7 @@ class FakeReview:
             "starRating": STARS[self.stars],
             "comment": self.comment,
             "createTime": rfc3339(self.created),
-            "updateTime": rfc3339(self.updated),
+            "updateTime": rfc3339(self.changed(reply_counts)),
         }
         if self.reply_at:
             review["reviewReply"] = {"comment": "Danke, Erika!", "updateTime": rfc3339(self.reply_at)}
@@ -177,6 +194,8 @@ class FakeGoogleBusiness:
     removed: set[str] = field(default_factory=lambda: {"BUSINESS_CONVERSATIONS"})
     daily: dict[str, dict[date, int]] = field(default_factory=dict)
     reviews: list[FakeReview] = field(default_factory=list)
+    reply_updates_review: bool = True  # an owner reply moves the review's updateTime (not documented either way)
+    reviews_refusal: dict[str, Any] | None = None  # set: the reviews API answers 403 with this body, the rest works
     failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     issued: set[str] = field(default_factory=set)
     token_requests: list[dict[str, str]] = field(default_factory=list)
@@ -325,6 +344,8 @@ class FakeGoogleBusiness:
         refused = self._refusal(request, REVIEW_PARAMS)
         if refused:
             return refused
+        if self.reviews_refusal is not None:
+            return _json(self.reviews_refusal, 403)
         _, _, _, account, _, location, _ = request.path.split("/")
         if (account, location) != (self.account_id, self.location_id):
             return self._not_found()
@@ -332,19 +353,33 @@ class FakeGoogleBusiness:
         if order not in ("updateTime desc", "rating", "rating desc"):
             return _json(status(400, "INVALID_ARGUMENT", "Request contains an invalid argument."), 400)
         size = min(int(request.args.get("pageSize", 50)), 50)
-        start = int(base64.urlsafe_b64decode(request.args["pageToken"]).decode()) if "pageToken" in request.args else 0
-        listed = sorted(self.reviews, key=lambda r: r.updated, reverse=True)
+        try:
+            start = _page_start(request.args.get("pageToken"))
+        except ValueError:
+            return _json(status(400, "INVALID_ARGUMENT", "Request contains an invalid argument."), 400)
+        bumped = self.reply_updates_review
+        listed = sorted(self.reviews, key=lambda r: r.changed(bumped), reverse=True)
         if not listed:
             return _json({})
         page = listed[start : start + size]
         body: dict[str, Any] = {
-            "reviews": [r.body(self.account_id, self.location_id) for r in page],
+            "reviews": [r.body(self.account_id, self.location_id, bumped) for r in page],
             "averageRating": round(sum(r.stars for r in listed) / len(listed), 1),
             "totalReviewCount": len(listed),
         }
         if start + size < len(listed):
             body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
         return _json(body)
+
+
+def _page_start(token: str | None) -> int:
+    """The offset an issued `nextPageToken` stands for; anything else raises ValueError."""
+    if token is None:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(token) from exc
 
 
 def _violation(index: int, description: str) -> dict[str, Any]:
