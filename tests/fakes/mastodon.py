@@ -156,7 +156,7 @@ class FakeMastodon:
         self.everything[sid] = status
         if any(m["id"] == ACCOUNT_ID for m in status["mentions"]):
             at = datetime.fromisoformat(status["created_at"].replace("Z", "+00:00")) + timedelta(milliseconds=600)
-            number = str(len(self.notifications) + len(self.everything) + 20)
+            number = str(int(at.timestamp()) * 100 + len(self.notifications) % 100)  # sequential, by creation
             self.notifications.insert(0, {
                 "id": number, "type": "mention", "created_at": iso(at), "group_key": f"ungrouped-{number}",
                 "account": by, "status": status,
@@ -251,7 +251,7 @@ class FakeMastodon:
         if request.path.split("/")[4] != ACCOUNT_ID:
             return self._json({"error": "Record not found"}, 404)
         limit = min(int(request.args.get("limit", DEFAULT_LIMIT)), MAX_LIMIT)
-        items = self.statuses
+        items = [s for s in self.statuses if self._visible(s, bool(request.headers.get("Authorization")))]
         if request.args.get("exclude_reblogs") == "true":
             items = [s for s in items if s["reblog"] is None]
         if "max_id" in request.args:
