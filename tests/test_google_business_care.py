@@ -22,7 +22,7 @@ Inbound 8 (A-H), answered 6: reply rate 75 %. Minutes sorted 0, 5, 30, 120, 195,
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
