@@ -1,4 +1,5 @@
-"""YouTube: a channel's subscriber snapshot (Data API, API key) and, with an OAuth token, its daily
+"""YouTube: a channel's subscriber snapshot (Data API, API key), the comments people leave on it and
+whether the channel answered them (customer care, Data API, API key) and, with an OAuth token, its daily
 views, likes, comments, shares and subscriber gains and losses (Analytics API).
 
 The Data API only knows lifetime totals "now", so they are daily snapshots on
@@ -6,6 +7,13 @@ the account's today; its subscriber count is rounded down to three
 significant figures. The Analytics API reports per day, in Pacific days,
 stopping at the last day it has finished processing (usually two to three
 days ago); recent days can still change, so every run re-reads five days.
+
+Care comes from the public comment threads of the channel (`commentThreads.list` with
+`allThreadsRelatedToChannelId`, newest first, and `comments.list?parentId=` for threads longer than the
+replies a thread carries): someone else's top-level comment is an inbound item, answered when the channel
+itself replies in its thread (compared by channel id, never by name). Nothing of a comment but its id and
+times leaves this module. Care is optional: a refusal of the comments (switched off, forbidden, a server
+error) is one notice, and the account's other numbers still land.
 """
 
 from __future__ import annotations
@@ -13,16 +21,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.plugin import (
     ApiError,
     AuthError,
+    CareItem,
+    Channel,
     Endpoint,
     HttpSession,
     NotFound,
+    Notice,
     Plugin,
     QuotaExhausted,
     RateLimited,
@@ -50,6 +61,12 @@ DAILY = {
     "subscribersLost": "followers_lost",
 }
 SCOPES = "yt-analytics.readonly and youtube.readonly"
+CARE_LOOKBACK_DAYS = 14
+CARE_MAX_DAYS = 90  # every thread page costs a quota unit: a year of comments on every sync would not pay
+THREAD_PAGE = 100  # maxResults of commentThreads.list and comments.list (the documented maximum)
+MAX_THREAD_PAGES = 50  # 5,000 threads per sync at most: the rest waits for the next sync
+UNSEEN = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded", "API_KEY_INVALID",
+          "keyInvalid", "keyExpired", "accessNotConfigured", "SERVICE_DISABLED"}  # these stop the account as before
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,14 @@ class YouTubeOptions:
     analytics_base_url: str = option(
         "https://youtubeanalytics.googleapis.com", help="Analytics API host (tests point it at a fake)."
     )
+    care_lookback_days: int = option(
+        CARE_LOOKBACK_DAYS,
+        help=f"Days of comment threads re-read on every sync for customer care (0: no care; at most {CARE_MAX_DAYS}).",
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.care_lookback_days <= CARE_MAX_DAYS:
+            raise ValueError(f"care_lookback_days must be between 0 and {CARE_MAX_DAYS}")
 
 
 def _envelope(response: Any) -> tuple[str, set[str], str]:
@@ -212,12 +237,205 @@ def _daily(opts: YouTubeOptions, token: Secret, http: HttpSession, window: Windo
         yield page
 
 
+class _CareSkipped(Exception):
+    """The comments could not be read this run for a reason that must not cost the account its other numbers."""
+
+
+@dataclass(frozen=True)
+class _Comment:
+    """What care needs of a comment: its id, who wrote it (a channel id) and when; never its text or names."""
+
+    id: str
+    author: str | None  # authorChannelId.value; absent for some old or closed accounts
+    at: datetime
+    hidden: bool  # the owner rejected it (moderationStatus), when YouTube says so
+
+
+@dataclass(frozen=True)
+class _Thread:
+    top: _Comment
+    replies: tuple[_Comment, ...]
+    total_replies: int
+    public: bool
+
+    @property
+    def latest(self) -> datetime:
+        return max([self.top.at, *(r.at for r in self.replies)])
+
+    @property
+    def complete(self) -> bool:
+        """A thread resource carries only some replies; totalReplyCount says whether to page the rest."""
+        return len(self.replies) >= self.total_replies
+
+
+def _care_refusal(response: Any) -> str | None:
+    """The notice for an answer that ends care for this run but not the account; None to classify as usual."""
+    status = response.status_code
+    if status < 400:
+        return None
+    reason, reasons, _ = _envelope(response)
+    if reasons & UNSEEN or status == 401:
+        return None
+    if "commentsDisabled" in reasons:
+        return "YouTube comments are turned off for the channel, so no comment care was read"
+    if status == 403:
+        return (
+            f"YouTube refused to list the channel's comment threads ({reason or 'forbidden'}): they are read with the "
+            "API key (option `api_key`) as public comments; check that the channel and its videos are public and "
+            "that the key may use the YouTube Data API v3. No comment care was read; the other numbers were stored"
+        )
+    return (
+        f"the YouTube Data API answered HTTP {status} ({reason or 'no reason'}) to a comment request: no comment "
+        "care was read this run; the next sync reads it again"
+    )
+
+
+def _care_get(
+    opts: YouTubeOptions, http: HttpSession, resource: str, params: dict[str, Any]
+) -> tuple[Endpoint, dict[str, Any]]:
+    """One comment request with the API key; a refusal that must not fail the account raises _CareSkipped."""
+    url = f"{opts.base_url.rstrip('/')}/youtube/v3/{resource}"
+    response = http.get(url, params=params, headers={"X-Goog-Api-Key": opts.api_key.reveal()})
+    refusal = _care_refusal(response)
+    if refusal:
+        raise _CareSkipped(refusal)
+    _raise_for(response, "YouTube Data API")
+    answer = Endpoint.of("the YouTube Data API", url)
+    return answer, answer.object(answer.json(response))
+
+
+def _moment(answer: Endpoint, text: str, where: str) -> datetime:
+    """An RFC 3339 time (`2026-11-20T17:00:00Z`, with or without milliseconds) as an aware datetime."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise answer.unreadable(f"expected an RFC 3339 time {where}, got {text!r:.40}") from None
+    if moment.tzinfo is None:
+        raise answer.unreadable(f"expected an RFC 3339 time with a zone {where}, got {text!r:.40}")
+    return moment
+
+
+def _comment(answer: Endpoint, value: Any) -> _Comment:
+    resource = answer.object(value, "as a comment")
+    snippet = answer.get_object(resource, "snippet", required=True) or {}
+    author = answer.get_object(snippet, "authorChannelId")
+    return _Comment(
+        id=answer.text(resource, "id"),
+        author=answer.get_text(author, "value") if author is not None else None,
+        at=_moment(answer, answer.text(snippet, "publishedAt"), 'under "publishedAt"'),
+        hidden=answer.get_text(snippet, "moderationStatus") == "rejected",
+    )
+
+
+def _thread(answer: Endpoint, value: Any) -> _Thread:
+    resource = answer.object(value, 'in "items"')
+    snippet = answer.get_object(resource, "snippet", required=True) or {}
+    replies = answer.get_object(resource, "replies") or {}
+    public = snippet.get("isPublic", True)
+    if not isinstance(public, bool):
+        raise answer.unreadable(f'expected true or false under "isPublic", got {public!r:.20}')
+    return _Thread(
+        top=_comment(answer, answer.get_object(snippet, "topLevelComment", required=True)),
+        replies=tuple(_comment(answer, c) for c in answer.get_list(replies, "comments")),
+        total_replies=int(answer.number(snippet.get("totalReplyCount", 0), 'under "totalReplyCount"')),
+        public=public,
+    )
+
+
+def _pages(
+    opts: YouTubeOptions, http: HttpSession, resource: str, params: dict[str, Any]
+) -> Iterator[tuple[Endpoint, list[Any]]]:
+    """The `items` of each page of a Data API list, following nextPageToken."""
+    token: str | None = None
+    while True:
+        answer, body = _care_get(opts, http, resource, {**params, **({"pageToken": token} if token else {})})
+        yield answer, answer.get_list(body, "items")
+        token = answer.get_text(body, "nextPageToken")
+        if not token:
+            return
+
+
+def _replies(opts: YouTubeOptions, http: HttpSession, thread: _Thread) -> _Thread:
+    """The thread with every reply, read with comments.list when the thread resource carried only some."""
+    if thread.complete:
+        return thread
+    params = {"part": "snippet", "parentId": thread.top.id, "maxResults": THREAD_PAGE}
+    replies = [_comment(answer, c) for answer, page in _pages(opts, http, "comments", params) for c in page]
+    return _Thread(thread.top, tuple(replies), thread.total_replies, thread.public)
+
+
+def _threads(opts: YouTubeOptions, http: HttpSession, since: datetime) -> Iterator[list[_Thread]]:
+    """Pages of the channel's threads with activity since `since`, newest first; stops at a page with none."""
+    params = {"part": "snippet,replies", "allThreadsRelatedToChannelId": opts.channel_id,
+              "maxResults": THREAD_PAGE, "order": "time"}
+    for number, (answer, page) in enumerate(_pages(opts, http, "commentThreads", params), start=1):
+        recent = [t for t in (_thread(answer, item) for item in page) if t.latest >= since]
+        yield [_replies(opts, http, t) for t in recent]
+        if not recent:
+            return
+        if number == MAX_THREAD_PAGES:
+            raise _CareSkipped(
+                f"the channel has more than {MAX_THREAD_PAGES * THREAD_PAGE:,} comment threads in the last "
+                f"{opts.care_lookback_days} days: only the newest were read for care (lower `care_lookback_days`)"
+            )
+
+
+def _first_reply(mine: list[datetime], after: datetime) -> datetime | None:
+    return next((m for m in mine if m >= after), None)
+
+
+def care_items(thread: _Thread, me: str) -> list[CareItem]:
+    """The thread's facts: someone else's comment and when the channel first answered it in the thread.
+
+    The channel's own top-level comment is not inbound; the replies others give it are ("reply"), each
+    answered by the channel's first reply after it. Replies among viewers in someone else's thread are
+    their conversation, not questions to the channel, and are left out. A thread YouTube marks not public,
+    or a comment the owner rejected, counts as hidden.
+    """
+    mine = sorted(r.at for r in thread.replies if r.author == me)
+    top = thread.top
+    if top.author != me:
+        hidden = top.hidden or not thread.public
+        return [CareItem(PLATFORM, Channel.COMMENT, top.id, top.at, _first_reply(mine, top.at), deleted=hidden)]
+    items = [CareItem(PLATFORM, Channel.COMMENT, top.id, top.at, from_account=True)]
+    for reply in thread.replies:
+        if reply.author != me:
+            hidden = reply.hidden or not thread.public
+            first = _first_reply(mine, reply.at)
+            items.append(CareItem(PLATFORM, Channel.REPLY, reply.id, reply.at, first, deleted=hidden))
+    return items
+
+
+def care_since(opts: YouTubeOptions, window: Window) -> datetime | None:
+    """From when threads are read: the window or the care lookback, whichever starts first (at most
+    CARE_MAX_DAYS back); None when care is off or the window is an old backfill comments cannot reach cheaply."""
+    if opts.care_lookback_days == 0:
+        return None
+    recent = window.today - timedelta(days=opts.care_lookback_days)
+    if window.until < recent:
+        return None
+    first = max(min(window.since, recent), window.today - timedelta(days=CARE_MAX_DAYS))
+    return datetime.combine(first, time(0), window.timezone)
+
+
+def _care(opts: YouTubeOptions, http: HttpSession, window: Window) -> Iterator[list[CareItem] | Notice]:
+    since = care_since(opts, window)
+    if since is None:
+        return
+    try:
+        for page in _threads(opts, http, since):
+            yield [item for thread in page for item in care_items(thread, opts.channel_id)]
+    except _CareSkipped as skipped:
+        yield Notice(str(skipped))
+
+
 def fetch(opts: YouTubeOptions, window: Window, http: HttpSession, state: dict[str, Any]) -> Iterator[Any]:
     snapshot = list(_snapshot(channel(opts, http), window))
     yield [s for s in snapshot if isinstance(s, Sample)]
     yield from (u for u in snapshot if isinstance(u, Unavailable))
     if opts.token:
         yield from _daily(opts, opts.token, http, window)
+    yield from _care(opts, http, window)
 
 
 def check(opts: YouTubeOptions, http: HttpSession) -> str:

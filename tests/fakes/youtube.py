@@ -1,4 +1,5 @@
-"""A fake YouTube: Data API v3 `channels.list` and Analytics API v2 `reports.query`, on one server.
+"""A fake YouTube: Data API v3 `channels.list`, `commentThreads.list` and `comments.list`, and Analytics API
+v2 `reports.query`, on one server.
 
 It answers like Google: counts in the Data API are strings and the subscriber
 count is rounded down to three significant figures; an unknown channel id is
@@ -8,13 +9,20 @@ token of the channel's owner, returns rows (dimension strings, metric
 numbers) only up to the last fully processed day, pages with
 maxResults/startIndex, and omits `rows` when there is none. Errors use the
 Google envelope with the documented reasons.
+
+Comment threads (`allThreadsRelatedToChannelId`, newest first) page with maxResults (1-100, default 20)
+and an opaque pageToken/nextPageToken; a thread carries at most five replies (the newest) beside its
+totalReplyCount, and `comments.list?parentId=` pages through all of them, newest first, like the recorded
+answers of the real API. Times are RFC 3339 with milliseconds (`2026-11-20T17:00:00.000Z`). Every comment
+carries a text, an author name, a channel URL and an avatar URL, so tests can show none is stored.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -29,6 +37,11 @@ CHANNEL_PARAMS = {"part", "id", "forHandle", "forUsername", "mine", "maxResults"
                   "managedByMe", "onBehalfOfContentOwner", "fields", "prettyPrint", "alt", "quotaUser"}
 REPORT_PARAMS = {"ids", "startDate", "endDate", "metrics", "dimensions", "filters", "sort", "maxResults",
                  "startIndex", "currency", "includeHistoricalChannelData", "fields", "prettyPrint", "alt"}
+THREAD_PARAMS = {"part", "allThreadsRelatedToChannelId", "channelId", "id", "videoId", "maxResults", "moderationStatus",
+                 "order", "pageToken", "searchTerms", "textFormat", "key", "fields", "prettyPrint", "alt", "quotaUser"}
+COMMENT_PARAMS = {"part", "id", "parentId", "maxResults", "pageToken", "textFormat", "key", "fields", "prettyPrint",
+                  "alt", "quotaUser"}
+REPLIES_IN_THREAD = 5  # a commentThread resource carries at most this many replies; comments.list has them all
 METRICS = ("views", "likes", "comments", "shares", "subscribersGained", "subscribersLost", "estimatedMinutesWatched")
 
 
@@ -67,6 +80,50 @@ BAD_TOKEN = error(
     status="UNAUTHENTICATED",
 )
 NOT_OWNER = error(403, "forbidden", "Forbidden", status="PERMISSION_DENIED")
+COMMENTS_DISABLED = error(
+    403, "commentsDisabled",
+    'The video identified by the <code><a href="/youtube/v3/docs/commentThreads/list#videoId">videoId</a></code> '
+    "parameter has disabled comments.",
+    domain="youtube.commentThread",
+)
+COMMENTS_FORBIDDEN = error(
+    403, "forbidden",
+    "The comment thread could not be retrieved due to insufficient permissions. The request might not be properly "
+    "authorized.", domain="youtube.commentThread",
+)
+INSUFFICIENT_SCOPE = error(
+    403, "insufficientPermissions", "Request had insufficient authentication scopes.", status="PERMISSION_DENIED",
+    details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+              "domain": "googleapis.com", "metadata": {"service": "youtube.googleapis.com",
+                                                       "method": "youtube.api.v3.V3DataCommentThreadService.List"}}],
+)
+BACKEND_ERROR = error(500, "backendError", "Backend Error", status="INTERNAL")
+
+
+def rfc3339(moment: datetime) -> str:
+    """Google's way of writing a time: UTC, milliseconds, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@dataclass
+class FakeComment:
+    """One comment as YouTube keeps it, with the personal data a real one carries."""
+
+    id: str
+    author_id: str
+    at: datetime
+    text: str = "Wann habt ihr sonntags offen?"
+    author_name: str = "Erika Musterfrau"
+    handle: str = "@erikamusterfrau"
+    moderation_status: str | None = None  # only the channel owner is told; "rejected" when the owner hid it
+
+
+@dataclass
+class FakeThread:
+    top: FakeComment
+    video_id: str = "dQw4w9WgXcQ"
+    replies: list[FakeComment] = field(default_factory=list)  # oldest first, as they were written
+    public: bool = True
 
 
 @dataclass
@@ -91,11 +148,30 @@ class FakeYouTube:
     daily: dict[date, dict[str, int]] = field(default_factory=dict)
     data_error: tuple[int, dict[str, Any]] | None = None  # forced answer of the Data API
     analytics_error: tuple[int, dict[str, Any]] | None = None
+    comments_error: tuple[int, dict[str, Any]] | None = None  # forced answer of commentThreads and comments
+    threads: list[FakeThread] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.server.expect_request("/youtube/v3/channels", method="GET").respond_with_handler(self._channels)
+        self.server.expect_request("/youtube/v3/commentThreads", method="GET").respond_with_handler(self._threads)
+        self.server.expect_request("/youtube/v3/comments", method="GET").respond_with_handler(self._comments)
         self.server.expect_request("/v2/reports", method="GET").respond_with_handler(self._reports)
+
+    def add_thread(self, comment_id: str, author_id: str, at: datetime, **kw: Any) -> FakeThread:
+        """A top-level comment (a new thread); `kw` goes to FakeThread (video_id, public) or FakeComment."""
+        thread_kw = {k: kw.pop(k) for k in ("video_id", "public") if k in kw}
+        thread = FakeThread(FakeComment(comment_id, author_id, at, **kw), **thread_kw)
+        self.threads.append(thread)
+        return thread
+
+    def reply(self, thread: FakeThread, author_id: str, at: datetime, **kw: Any) -> FakeComment:
+        comment = FakeComment(f"{thread.top.id}.{len(thread.replies):022d}", author_id, at, **kw)
+        thread.replies.append(comment)
+        return comment
+
+    def comment_requests(self, path: str) -> list[dict[str, list[str]]]:
+        return [r.args for r in self.requests if r.path == f"/youtube/v3/{path}"]
 
     def seed(self, day: date, **values: int) -> None:
         """Analytics numbers for one Pacific day; missing metrics are 0."""
@@ -116,13 +192,19 @@ class FakeYouTube:
             return self._json(error(400, "badRequest", message, status="INVALID_ARGUMENT"))
         return None
 
-    def _channels(self, request: Request) -> Response:
-        self._record(request)
+    def _key_refused(self, request: Request) -> Response | None:
         key = request.headers.get("X-Goog-Api-Key") or request.args.get("key")
         if not key:
             return self._json(MISSING_KEY)
         if key != self.api_key:
             return self._json(INVALID_KEY)
+        return None
+
+    def _channels(self, request: Request) -> Response:
+        self._record(request)
+        refused = self._key_refused(request)
+        if refused:
+            return refused
         if self.data_error:
             return self._json(self.data_error)
         refused = self._unknown(request, CHANNEL_PARAMS)
@@ -187,3 +269,99 @@ class FakeYouTube:
         if rows:
             body["rows"] = rows
         return self._json((200, body))
+
+    def _list_refused(self, request: Request, allowed: set[str], filters: tuple[str, ...]) -> Response | None:
+        """The checks commentThreads.list and comments.list share: key, parameters, one filter, page size."""
+        refused = self._key_refused(request) or self._unknown(request, allowed)
+        if refused:
+            return refused
+        if self.comments_error:
+            return self._json(self.comments_error)
+        if "part" not in request.args:
+            return self._json(error(400, "missingRequiredParameter", "No filter selected. Expected one of: part"))
+        if sum(f in request.args for f in filters) != 1:
+            return self._json(error(400, "incompatibleParameters",
+                                    f"Incompatible parameters specified: expected exactly one of {', '.join(filters)}"))
+        size = request.args.get("maxResults", "20")
+        if not size.isdigit() or not 1 <= int(size) <= 100:
+            return self._json(error(400, "invalidParameter", "Invalid value for parameter maxResults"))
+        if "pageToken" in request.args and self._offset(request) is None:
+            return self._json(error(400, "invalidPageToken", "The request specifies an invalid page token."))
+        return None
+
+    def _offset(self, request: Request) -> int | None:
+        token = request.args.get("pageToken")
+        if token is None:
+            return 0
+        try:
+            kind, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return int(offset) if kind == request.path and offset.isdigit() else None
+
+    def _page(self, request: Request, kind: str, resources: list[dict[str, Any]]) -> Response:
+        first = self._offset(request) or 0
+        size = int(request.args.get("maxResults", "20"))
+        body: dict[str, Any] = {"kind": kind, "etag": "Fv1Qd2j5ZtH0kq3x8bN6oWmRvYs"}
+        if first + size < len(resources):
+            body["nextPageToken"] = base64.urlsafe_b64encode(f"{request.path}:{first + size}".encode()).decode()
+        body["pageInfo"] = {"totalResults": len(resources), "resultsPerPage": size}
+        body["items"] = resources[first:first + size]
+        return self._json((200, body))
+
+    def _threads(self, request: Request) -> Response:
+        self._record(request)
+        filters = ("allThreadsRelatedToChannelId", "channelId", "id", "videoId")
+        refused = self._list_refused(request, THREAD_PARAMS, filters)
+        if refused:
+            return refused
+        if request.args.get("allThreadsRelatedToChannelId", CHANNEL_ID) != CHANNEL_ID:
+            message = ("The channel identified by the <code>allThreadsRelatedToChannelId</code> parameter could not be "
+                       "found.")
+            return self._json(error(404, "channelNotFound", message, domain="youtube.commentThread"))
+        parts = request.args["part"].split(",")
+        newest = sorted(self.threads, key=lambda t: t.top.at, reverse=True)
+        return self._page(request, "youtube#commentThreadListResponse", [self._thread(t, parts) for t in newest])
+
+    def _comments(self, request: Request) -> Response:
+        self._record(request)
+        refused = self._list_refused(request, COMMENT_PARAMS, ("id", "parentId"))
+        if refused:
+            return refused
+        thread = next((t for t in self.threads if t.top.id == request.args.get("parentId")), None)
+        replies = sorted(thread.replies, key=lambda c: c.at, reverse=True) if thread else []
+        return self._page(request, "youtube#commentListResponse", [self._comment(c, thread) for c in replies])
+
+    def _thread(self, thread: FakeThread, parts: list[str]) -> dict[str, Any]:
+        resource: dict[str, Any] = {"kind": "youtube#commentThread", "etag": "W4DPat_BSfoIcTpeSjXLpOq8mRw",
+                                    "id": thread.top.id}
+        if "snippet" in parts:
+            resource["snippet"] = {"channelId": CHANNEL_ID, "videoId": thread.video_id,
+                                   "topLevelComment": self._comment(thread.top, None, thread.video_id),
+                                   "canReply": True, "totalReplyCount": len(thread.replies), "isPublic": thread.public}
+        if "replies" in parts and thread.replies:
+            newest = sorted(thread.replies, key=lambda c: c.at, reverse=True)[:REPLIES_IN_THREAD]
+            resource["replies"] = {"comments": [self._comment(c, thread) for c in newest]}
+        return resource
+
+    def _comment(self, comment: FakeComment, parent: FakeThread | None, video_id: str | None = None) -> dict[str, Any]:
+        snippet: dict[str, Any] = {
+            "authorDisplayName": comment.author_name,
+            "authorProfileImageUrl": f"https://yt3.ggpht.com/ytc/{comment.handle[1:]}=s48-c-k-c0x00ffffff-no-rj",
+            "authorChannelUrl": f"http://www.youtube.com/{comment.handle}",
+            "authorChannelId": {"value": comment.author_id},
+            "textDisplay": comment.text,
+            "textOriginal": comment.text,
+            "canRate": True,
+            "viewerRating": "none",
+            "likeCount": 0,
+            "publishedAt": rfc3339(comment.at),
+            "updatedAt": rfc3339(comment.at),
+        }
+        if parent is None:
+            snippet.update({"channelId": CHANNEL_ID, "videoId": video_id} if video_id else {"channelId": CHANNEL_ID})
+        if parent is not None:
+            snippet["parentId"] = parent.top.id
+        if comment.moderation_status:
+            snippet["moderationStatus"] = comment.moderation_status
+        return {"kind": "youtube#comment", "etag": "dQGpRBbLeR7VSsV4-nNtA7qKCcI", "id": comment.id, "snippet": snippet}
