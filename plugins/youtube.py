@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -312,7 +312,10 @@ def _moment(answer: Endpoint, text: str, where: str) -> datetime:
         raise answer.unreadable(f"expected an RFC 3339 time {where}, got {text!r:.40}") from None
     if moment.tzinfo is None:
         raise answer.unreadable(f"expected an RFC 3339 time with a zone {where}, got {text!r:.40}")
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC has no UTC time
+        raise answer.unreadable(f"expected an RFC 3339 time {where}, got {text!r:.40}") from None
 
 
 def _comment(answer: Endpoint, value: Any) -> _Comment:

@@ -54,7 +54,7 @@ from tracker.errors import QuotaExhausted
 from tracker.report import compute
 from tracker.report.period import Period
 from tracker.store.db import open_engine
-from tracker.testing import fetch_once, raises_domain_error, window
+from tracker.testing import check_plugin, check_unreadable_answers, fetch_once, raises_domain_error, window
 from tracker_plugins.youtube import THREAD_PAGE, plugin
 
 KEY, TOKEN = "yt-key-abc", "yt-oauth-xyz"
@@ -148,6 +148,37 @@ def care_rows(url: str) -> list[dict[str, Any]]:
             return [dict(r) for r in conn.execute(sa.text("SELECT * FROM care_item")).mappings()]
     finally:
         engine.dispose()
+
+
+def test_passes_the_conformance_kit_with_comment_threads(fake: FakeYouTube, httpserver: HTTPServer) -> None:
+    seed(fake)
+    result = check_plugin(plugin, raw(httpserver), since=FIRST_SYNC - timedelta(days=6), until=FIRST_SYNC, env=ENV)
+    assert len([i for i in result.care if not i.from_account]) == 113  # 112 comments and E's reply
+
+
+def test_comment_answers_of_another_shape_fail_naming_the_data_api(fake: FakeYouTube, httpserver: HTTPServer) -> None:
+    thread_a(fake)
+    thread_d(fake)
+    results = check_unreadable_answers(plugin, raw(httpserver), since=FIRST_SYNC, until=FIRST_SYNC, env=ENV)
+    failed = [r for r in results if r.error is not None]
+    assert failed and all("YouTube" in str(r.error) for r in failed)
+
+
+def test_a_time_without_a_zone_fails_the_account_in_one_line(fake: FakeYouTube, httpserver: HTTPServer) -> None:
+    fake.add_thread("UgzA0000000000000000000AaABAg", ERIKA, utc(20, 17), published="2026-11-20T17:00:00")
+    error = raises_domain_error(plugin, raw(httpserver), window(FIRST_SYNC, FIRST_SYNC), env=ENV)
+    assert "RFC 3339 time with a zone" in str(error) and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("written", ["2026-11-16T10:00:00Z", "2026-11-16T11:00:00.000+01:00"])
+def test_times_with_or_without_milliseconds_and_with_an_offset_are_the_same_instant(
+    fake: FakeYouTube, httpserver: HTTPServer, written: str
+) -> None:
+    a = fake.add_thread("UgzA0000000000000000000AaABAg", ERIKA, utc(16, 10), published=written)
+    fake.reply(a, ME, utc(16, 10, 45))
+    result = fetch_once(plugin, raw(httpserver), window(FIRST_SYNC, FIRST_SYNC), env=ENV)
+    (item,) = result.care
+    assert (item.created_at, item.first_reply_at) == (utc(16, 10), utc(16, 10, 45))
 
 
 def test_reply_rate_and_first_response_times_match_the_hand_computed_figures(

@@ -116,6 +116,7 @@ class FakeComment:
     author_name: str = "Erika Musterfrau"
     handle: str = "@erikamusterfrau"
     moderation_status: str | None = None  # only the channel owner is told; "rejected" when the owner hid it
+    published: str | None = None  # publishedAt as written, when a test needs another RFC 3339 form than rfc3339()
 
 
 @dataclass
@@ -355,7 +356,7 @@ class FakeYouTube:
             "canRate": True,
             "viewerRating": "none",
             "likeCount": 0,
-            "publishedAt": rfc3339(comment.at),
+            "publishedAt": comment.published or rfc3339(comment.at),
             "updatedAt": rfc3339(comment.at),
         }
         if parent is None:
