@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tracker.errors import ConfigError
-from tracker.plugin import Window
+
+if TYPE_CHECKING:
+    from tracker.plugin import Window
 
 DEFAULT_LOOKBACK_DAYS = 3
 DEFAULT_INITIAL_DAYS = 30
@@ -40,6 +43,8 @@ def plan_window(
     since: date | None = None,
     until: date | None = None,
 ) -> Plan:
+    from tracker.plugin import Window  # the plugin API pulls in requests; the config and the report need only today
+
     if since or until:
         start = since or (until or today) - timedelta(days=initial_days - 1)
         end = until or today

@@ -1,16 +1,12 @@
 """`tracker accounts check|forget|rename`: is each account reachable; delete or rename one account's stored data."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from tracker import output, words
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, load_registry, stderr, stdout
 
 if TYPE_CHECKING:
@@ -30,6 +26,7 @@ def check(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Make one cheap authenticated call per account and say what is wrong, if anything."""
+    from tracker import output
     from tracker.errors import UnknownAccount
 
     cfg = load_config(config, required=True)
@@ -48,6 +45,8 @@ def check(
     elif fmt is Format.csv:
         output.write_csv([asdict(r) for r in results], sys.stdout, ["account", "plugin", "status", "message"])
     else:
+        from rich.table import Table
+
         table = Table(title="Accounts", title_justify="left")
         for header in ("Account", "Plugin", "Status", "Details"):
             table.add_column(header)
@@ -59,7 +58,7 @@ def check(
         raise typer.Exit(code=1)
 
 
-def _warnings(cfg: Config, name: str) -> list[str]:
+def _warnings(cfg: "Config", name: str) -> list[str]:
     """What the owner should know before the delete: it may come back, or may not be fetchable at all."""
     from tracker.config import RESERVED_ACCOUNT
 
@@ -85,8 +84,10 @@ class Advice:
         return [f"warning: {w}" for w in self.warnings] + [f"note: {n}" for n in self.notes]
 
 
-def _show_plan(console: Console, rows: Rows, action: Callable[[str], str], advice: Advice) -> None:
+def _show_plan(console: "Console", rows: "Rows", action: Callable[[str], str], advice: Advice) -> None:
     """Rows per table and what happens to them (`action` of a `Rows` field), before anything changes."""
+    from rich.table import Table
+
     table = Table(title=f"Stored data of account {rows.account}", title_justify="left")
     table.add_column("Table")
     table.add_column("Rows", justify="right")
@@ -144,7 +145,9 @@ def forget(
     _show_result(done, warnings, fmt)
 
 
-def _show_result(done: Rows, warnings: list[str], fmt: Format) -> None:
+def _show_result(done: "Rows", warnings: list[str], fmt: Format) -> None:
+    from tracker import output, words
+
     if fmt is Format.table:
         deleted, kept = words.count(done.deleted, "row"), words.count(done.runs, "row")
         stdout().print(f"Forgot {done.account}: deleted {deleted}; kept {kept} of run history.", highlight=False)
@@ -156,7 +159,7 @@ def _show_result(done: Rows, warnings: list[str], fmt: Format) -> None:
         output.write_csv(rows, sys.stdout, ["table", "rows", "action"])
 
 
-def _rename_advice(cfg: Config, old: str, new: str) -> Advice:
+def _rename_advice(cfg: "Config", old: str, new: str) -> Advice:
     """Whether the config already reads the new name: the usual order is config first, then the data."""
     where = cfg.path or "the config"
     has_old, has_new = cfg.account(old) is not None, cfg.account(new) is not None
@@ -202,7 +205,9 @@ def rename(
     _show_renamed(done, new, advice, fmt)
 
 
-def _show_renamed(done: Rows, new: str, advice: Advice, fmt: Format) -> None:
+def _show_renamed(done: "Rows", new: str, advice: Advice, fmt: Format) -> None:
+    from tracker import output, words
+
     if fmt is Format.table:
         moved = words.count(done.total, "row")
         stdout().print(f"Renamed {done.account} to {new}: moved {moved}, run history included.", highlight=False)

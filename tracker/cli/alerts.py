@@ -1,7 +1,5 @@
 """`tracker alerts`: what needs the owner's attention; the exit code tells cron whether to mail."""
 
-from __future__ import annotations
-
 import sys
 import textwrap
 from datetime import datetime, timezone
@@ -9,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, load_config, open_engine, stderr, stdout
 from tracker.errors import TrackerError
 
@@ -49,7 +46,8 @@ def alerts(
     raise typer.Exit(code=EXIT_ALERTS if found else EXIT_NOTHING)
 
 
-def show(found: list[Alert], fmt: Format) -> None:
+def show(found: "list[Alert]", fmt: Format) -> None:
+    from tracker import output
     from tracker.alerts import columns
 
     if fmt is Format.json:
@@ -62,7 +60,7 @@ def show(found: list[Alert], fmt: Format) -> None:
         show_text(found)
 
 
-def show_text(found: list[Alert]) -> None:
+def show_text(found: "list[Alert]") -> None:
     """One block per alert instead of a table: a kind like conversion_rate_below_baseline leaves a table no room at 80 columns."""
     from tracker.words import count
 

@@ -1,19 +1,18 @@
 """`tracker chart`: vanity against conversions over time, one small chart per platform."""
 
-from __future__ import annotations
-
 import os
 import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 from tracker.report.period import Step
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tracker.config import Config
     from tracker.report.chart import Picture
 
@@ -25,8 +24,8 @@ METRIC_HELP = (
 
 
 def build_picture(
-    cfg: Config, days: int, until: date | None, platforms: list[str] | None, names: list[str], step: Step
-) -> Picture:
+    cfg: "Config", days: int, until: date | None, platforms: list[str] | None, names: list[str], step: Step
+) -> "Picture":
     """The report's own figures per bucket, in the report's platform order, with the period's rows for headlines."""
     from tracker.cli.report import build_report, refuse_unknown
     from tracker.report import chart, compute
@@ -51,14 +50,16 @@ def build_picture(
     return chart.Picture(period, step, chosen, kept, totals, asked=bool(names))
 
 
-def console() -> Console:
+def console() -> "Console":
     """NO_COLOR removes colour, not the chart: without a colour system Rich writes no escape codes at all."""
+    from rich.console import Console
+
     if os.environ.get("NO_COLOR"):
         return Console(color_system=None)
     return Console()
 
 
-def show(picture: Picture, fmt: Format) -> None:
+def show(picture: "Picture", fmt: Format) -> None:
     from tracker.report import chart
 
     if fmt is Format.json:

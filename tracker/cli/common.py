@@ -1,7 +1,7 @@
 """What every command shares: options, consoles, error handling, opening things.
 
-Heavy modules (sqlmodel, requests) are imported inside functions so that
-`tracker --help` stays fast.
+Heavy modules (sqlalchemy, requests, rich's renderables) are imported inside
+functions so that `tracker --help` stays fast.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
 
 from tracker.errors import TrackerError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy.engine import Engine
 
     from tracker.config import Config
@@ -46,6 +46,8 @@ PIPE_WIDTH = 140
 
 def stdout() -> Console:
     """Wide enough in a pipe for the report to stay one row per platform."""
+    from rich.console import Console
+
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=PIPE_WIDTH)
@@ -53,6 +55,8 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True)
 
 

@@ -1,7 +1,5 @@
 """`tracker init` and `tracker config check`."""
 
-from __future__ import annotations
-
 import re
 import textwrap
 from dataclasses import dataclass
@@ -95,7 +93,7 @@ def _notes(text: str) -> list[str]:
     return [line.replace(NBSP, " ") for line in lines]
 
 
-def _value(plugin: str, info: OptionInfo, example: Example) -> str | None:
+def _value(plugin: str, info: "OptionInfo", example: Example) -> str | None:
     """The TOML value the example shows for an option, or None to only name it."""
     given = dict(example.values)
     if info.name in given:
@@ -107,7 +105,7 @@ def _value(plugin: str, info: OptionInfo, example: Example) -> str | None:
     return PLACEHOLDERS.get(info.type_name, '"..."')
 
 
-def example_account(plugin: Plugin) -> list[str]:
+def example_account(plugin: "Plugin") -> list[str]:
     """A commented [accounts.NAME] table with the options `tracker plugins show` lists, secrets as ${ENV_VAR}."""
     from tracker import options
 
@@ -126,7 +124,7 @@ def example_account(plugin: Plugin) -> list[str]:
     return lines + _notes(f"{more}All of them: `tracker plugins show {plugin.name}`.")
 
 
-def starter(registry: Registry, timezone: str) -> str:
+def starter(registry: "Registry", timezone: str) -> str:
     """The config `tracker init` writes: no account, a commented example for every plugin of a real platform."""
     plugins = [p for p in registry.plugins() if p.name not in NOT_A_REAL_ACCOUNT]
     parts = [HEADER.format(timezone=timezone).rstrip("\n")]
@@ -165,7 +163,7 @@ def problems(path: Path | None) -> tuple[Path | None, int, list[str]]:
     return cfg.path, len(cfg.accounts), found
 
 
-def _existing_database(cfg: Config) -> Engine | None:
+def _existing_database(cfg: "Config") -> "Engine | None":
     """The database, if there is one of this release's schema; checking a config never creates or migrates one."""
     import sqlalchemy as sa
 
@@ -189,7 +187,7 @@ def _existing_database(cfg: Config) -> Engine | None:
     return None
 
 
-def rename_hints(cfg: Config, registry: Registry) -> list[str]:
+def rename_hints(cfg: "Config", registry: "Registry") -> list[str]:
     """A stored account gone from the config and a new one reading the same source: renamed, its history left behind."""
     from tracker import options
     from tracker.store.rename import likely_renames
@@ -215,7 +213,7 @@ def warnings(path: Path | None) -> list[str]:
     return rename_hints(cfg, load_registry(cfg)) + readable_secrets(cfg)
 
 
-def readable_secrets(cfg: Config) -> list[str]:
+def readable_secrets(cfg: "Config") -> list[str]:
     """A config that other users can read must not hold a credential: name the keys and how to close it."""
     import os
     import stat

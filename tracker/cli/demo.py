@@ -1,7 +1,5 @@
 """`tracker demo`: the real sync and report, on made-up data, in a separate database."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Annotated
 

@@ -1,13 +1,10 @@
 """`tracker explain PLATFORM METRIC [DAY]`: a report figure traced to the stored days and runs behind it."""
 
-from __future__ import annotations
-
 import dataclasses
 import re
 import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -21,10 +18,10 @@ from tracker.cli.common import (
     open_engine,
     stdout,
 )
-from tracker.output import write_csv as write_csv_records
-from tracker.output import write_json
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
 
     from tracker.config import Config
@@ -58,6 +55,8 @@ def explain(
     cfg = load_config(config)
     found = build_explanation(cfg, platform, metric, *_period(cfg, day, days, until))
     if fmt is Format.json:
+        from tracker.output import write_json
+
         write_json(to_json(found, cfg.currency), sys.stdout)
     elif fmt is Format.csv:
         write_csv(found, cfg.currency)
@@ -65,7 +64,7 @@ def explain(
         show_table(found, cfg.currency, cfg.timezone, stdout())
 
 
-def _period(cfg: Config, day: datetime | None, days: int | None, until: datetime | None) -> tuple[date, date]:
+def _period(cfg: "Config", day: datetime | None, days: int | None, until: datetime | None) -> tuple[date, date]:
     from tracker.windows import account_today
 
     if day is not None:
@@ -74,7 +73,7 @@ def _period(cfg: Config, day: datetime | None, days: int | None, until: datetime
     return end - timedelta(days=(days or DEFAULT_DAYS) - 1), end
 
 
-def build_explanation(cfg: Config, platform: str, metric: str, start: date, end: date) -> Explanation:
+def build_explanation(cfg: "Config", platform: str, metric: str, start: date, end: date) -> "Explanation":
     """The explanation of one figure of `tracker report` for the same config and period."""
     from tracker import explain as core
     from tracker.report.compute import Period
@@ -113,7 +112,7 @@ def _signed(value: float, metric: str) -> str:
     return ("+" if value > 0 else "") + _num(value, metric)
 
 
-def label(e: Explanation, currency: str, value: float | None = None) -> str:
+def label(e: "Explanation", currency: str, value: float | None = None) -> str:
     """The unit words after a figure: "reach/day", "likes", "1 conversion", "EUR"."""
     if e.metric == "revenue":
         return currency
@@ -139,7 +138,7 @@ def _terms(values: list[float], metric: str) -> str:
 CHANGE_STEPS = ("change", "add_change")
 
 
-def step_text(step: Step, e: Explanation, currency: str, final: bool) -> str:
+def step_text(step: "Step", e: "Explanation", currency: str, final: bool) -> str:
     """One line of the arithmetic, in words; `final`: its result is the figure the report shows, rounded as it is."""
     m = e.metric
     shown = e.change if step.how in CHANGE_STEPS else e.result
@@ -168,7 +167,7 @@ def step_text(step: Step, e: Explanation, currency: str, final: bool) -> str:
     return f"added across accounts: {_terms(step.terms, m)} = {result}{unit}"
 
 
-def arithmetic(e: Explanation, currency: str) -> list[str]:
+def arithmetic(e: "Explanation", currency: str) -> list[str]:
     """The report's arithmetic, one line per step; the last step of the figure (and of the change) is the report's."""
     figure = [i for i, s in enumerate(e.steps) if s.how not in CHANGE_STEPS]
     change = [i for i, s in enumerate(e.steps) if s.how in CHANGE_STEPS]
@@ -176,7 +175,7 @@ def arithmetic(e: Explanation, currency: str) -> list[str]:
     return [step_text(s, e, currency, final=i in final) for i, s in enumerate(e.steps)]
 
 
-def headline(e: Explanation, currency: str) -> str:
+def headline(e: "Explanation", currency: str) -> str:
     what = f"{e.platform} {e.metric}"
     if not e.in_report:
         return f"The report has no row for {e.platform} from {e.start} to {e.end}: nothing counted is stored."
@@ -194,7 +193,7 @@ def headline(e: Explanation, currency: str) -> str:
     return f"The report shows {figure}{field}:"
 
 
-def notes(e: Explanation, currency: str) -> list[str]:
+def notes(e: "Explanation", currency: str) -> list[str]:
     """Why the platform's own app may show another number, and what was left out."""
     from tracker.store.forget import removed_note
 
@@ -259,7 +258,7 @@ def _kind(kind: str) -> str:
     return KIND_WORDS.get(kind, kind)
 
 
-def definitions(e: Explanation) -> list[str]:
+def definitions(e: "Explanation") -> list[str]:
     meaning = f" {e.meaning}" if e.meaning else ""
     found = [f"{e.metric}: {e.kind}{f' ({e.unit})' if e.unit else ''}.{meaning}"]
     for d in e.definitions:
@@ -281,7 +280,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def to_json(e: Explanation, currency: str) -> dict[str, Any]:
+def to_json(e: "Explanation", currency: str) -> dict[str, Any]:
     data = _plain(dataclasses.asdict(e))
     data["label"] = label(e, currency)
     data["provisional"] = e.provisional
@@ -297,8 +296,10 @@ CSV_FIELDS = [
 ]
 
 
-def write_csv(e: Explanation, currency: str) -> None:
+def write_csv(e: "Explanation", currency: str) -> None:
     """One table: `section` says whether a row is a stored day, a step of the arithmetic, the result or a note."""
+    from tracker import output
+
     runs = {r.id: r for r in e.runs}
     records: list[dict[str, Any]] = []
     for d in e.days:
@@ -318,14 +319,14 @@ def write_csv(e: Explanation, currency: str) -> None:
     if e.change is not None:
         records.append({"section": "change", "value": e.change, "use": f"{e.report_field}_change"})
     records += [{"section": "note", "text": line} for line in notes(e, currency)]
-    write_csv_records(records, sys.stdout, CSV_FIELDS)
+    output.write_csv(records, sys.stdout, CSV_FIELDS)
 
 
-def _local(value: datetime | None, tz: ZoneInfo) -> str:
+def _local(value: datetime | None, tz: "ZoneInfo") -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def show_table(e: Explanation, currency: str, tz: ZoneInfo, console: Console) -> None:
+def show_table(e: "Explanation", currency: str, tz: "ZoneInfo", console: "Console") -> None:
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text

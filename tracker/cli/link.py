@@ -1,7 +1,5 @@
 """`tracker link URL --platform P`: a link whose visits cannot be mis-attributed."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`tracker log sale|lead|list|undo`: offline conversions in one command."""
 
-from __future__ import annotations
-
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -9,9 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 
 app = typer.Typer(help="Log sales and leads that happened offline.", no_args_is_help=True)
@@ -83,7 +79,9 @@ def list_(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show logged sales and leads (or, with --account, the orders an import holds)."""
-    from tracker import manual
+    from rich.table import Table
+
+    from tracker import manual, output
 
     engine = open_engine(load_config(config))
     try:

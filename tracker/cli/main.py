@@ -1,7 +1,5 @@
 """The `tracker` command: joins the command modules into one Typer app."""
 
-from __future__ import annotations
-
 import typer
 
 from tracker.cli import (

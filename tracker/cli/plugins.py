@@ -1,16 +1,12 @@
 """`tracker plugins list|show|new`."""
 
-from __future__ import annotations
-
 import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, load_registry, stdout
 from tracker.errors import ConfigError
 
@@ -21,7 +17,9 @@ app = typer.Typer(help="List, inspect and create plugins.", no_args_is_help=True
 @friendly
 def list_(config: ConfigOption = None, fmt: FormatOption = Format.table) -> None:
     """Show every plugin found, where it came from, its options, and broken ones with their error."""
-    from tracker import options
+    from rich.table import Table
+
+    from tracker import options, output
 
     registry = load_registry(load_config(config))
     rows = []
@@ -56,6 +54,8 @@ def list_(config: ConfigOption = None, fmt: FormatOption = Format.table) -> None
 @friendly
 def show(name: str, config: ConfigOption = None) -> None:
     """Describe one plugin: options, day rule, lookback and what its metrics mean."""
+    from rich.table import Table
+
     from tracker import metrics, options
 
     cfg = load_config(config)

@@ -1,7 +1,5 @@
 """`tracker report`: vanity beside conversions, per platform, with a verdict."""
 
-from __future__ import annotations
-
 import io
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -52,13 +50,13 @@ if TYPE_CHECKING:
 
 
 def build_report(
-    cfg: Config,
+    cfg: "Config",
     days: int,
     until: date | None,
     platforms: list[str] | None,
     sort: str = "conversions",
     trends: bool = False,
-) -> Report:
+) -> "Report":
     """The report for the period; `trends` adds the sparklines a person sees in a wide terminal."""
     from tracker.report import compute, rows
     from tracker.store.forget import removed_accounts
@@ -91,11 +89,11 @@ def build_report(
 TREND_BLOCKS = 15  # at most this many blocks per sparkline, so it fits beside the figures
 
 
-def _trend_block(period: Period) -> int:
+def _trend_block(period: "Period") -> int:
     return -(-period.days // TREND_BLOCKS)
 
 
-def _trends(engine: Engine, period: Period, cfg: Config, configured: set[str]) -> dict[str, Trend]:
+def _trends(engine: "Engine", period: "Period", cfg: "Config", configured: set[str]) -> "dict[str, Trend]":
     """Engagement and conversions per day (or per few days, as a daily average) for each platform."""
     from tracker.report.rows import Trend
     from tracker.report.series import series
@@ -103,13 +101,13 @@ def _trends(engine: Engine, period: Period, cfg: Config, configured: set[str]) -
     size = _trend_block(period)
     found = series(engine, period, size, precedence=cfg.precedence, configured=configured, currency=cfg.currency)
 
-    def per_day(s: Series, field: str) -> list[float | None]:
+    def per_day(s: "Series", field: str) -> list[float | None]:
         return [None if v is None else v / p.days for v, p in zip(s.values(field), s.periods(), strict=True)]
 
     return {s.platform: Trend(per_day(s, "engagement"), per_day(s, "conversions")) for s in found}
 
 
-def refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
+def refuse_unknown(platforms: list[str], cfg: "Config", stored: set[str]) -> None:
     """A typo in --platform must not read as "no data": name the keys that exist."""
     from tracker import metrics
     from tracker.errors import UsageError
@@ -120,7 +118,7 @@ def refuse_unknown(platforms: list[str], cfg: Config, stored: set[str]) -> None:
         raise UsageError(f"--platform {unknown[0]!r} is not a platform key; use one of {', '.join(sorted(known))}")
 
 
-def show_care(report: Report, fmt: Format | ReportFormat) -> None:
+def show_care(report: "Report", fmt: Format | ReportFormat) -> None:
     """`--care`: the detailed care table, or its rows as JSON or CSV."""
     from tracker.report import render
 
@@ -130,7 +128,7 @@ def show_care(report: Report, fmt: Format | ReportFormat) -> None:
         render.CARE_RENDERERS[fmt.value](report, sys.stdout)
 
 
-def show_posts(report: Report, fmt: Format | ReportFormat, cfg: Config, output: Path | None) -> None:
+def show_posts(report: "Report", fmt: Format | ReportFormat, cfg: "Config", output: Path | None) -> None:
     """`--posts`: the report and the period's top posts; CSV holds only the posts (one kind of record per file)."""
     from tracker.errors import UsageError
     from tracker.report import html, posts, render
@@ -153,7 +151,7 @@ def show_posts(report: Report, fmt: Format | ReportFormat, cfg: Config, output: 
     html.save(text.getvalue(), output, sys.stdout)
 
 
-def show(report: Report, fmt: Format | ReportFormat, cfg: Config | None = None, output: Path | None = None) -> None:
+def show(report: "Report", fmt: Format | ReportFormat, cfg: "Config | None" = None, output: Path | None = None) -> None:
     from tracker.report import render
 
     if fmt.value in ("html", "markdown") or output is not None:

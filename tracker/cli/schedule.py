@@ -1,7 +1,5 @@
 """`tracker schedule`: the foreground daemon that syncs on the config's schedule."""
 
-from __future__ import annotations
-
 import os
 import threading
 from typing import Annotated

@@ -1,20 +1,16 @@
 """`tracker status`: last and next run per account, failing accounts, stale platforms."""
 
-from __future__ import annotations
-
 import dataclasses
 import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from rich.table import Table
-
-from tracker import output
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
 
     from tracker.status import Status
@@ -26,11 +22,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _local(value: datetime | None, tz: ZoneInfo) -> str:
+def _local(value: datetime | None, tz: "ZoneInfo") -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def to_json(status: Status) -> dict[str, Any]:
+def to_json(status: "Status") -> dict[str, Any]:
     return {
         "generated_at": _plain(status.generated_at),
         "accounts": [{k: _plain(v) for k, v in dataclasses.asdict(a).items()} for a in status.accounts],
@@ -39,15 +35,17 @@ def to_json(status: Status) -> dict[str, Any]:
     }
 
 
-def write_csv(status: Status) -> None:
+def write_csv(status: "Status") -> None:
     """One table: a `section` column says whether a row is an account, a platform or a removed account."""
+    from tracker import output
+
     data = to_json(status)
     rows = [{"section": "account", **a} for a in data["accounts"]] + [{"section": "platform", **p} for p in data["platforms"]]
     rows += [{"section": "removed_account", **r} for r in data["removed_accounts"]]
     output.write_csv(rows, sys.stdout)
 
 
-def show_table(status: Status, tz: ZoneInfo, config_path: Path | None) -> None:
+def show_table(status: "Status", tz: "ZoneInfo", config_path: Path | None) -> None:
     console = stdout()
     if not status.accounts:
         where = f"in {config_path}" if config_path else "yet (no config file: `tracker init` writes one)"
@@ -60,7 +58,9 @@ def show_table(status: Status, tz: ZoneInfo, config_path: Path | None) -> None:
         console.print(f"Note: {removed.note}", highlight=False, markup=False)
 
 
-def _accounts_table(status: Status, tz: ZoneInfo, console: Console) -> None:
+def _accounts_table(status: "Status", tz: "ZoneInfo", console: "Console") -> None:
+    from rich.table import Table
+
     accounts = Table(title="Accounts", title_justify="left")
     for header in ("Account", "Last run", "Status", "Rows", "Why", "Last success", "Next run"):
         accounts.add_column(header, justify="right" if header == "Rows" else "left")
@@ -79,7 +79,9 @@ def _accounts_table(status: Status, tz: ZoneInfo, console: Console) -> None:
     console.print(accounts)
 
 
-def _platforms_table(status: Status, tz: ZoneInfo, console: Console) -> None:
+def _platforms_table(status: "Status", tz: "ZoneInfo", console: "Console") -> None:
+    from rich.table import Table
+
     platforms = Table(title="Data freshness", title_justify="left")
     for header in ("Platform", "Latest day", "Days behind", "Last synced", "Accounts"):
         platforms.add_column(header, justify="right" if header == "Days behind" else "left")
@@ -104,6 +106,8 @@ def status(config: ConfigOption = None, fmt: FormatOption = Format.table) -> Non
     finally:
         engine.dispose()
     if fmt is Format.json:
+        from tracker import output
+
         output.write_json(to_json(result), sys.stdout)
     elif fmt is Format.csv:
         write_csv(result)

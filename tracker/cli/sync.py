@@ -1,7 +1,5 @@
 """`tracker sync`: fetch every account's numbers into the store."""
 
-from __future__ import annotations
-
 import os
 import threading
 from datetime import date, datetime
@@ -9,9 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from tracker.cli.common import (
     ConfigOption,
@@ -25,6 +20,10 @@ from tracker.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
     from tracker.config import Config
     from tracker.sync import Outcome, Syncer, SyncResult
 
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 class RichProgress:
     """One line per account; workers update it, Rich redraws it from the main thread."""
 
-    def __init__(self, progress: Progress, accounts: list[str]) -> None:
+    def __init__(self, progress: "Progress", accounts: list[str]) -> None:
         self.progress = progress
         self.tasks = {name: progress.add_task(name, total=None, rows=0, status="waiting") for name in accounts}
         self.lock = threading.Lock()
@@ -46,11 +45,13 @@ class RichProgress:
             rows = self.progress.tasks[task].fields["rows"] + samples
             self.progress.update(task, rows=rows)
 
-    def finished(self, outcome: Outcome) -> None:
+    def finished(self, outcome: "Outcome") -> None:
         self.progress.update(self.tasks[outcome.account], total=1, completed=1, status=outcome.status)
 
 
-def summary(result: SyncResult) -> Table:
+def summary(result: "SyncResult") -> "Table":
+    from rich.table import Table
+
     table = Table(title=f"Sync run {result.run_id}", title_justify="left")
     for header in ("Account", "Plugin", "Days", "Rows", "Status", "Message"):
         table.add_column(header, justify="right" if header == "Rows" else "left")
@@ -72,13 +73,13 @@ class HardStop:
     nothing, as an account commits whole or not at all.
     """
 
-    def __init__(self, console: Console, grace: float) -> None:
+    def __init__(self, console: "Console", grace: float) -> None:
         self.console = console
         self.grace = grace
         self.stop = threading.Event()
         self.hurry = threading.Event()
         self.done = threading.Event()
-        self.syncer: Syncer | None = None
+        self.syncer: "Syncer | None" = None
 
     def signalled(self, *_: Any) -> None:
         if self.stop.is_set():
@@ -111,15 +112,17 @@ class HardStop:
 
 
 def run_sync(
-    console: Console,
+    console: "Console",
     config_path: Path | None,
     accounts: list[str] | None,
     since: date | None,
     until: date | None,
     *,
-    cfg: Config | None = None,
+    cfg: "Config | None" = None,
     now: datetime | None = None,
-) -> SyncResult:
+) -> "SyncResult":
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from tracker.errors import ConfigError
     from tracker.sync import STOP_GRACE_SECONDS, Syncer
 
