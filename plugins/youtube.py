@@ -64,7 +64,8 @@ SCOPES = "yt-analytics.readonly and youtube.readonly"
 CARE_LOOKBACK_DAYS = 14
 CARE_MAX_DAYS = 90  # every thread page costs a quota unit: a year of comments on every sync would not pay
 THREAD_PAGE = 100  # maxResults of commentThreads.list and comments.list (the documented maximum)
-MAX_THREAD_PAGES = 50  # 5,000 threads per sync at most: the rest waits for the next sync
+MAX_THREAD_PAGES = 50  # 5,000 threads per sync at most: each page costs a quota unit
+MAX_REPLY_PAGES = 20  # 2,000 replies per thread at most
 UNSEEN = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded", "API_KEY_INVALID",
           "keyInvalid", "keyExpired", "accessNotConfigured", "SERVICE_DISABLED"}  # these stop the account as before
 
@@ -282,11 +283,12 @@ def _care_refusal(response: Any) -> str | None:
         return (
             f"YouTube refused to list the channel's comment threads ({reason or 'forbidden'}): they are read with the "
             "API key (option `api_key`) as public comments; check that the channel and its videos are public and "
-            "that the key may use the YouTube Data API v3. No comment care was read; the other numbers were stored"
+            "that the key may use the YouTube Data API v3. Comment care was not (fully) read this run; the other "
+            "numbers were stored"
         )
     return (
-        f"the YouTube Data API answered HTTP {status} ({reason or 'no reason'}) to a comment request: no comment "
-        "care was read this run; the next sync reads it again"
+        f"the YouTube Data API answered HTTP {status} ({reason or 'no reason'}) to a comment request: comment "
+        "care was not (fully) read this run; the next sync reads it again"
     )
 
 
@@ -346,16 +348,17 @@ def _thread(answer: Endpoint, value: Any) -> _Thread:
 
 
 def _pages(
-    opts: YouTubeOptions, http: HttpSession, resource: str, params: dict[str, Any]
+    opts: YouTubeOptions, http: HttpSession, resource: str, params: dict[str, Any], limit: int, too_many: str
 ) -> Iterator[tuple[Endpoint, list[Any]]]:
-    """The `items` of each page of a Data API list, following nextPageToken."""
+    """The `items` of each page of a Data API list, following nextPageToken for at most `limit` pages."""
     token: str | None = None
-    while True:
+    for _ in range(limit):
         answer, body = _care_get(opts, http, resource, {**params, **({"pageToken": token} if token else {})})
         yield answer, answer.get_list(body, "items")
         token = answer.get_text(body, "nextPageToken")
         if not token:
             return
+    raise _CareSkipped(too_many)
 
 
 def _replies(opts: YouTubeOptions, http: HttpSession, thread: _Thread) -> _Thread:
@@ -363,7 +366,9 @@ def _replies(opts: YouTubeOptions, http: HttpSession, thread: _Thread) -> _Threa
     if thread.complete:
         return thread
     params = {"part": "snippet", "parentId": thread.top.id, "maxResults": THREAD_PAGE}
-    replies = [_comment(answer, c) for answer, page in _pages(opts, http, "comments", params) for c in page]
+    too_many = f"a comment thread has more than {MAX_REPLY_PAGES * THREAD_PAGE:,} replies: care stopped reading there"
+    pages = _pages(opts, http, "comments", params, MAX_REPLY_PAGES, too_many)
+    replies = [_comment(answer, c) for answer, page in pages for c in page]
     return _Thread(thread.top, tuple(replies), thread.total_replies, thread.public)
 
 
@@ -371,16 +376,13 @@ def _threads(opts: YouTubeOptions, http: HttpSession, since: datetime) -> Iterat
     """Pages of the channel's threads with activity since `since`, newest first; stops at a page with none."""
     params = {"part": "snippet,replies", "allThreadsRelatedToChannelId": opts.channel_id,
               "maxResults": THREAD_PAGE, "order": "time"}
-    for number, (answer, page) in enumerate(_pages(opts, http, "commentThreads", params), start=1):
+    too_many = (f"the channel has more than {MAX_THREAD_PAGES * THREAD_PAGE:,} comment threads with recent activity: "
+                "only the newest were read for care (lower `care_lookback_days`)")
+    for answer, page in _pages(opts, http, "commentThreads", params, MAX_THREAD_PAGES, too_many):
         recent = [t for t in (_thread(answer, item) for item in page) if t.latest >= since]
         yield [_replies(opts, http, t) for t in recent]
         if not recent:
             return
-        if number == MAX_THREAD_PAGES:
-            raise _CareSkipped(
-                f"the channel has more than {MAX_THREAD_PAGES * THREAD_PAGE:,} comment threads in the last "
-                f"{opts.care_lookback_days} days: only the newest were read for care (lower `care_lookback_days`)"
-            )
 
 
 def _first_reply(mine: list[datetime], after: datetime) -> datetime | None:

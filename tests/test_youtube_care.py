@@ -55,7 +55,7 @@ from tracker.report import compute
 from tracker.report.period import Period
 from tracker.store.db import open_engine
 from tracker.testing import check_plugin, check_unreadable_answers, fetch_once, raises_domain_error, window
-from tracker_plugins.youtube import THREAD_PAGE, plugin
+from tracker_plugins.youtube import MAX_REPLY_PAGES, THREAD_PAGE, plugin
 
 KEY, TOKEN = "yt-key-abc", "yt-oauth-xyz"
 ENV = {"KEY": KEY, "TOKEN": TOKEN}
@@ -277,6 +277,18 @@ def test_threads_older_than_the_care_lookback_end_the_paging(fake: FakeYouTube, 
     assert len(fake.comment_requests("commentThreads")) == 2  # the second page holds only old threads: no third
     assert len(result.care) == THREAD_PAGE
     assert min(i.created_at for i in result.care) == utc(20, 9)
+
+
+def test_a_thread_longer_than_the_reply_page_bound_ends_care_with_one_notice(
+    fake: FakeYouTube, httpserver: HTTPServer
+) -> None:
+    endless = fake.add_thread("UgzZ0000000000000000000AaABAg", ERIKA, utc(20, 9))
+    for n in range(MAX_REPLY_PAGES * THREAD_PAGE + 1):
+        fake.reply(endless, MAX, utc(20, 10) + timedelta(seconds=n))
+    result = fetch_once(plugin, raw(httpserver), window(FIRST_SYNC, FIRST_SYNC), env=ENV)
+    assert len(fake.comment_requests("comments")) == MAX_REPLY_PAGES
+    assert result.notices == ["a comment thread has more than 2,000 replies: care stopped reading there"]
+    assert {s.metric for s in result.samples} >= {"followers"}
 
 
 def test_a_resync_counts_nothing_twice_and_picks_up_a_late_reply(
