@@ -3,8 +3,8 @@
 - The core never imports a concrete plugin; built-in plugins import only the
   public plugin API (tracker.plugin, tracker.testing), never requests.
 - No module imports one that imports it back (type-only imports aside).
-- `tracker --help` stays fast: it loads no database, HTTP or scheduler library
-  and no plugin.
+- `tracker --help` stays fast: neither it, importing the CLI nor loading the
+  config loads a database, HTTP or scheduler library or a plugin.
 """
 
 from __future__ import annotations
@@ -114,13 +114,31 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def heavy_modules_after(code: str) -> list[str]:
+    """The heavy libraries (HEAVY) that a fresh interpreter holds after running `code`."""
+    probe = f"import sys\n{code}\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"COLUMNS": "80", "PATH": ""})
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.subprocess
 def test_help_loads_no_database_http_scheduler_or_plugin() -> None:
-    probe = (
-        "import sys\n"
-        "from tracker.cli.main import app\n"
-        "try:\n    app(['--help'], prog_name='tracker')\nexcept SystemExit:\n    pass\n"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    code = "from tracker.cli.main import app\ntry:\n    app(['--help'], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    assert heavy_modules_after(code) == []
+
+
+@pytest.mark.subprocess
+def test_importing_the_cli_loads_no_database_http_scheduler_or_plugin() -> None:
+    assert heavy_modules_after("import tracker.cli.main") == []
+
+
+@pytest.mark.subprocess
+def test_loading_the_config_loads_no_database_http_scheduler_or_plugin(tmp_path: Path) -> None:
+    """Every command loads the config first: what it imports, every command pays for."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'database = "sqlite:///tracker.db"\ntimezone = "Europe/Berlin"\n\n[accounts.shop]\nplugin = "csv"\npath = "orders.csv"\n',
+        encoding="utf-8",
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"COLUMNS": "80", "PATH": ""})
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    code = f"from pathlib import Path\nfrom tracker import config\nassert config.load(Path({str(config)!r})).accounts"
+    assert heavy_modules_after(code) == []
