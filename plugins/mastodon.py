@@ -318,9 +318,7 @@ def _id(answer: Endpoint, body: dict[str, Any], key: str) -> str | None:
 def toot(answer: Endpoint, status: dict[str, Any]) -> Toot:
     """The care facts of a status, checked: an unreadable one fails the fetch rather than vanish."""
     _check_status(answer, status)
-    account = answer.get_object(status, "account", required=True)
-    assert account is not None
-    author = _id(answer, account, "id")
+    author = _id(answer, answer.nested(status, "account") or {}, "id")
     if author is None:
         raise answer.unreadable('expected the author\'s id under "account"')
     return Toot(
@@ -342,7 +340,10 @@ def first_replies(root: str, descendants: list[Toot], own: str) -> dict[str, dat
     for reply in descendants:
         if reply.parent is not None:
             children[reply.parent].append(reply)
-    order, stack, seen = [], [root], {root}
+    ids = {root} | {reply.id for reply in descendants}
+    # A reply below a status the reader may not see (followers-only) hangs from a parent not in the answer.
+    orphans = [reply.id for reply in descendants if reply.parent not in ids]
+    order, stack, seen = [], [root, *orphans], {root, *orphans}
     while stack:
         node = stack.pop()
         order.append(node)
@@ -366,14 +367,14 @@ def _channel(item: Toot, own: str, default: Channel) -> Channel:
 
 @dataclass
 class CareCalls:
-    """The care requests of one run: at most `limit` thread reads, and none once the rate limit runs low."""
+    """The care requests of one run: at most `care_max_threads` thread reads, none once the rate limit runs low."""
 
     opts: MastodonOptions
     http: HttpSession
     used: int = 0
     low: str = ""  # why the next call must not be made
 
-    def get(self, url: str, what: str, params: dict[str, Any] | None = None) -> Any:
+    def get(self, url: str, what: str, params: dict[str, Any] | None = None, gone_ok: bool = False) -> Any:
         if self.low:
             raise CareStopped(self.low)
         response = self.http.get(url, params=params, headers=_headers(self.opts))
@@ -383,6 +384,11 @@ class CareCalls:
             raise CareStopped(
                 f"{self.opts.instance.rstrip('/')} rate limit reached while reading {what}: customer care "
                 "stopped there for this sync (the metrics are stored); the next sync continues"
+            )
+        if response.status_code in (404, 410) and not gone_ok:
+            raise ApiError(
+                f"{self.opts.instance.rstrip('/')} answered HTTP {response.status_code} while reading {what}: "
+                f"{_error_text(response) or 'no details'}"
             )
         if response.status_code not in (404, 410):
             _raise_for(response, self.opts, what)
@@ -404,7 +410,7 @@ class CareCalls:
         self.used += 1
         url = _url(self.opts, f"/api/v1/statuses/{status_id}/context")
         try:
-            response = self.get(url, "a thread")
+            response = self.get(url, "a thread", gone_ok=True)
         except Forbidden:
             raise CareStopped(
                 "customer care needs the token's scope read:statuses (or read) to read threads: "
@@ -428,8 +434,10 @@ def mention_pages(calls: CareCalls, since: datetime) -> Iterator[list[Toot]]:
     answer = Endpoint.of("Mastodon", url)
     while url:
         response = calls.get(url, "mentions", params)
-        page = answer.each_object(answer.array(answer.json(response), "of notifications as the answer"), "as notifications")
-        found, older = [], False
+        listed = answer.array(answer.json(response), "of notifications as the answer")
+        page = answer.each_object(listed, "as notifications")
+        found: list[Toot] = []
+        older = False
         for notification in page:
             if answer.text(notification, "type") != "mention":
                 continue  # a server that ignores types[]: other kinds are not questions
@@ -447,7 +455,7 @@ def _resolved(
     calls: CareCalls, items: list[Toot], own: str, default: Channel, known: dict[str, datetime | None]
 ) -> tuple[list[CareItem], CareStopped | None]:
     """Care items for `items`, reading the thread below each not yet known; stops early, keeping what it has."""
-    found = []
+    found: list[CareItem] = []
     for item in items:
         if item.author == own:
             continue
@@ -486,7 +494,7 @@ def thread_items(calls: CareCalls, own: str, posts: list[dict[str, Any]]) -> Ite
         first = first_replies(str(status["id"]), thread, own)
         seen.update(t.id for t in thread)
         replies = [t for t in thread if t.author != own]
-        yield [CareItem(PLATFORM, _channel(t, own, Channel.REPLY), t.id, t.created, first[t.id]) for t in replies]
+        yield [CareItem(PLATFORM, _channel(t, own, Channel.REPLY), t.id, t.created, first.get(t.id)) for t in replies]
 
 
 def care(
@@ -544,7 +552,8 @@ plugin = Plugin(
     platforms=(PLATFORM,),
     fetch=fetch,
     options=MastodonOptions,
-    description="Followers and per-post likes, boosts, replies and quotes of a Mastodon account (public API).",
+    description="Followers and per-post likes, boosts, replies and quotes of a Mastodon account (public API), "
+    "and its customer care: mentions and replies, and when the account first answered.",
     lookback_days=7,
     lookback_option="post_lookback_days",
     day_rule="the account's timezone (snapshots on today; post counts on the day the post was published)",

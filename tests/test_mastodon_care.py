@@ -255,6 +255,28 @@ def test_without_a_token_the_replies_in_the_accounts_own_threads_are_read_anonym
     assert threads and all("Authorization" not in r.headers for r in threads)
 
 
+def test_a_reply_below_a_followers_only_status_still_finds_the_accounts_answer(
+    fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    post = fake.post(berlin(18, 9))
+    hidden = fake.reply(post, berlin(18, 10), fake.person("anna_k", "Anna K"), "<p>privat</p>", visibility="private")
+    seen = fake.reply(hidden, berlin(18, 11), fake.person("bernd77", "Bernd B"), "<p>Ich auch!</p>")
+    fake.reply(seen, berlin(18, 11, 45), text="<p>Gern.</p>")
+    raw = {"instance": httpserver.url_for("/"), "acct": "baeckerei"}  # anonymous: the private reply is not shown
+    result = fetch_once(plugin, raw, window(MONDAY - timedelta(days=6), MONDAY, MONDAY, "Europe/Berlin"))
+    assert [(i.item_id, i.first_reply_at) for i in result.care] == [(seen["id"], berlin(18, 11, 45))]
+
+
+def test_a_status_gone_before_its_thread_is_read_is_skipped_not_a_failure(
+    week: Week, fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    del fake.everything[week.b["id"]]  # deleted between the notification list and the thread read: 404
+    raw = {"instance": httpserver.url_for("/"), "acct": "baeckerei", "token": "${T}"}
+    result = fetch_once(plugin, raw, window(MONDAY - timedelta(days=6), MONDAY, MONDAY, "Europe/Berlin"),
+                        env={"T": TOKEN})
+    assert len(result.care) == 6 and week.b["id"] not in {i.item_id for i in result.care}
+
+
 def test_posts_without_replies_cost_no_thread_read(fake: FakeMastodon, httpserver: HTTPServer) -> None:
     fake.post(berlin(20, 9))
     own = fake.post(berlin(21, 9))
