@@ -1,4 +1,4 @@
-"""Bluesky: profile snapshots and per-post counts of one account, from the public AppView (no login).
+"""Bluesky: profile snapshots, per-post counts and replies to one account, from the public AppView (no login).
 
 Bluesky has no per-day history and no views: profile counts are "now"
 values, stored as daily snapshots on the account's today, and the likes,
@@ -7,13 +7,18 @@ was published (in the account's time zone), re-read on every run for the
 last `post_lookback_days` so they catch up. A count the AppView leaves out
 (all are optional in the lexicon) is reported missing and never stored as
 zero; the run remembers which counts it serves for windows without a post.
+
+Customer care: the reply threads of the account's posts of the last
+`care_lookback_days` are read (`app.bsky.feed.getPostThread`, at most
+`care_thread_reads` calls a run, newest posts first) and every reply by
+someone else becomes a care item, answered when the account replied below it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from tracker.plugin import (
@@ -21,6 +26,7 @@ from tracker.plugin import (
     Endpoint,
     HttpSession,
     NotFound,
+    Notice,
     Plugin,
     PostStat,
     RateLimited,
@@ -30,6 +36,8 @@ from tracker.plugin import (
     Window,
     option,
 )
+
+from ._bluesky_threads import Thread, add_answer, care_items
 
 PLATFORM = "bluesky"
 PROFILE = "app.bsky.actor.getProfile"
@@ -43,6 +51,10 @@ PROFILE_COUNTS = {"followers": "followersCount", "following": "followsCount", "p
 POST_COUNTS = {"post_likes": "likeCount", "post_reposts": "repostCount", "post_replies": "replyCount",
                "post_quotes": "quoteCount"}
 COUNTED = "counted"  # state: {metric: whether the AppView's posts carry its count}
+THREAD = "app.bsky.feed.getPostThread"
+THREAD_DEPTH = 10  # reply levels a read asks for; the AppView may serve fewer, and the rest is read from the cut
+MAX_CARE_LOOKBACK = 90
+MAX_THREAD_READS = 1000
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,20 @@ class BlueskyOptions:
         7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
     )
 
+    care_lookback_days: int = option(
+        7, help="Days of own posts (today included) whose reply threads are read for customer care (1 to 90)."
+    )
+    care_thread_reads: int = option(
+        50, help="Most reply threads (getPostThread calls) read per run, newest posts first; 0 turns care off."
+    )
+
     def __post_init__(self) -> None:
         if self.post_lookback_days < 0:
             raise ValueError("post_lookback_days must be 0 or more")
+        if not 1 <= self.care_lookback_days <= MAX_CARE_LOOKBACK:
+            raise ValueError(f"care_lookback_days must be from 1 to {MAX_CARE_LOOKBACK}")
+        if not 0 <= self.care_thread_reads <= MAX_THREAD_READS:
+            raise ValueError(f"care_thread_reads must be from 0 to {MAX_THREAD_READS}")
 
 
 def _retry_after(response: Any) -> float:
@@ -73,9 +96,27 @@ def _call(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, 
     getProfile's only parameter is the actor, so its InvalidRequest means the
     handle or DID is unknown or malformed; fetch always asks it first.
     """
+    return _read(opts, nsid, _get(http, opts, nsid, params))
+
+
+def _get(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, Any]) -> Any:
     response = http.get(f"{opts.base_url.rstrip('/')}/xrpc/{nsid}", params=params)
     if response.status_code == 429:
         raise RateLimited(f"Bluesky rate limit reached while calling {nsid}", retry_after=_retry_after(response))
+    return response
+
+
+def _error_name(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    name = body.get("error", "") if isinstance(body, dict) else ""
+    return name if isinstance(name, str) else ""
+
+
+def _read(opts: BlueskyOptions, nsid: str, response: Any) -> dict[str, Any]:
+    """The answer's object, or the error it stands for."""
     if response.status_code < 400:
         answer = _answer(opts, nsid)
         return answer.object(answer.json(response))
@@ -83,7 +124,9 @@ def _call(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, 
         body = response.json()
     except ValueError:
         body = {}
-    name = body.get("error", "") if isinstance(body, dict) else ""
+    if not isinstance(body, dict):
+        body = {}
+    name = _error_name(response)
     if response.status_code == 400 and name in GONE:
         raise NotFound(f"the Bluesky account {opts.handle!r} {GONE[name]}")
     if response.status_code == 400 and name == "InvalidRequest" and nsid == PROFILE:
@@ -239,15 +282,121 @@ def fetch(opts: BlueskyOptions, window: Window, http: HttpSession, state: dict[s
     if not days:
         return
     start = datetime.combine(days[0], datetime.min.time(), window.timezone)
-    read = list(own_posts(opts, http, account["did"], start))
-    known = counted(read, state)
+    care_from = min(start, _care_start(opts, window))
+    read = list(own_posts(opts, http, account["did"], care_from))
+    for_counts = _through(read, start)
+    known = counted(for_counts, state)
     recent = [p for p in read if published(p) >= start]
     yield _post_samples(recent, window, opts, known)
     yield _post_stats(recent, window)
     for metric in (m for m, kept in known.items() if not kept):
         yield Unavailable(PLATFORM, metric, f"the AppView returned posts without {POST_COUNTS[metric]}")
-    if read:
+    if for_counts:
         yield State({**state, COUNTED: known})
+    if opts.care_thread_reads:
+        yield from care(opts, http, account["did"], [p for p in read if published(p) >= care_from])
+
+
+def _care_start(opts: BlueskyOptions, window: Window) -> datetime:
+    first = window.today - timedelta(days=opts.care_lookback_days - 1)
+    return datetime.combine(first, datetime.min.time(), window.timezone)
+
+
+def _through(read: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
+    """The posts from `start` on plus the first older one: what the counts are judged on, however far back
+    the care lookback made the feed read go."""
+    older = next((i for i, p in enumerate(read) if published(p) < start), None)
+    return read if older is None else read[: older + 1]
+
+
+# --- customer care ----------------------------------------------------------------------------------------------
+
+
+class _LoginNeeded(Exception):
+    """The AppView refused thread reads without a login: care is skipped, everything else is kept."""
+
+
+def thread_roots(posts: list[dict[str, Any]]) -> list[str]:
+    """The posts whose threads to read, newest first: the account's posts that have replies (or an unknown
+    count), except an own reply whose parent or root is one of them, as reading that one reads it too."""
+    uris = {p["uri"] for p in posts}
+    roots = []
+    for post in posts:
+        if _count(post, "replyCount") == 0:
+            continue
+        reply = post.get("record", {}).get("reply")
+        refs = [reply.get(k) for k in ("parent", "root")] if isinstance(reply, dict) else []
+        if any(isinstance(ref, dict) and ref.get("uri") in uris for ref in refs):
+            continue
+        roots.append(post["uri"])
+    return roots
+
+
+def care(opts: BlueskyOptions, http: HttpSession, did: str, posts: list[dict[str, Any]]) -> Iterator[Any]:
+    """Care items from the reply threads of `posts`, one list per thread, within the run's thread reads."""
+    roots = thread_roots(posts)
+    reads, unfinished = opts.care_thread_reads, 0
+    for done, root in enumerate(roots):
+        if reads == 0:
+            yield _out_of_reads(opts, len(roots) - done, unfinished)
+            return
+        thread = Thread()
+        try:
+            reads -= _read_thread(opts, http, thread, root, reads)
+        except _LoginNeeded as refused:
+            yield Notice(str(refused))
+            return
+        if thread.nodes:
+            got = care_items(thread, PLATFORM, did)
+            unfinished += got.unfinished
+            yield got.items
+    if unfinished:
+        yield _out_of_reads(opts, 0, unfinished)
+
+
+def _read_thread(opts: BlueskyOptions, http: HttpSession, thread: Thread, root: str, reads: int) -> int:
+    """Read a thread from `root`, then from every post the depth limit cut off, while reads last; the reads used.
+
+    A post deleted since the feed was read answers NotFound: its thread (or the cut part) has nothing to read.
+    """
+    used, anchor = 0, root
+    answer = _answer(opts, THREAD)
+    while used < reads:
+        used += 1
+        body = _thread_answer(opts, http, anchor)
+        if body is None:
+            if anchor in thread.unread:
+                thread.unread.remove(anchor)
+        else:
+            add_answer(thread, answer, body, anchor, published)
+        if not thread.unread or (anchor == root and body is None):
+            break
+        anchor = thread.unread[0]
+    return used
+
+
+def _thread_answer(opts: BlueskyOptions, http: HttpSession, uri: str) -> dict[str, Any] | None:
+    """getPostThread below `uri` (no parents); None when the post is gone (HTTP 400 `NotFound`)."""
+    response = _get(http, opts, THREAD, {"uri": uri, "depth": THREAD_DEPTH, "parentHeight": 0})
+    name = _error_name(response) if response.status_code >= 400 else ""
+    if response.status_code in (401, 403):
+        raise _LoginNeeded(
+            f"Bluesky answered HTTP {response.status_code} ({name or 'no details'}) to {THREAD}: reading reply "
+            "threads there needs a login, which this plugin does not have, so no replies were collected "
+            "(customer care); the other metrics were synced. The public AppView needs none: check base_url"
+        )
+    if response.status_code == 400 and name == "NotFound":
+        return None
+    return _read(opts, THREAD, response)
+
+
+def _out_of_reads(opts: BlueskyOptions, unread: int, unfinished: int) -> Notice:
+    parts = [f"the threads of {unread} older posts" if unread else "",
+             f"the rest of threads holding {unfinished} replies" if unfinished else ""]
+    return Notice(
+        f"Bluesky care: this run's {opts.care_thread_reads} thread reads (care_thread_reads) were used up; "
+        f"{' and '.join(p for p in parts if p)} were not read and are left for the next run"
+    )
 
 
 def check(opts: BlueskyOptions, http: HttpSession) -> str:
@@ -263,7 +412,10 @@ plugin = Plugin(
     platforms=(PLATFORM,),
     fetch=fetch,
     options=BlueskyOptions,
-    description="Followers and per-post likes, reposts, replies and quotes of a Bluesky account (public AppView).",
+    description=(
+        "Followers, per-post likes, reposts, replies and quotes, and replies to the account (customer care) of a "
+        "Bluesky account (public AppView)."
+    ),
     lookback_days=7,
     lookback_option="post_lookback_days",
     day_rule="the account's timezone (snapshots on today; post counts on the day the post was published)",

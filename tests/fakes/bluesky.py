@@ -1,10 +1,19 @@
-"""A fake Bluesky AppView: app.bsky.actor.getProfile and app.bsky.feed.getAuthorFeed.
+"""A fake Bluesky AppView: app.bsky.actor.getProfile, app.bsky.feed.getAuthorFeed and app.bsky.feed.getPostThread.
 
 It answers like the public AppView: XRPC error bodies `{"error", "message"}`
 with "not found" as HTTP 400, parameters checked against the lexicon (actor
 required, limit 1-100, the five filters), feed items newest first by sort
 time (the earlier of createdAt and indexedAt; a repost sorts by repost time)
 with an opaque cursor, and `ratelimit-*` headers (reset in epoch seconds).
+
+Threads are served like the AppView's `getPostThread` (lexicon and
+packages/bsky/src/views `thread`/`threadReplies`): `uri` required, `depth`
+(default 6) and `parentHeight` (default 80) from 0 to 1000, the depth capped
+by the server's `maxThreadDepth` when set (`max_thread_depth`), a post at the
+cut without a `replies` key, deleted replies left out (or served as a
+`notFoundPost`/`blockedPost` placeholder), the root's `threadgate` with its
+`hiddenReplies`, and `NotFound` (HTTP 400) for a post that is gone. Record keys
+are TIDs made from the post's creation time, as Bluesky clients make them.
 """
 
 from __future__ import annotations
@@ -22,14 +31,29 @@ HANDLE = "baeckerei-lindner.bsky.social"
 OTHER_DID = "did:plc:7h3j5k2lcmbn4p6qdras2t5v"
 FILTERS = {"posts_with_replies", "posts_no_replies", "posts_with_media", "posts_and_author_threads", "posts_with_video"}
 MAX_FEED_CALLS = 50
+MAX_THREAD_CALLS = 1200
 PARAMS = {
     "getProfile": ({"actor"}, set()),
     "getAuthorFeed": ({"actor"}, {"limit", "cursor", "filter", "includePins"}),
+    "getPostThread": ({"uri"}, {"depth", "parentHeight"}),
 }
+NSIDS = {"getProfile": "app.bsky.actor.getProfile", "getAuthorFeed": "app.bsky.feed.getAuthorFeed",
+         "getPostThread": "app.bsky.feed.getPostThread"}
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 
 def stamp(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def tid(at: datetime, clock: int) -> str:
+    """A record key as clients make it: microseconds since 1970 and a 10-bit clock id, base32-sortable."""
+    micros = round((at - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1_000_000)
+    value, chars = (micros << 10) | (clock % 1024), []
+    for _ in range(13):
+        value, digit = divmod(value, 32)
+        chars.append(TID_ALPHABET[digit])
+    return "".join(reversed(chars))
 
 
 @dataclass
@@ -53,10 +77,15 @@ class FakeBluesky:
     items: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)  # (sort time, feed item)
     requests: list[Recorded] = field(default_factory=list)
     cursors: list[str] = field(default_factory=list)  # every cursor handed out, in order
+    max_thread_depth: int | None = None  # the AppView's maxThreadDepth: a deeper `depth` is served this deep
+    threads_need_login: bool = False  # a host that answers thread reads only with a session (401)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # every post view by uri
+    replies: dict[str, list[str]] = field(default_factory=dict)  # parent uri -> reply uris
+    placeholders: dict[str, str] = field(default_factory=dict)  # reply uri -> "notFound" | "blocked"
+    hidden: dict[str, list[str]] = field(default_factory=dict)  # root uri -> its threadgate's hiddenReplies
 
     def __post_init__(self) -> None:
-        for name in PARAMS:
-            nsid = f"app.bsky.actor.{name}" if name == "getProfile" else f"app.bsky.feed.{name}"
+        for name, nsid in NSIDS.items():
             self.server.expect_request(f"/xrpc/{nsid}", method="GET").respond_with_handler(
                 lambda request, name=name: self._handle(name, request)
             )
@@ -92,21 +121,59 @@ class FakeBluesky:
         }
         self._add(at, {"post": original, "reason": reason})
 
+    def reply(
+        self,
+        parent: dict[str, Any],
+        created: datetime,
+        by: str = OTHER_DID,
+        handle: str = "erika-mustermann.bsky.social",
+        name: str = "Erika Mustermann",
+        text: str = "Habt ihr morgen Zimtschnecken?",
+        indexed: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A reply to `parent` by `by`; the parent's replyCount grows, and a reply by the account is in its feed."""
+        indexed = indexed or created + timedelta(seconds=1)
+        view = self._post_view(by, handle, created, indexed, 0, 0, 0, 0, name=name, text=text)
+        root = parent["record"].get("reply", {}).get("root") or {"uri": parent["uri"], "cid": parent["cid"]}
+        view["record"]["reply"] = {"root": root, "parent": {"uri": parent["uri"], "cid": parent["cid"]}}
+        self.replies.setdefault(parent["uri"], []).append(view["uri"])
+        parent["replyCount"] = parent.get("replyCount", 0) + 1
+        if by == DID:
+            self._add(min(created, indexed), {"post": view})
+        return view
+
+    def delete(self, view: dict[str, Any], placeholder: str | None = None) -> None:
+        """The author deletes a reply: the AppView leaves it out (or, with `placeholder` "notFound" or
+        "blocked", serves the lexicon's placeholder for it)."""
+        if placeholder:
+            self.placeholders[view["uri"]] = placeholder
+            return
+        parent = view["record"]["reply"]["parent"]["uri"]
+        self.replies[parent].remove(view["uri"])
+        self.views[parent]["replyCount"] -= 1
+        del self.views[view["uri"]]
+
+    def hide(self, view: dict[str, Any]) -> None:
+        """The thread's owner hides a reply: its uri goes into the root's threadgate `hiddenReplies`."""
+        self.hidden.setdefault(view["record"]["reply"]["root"]["uri"], []).append(view["uri"])
+
     def _post_view(self, did: str, handle: str, created: datetime, indexed: datetime, likes: int, reposts: int,
-                   replies: int, quotes: int | None) -> dict[str, Any]:
-        rkey = f"3n{len(self.items):011d}"
+                   replies: int, quotes: int | None, name: str = "Bäckerei Lindner",
+                   text: str = "Neue Dinkelbrötchen ab Samstag!") -> dict[str, Any]:
+        rkey = tid(created, len(self.views))
         view: dict[str, Any] = {
             "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
-            "cid": f"bafyreih{len(self.items):052d}",
-            "author": {"did": did, "handle": handle, "displayName": "Bäckerei Lindner", "labels": [],
+            "cid": f"bafyreih{len(self.views):052d}",
+            "author": {"did": did, "handle": handle, "displayName": name, "labels": [],
                        "createdAt": "2024-11-18T09:40:58.021Z"},
             "record": {"$type": "app.bsky.feed.post", "createdAt": created.isoformat().replace("+00:00", "Z"),
-                       "langs": ["de"], "text": "Neue Dinkelbrötchen ab Samstag!"},
+                       "langs": ["de"], "text": text},
             "bookmarkCount": 0, "replyCount": replies, "repostCount": reposts, "likeCount": likes,
             "quoteCount": quotes, "indexedAt": stamp(indexed), "labels": [],
         }
         if quotes is None:
             del view["quoteCount"]
+        self.views[view["uri"]] = view
         return view
 
     def _add(self, sort_at: datetime, item: dict[str, Any]) -> None:
@@ -149,6 +216,8 @@ class FakeBluesky:
         required, optional = PARAMS[name]
         for key in sorted(required - set(request.args)):
             return self._invalid(f'Error: Params must have the property "{key}"')
+        if name == "getPostThread":
+            return self._thread(request)
         if request.args["actor"] not in (DID, HANDLE):
             return self._invalid("Profile not found")
         if self.status:
@@ -180,3 +249,57 @@ class FakeBluesky:
         elif self.cursor_on_last_page and "cursor" in request.args:
             body["cursor"] = request.args["cursor"]  # an empty last page that still carries a cursor
         return self._json(body)
+
+    def _thread(self, request: Request) -> Response:
+        if sum(r.path.endswith("getPostThread") for r in self.requests) > MAX_THREAD_CALLS:
+            return self._invalid("fake: too many getPostThread calls, the client is looping")  # a test guard
+        if self.threads_need_login:
+            return self._json({"error": "AuthenticationRequired", "message": "Authentication Required"}, 401)
+        uri = request.args["uri"]
+        if not uri.startswith("at://"):
+            return self._invalid("Error: uri must be a valid at-uri")
+        levels = {}
+        for key, default in (("depth", 6), ("parentHeight", 80)):
+            raw = request.args.get(key, str(default))
+            if not raw.isdigit() or not 0 <= int(raw) <= 1000:
+                return self._invalid(f"Error: {key} must be an integer from 0 to 1000")
+            levels[key] = int(raw)
+        view = self._find(uri)
+        if view is None or uri in self.placeholders:
+            return self._json({"error": "NotFound", "message": f"Post not found: {uri}"}, 400)
+        depth = levels["depth"] if self.max_thread_depth is None else min(levels["depth"], self.max_thread_depth)
+        thread = self._node(view, depth)
+        parent = view["record"].get("reply", {}).get("parent", {}).get("uri")
+        if parent and levels["parentHeight"] > 0 and (above := self._find(parent)) is not None:
+            thread["parent"] = {"$type": "app.bsky.feed.defs#threadViewPost", "post": above, "threadContext": {}}
+        body: dict[str, Any] = {"thread": thread}
+        root = view["record"].get("reply", {}).get("root", {}).get("uri", uri)
+        if root in self.hidden:
+            body["threadgate"] = {
+                "uri": root.replace("app.bsky.feed.post", "app.bsky.feed.threadgate"), "cid": "bafyreigate",
+                "record": {"$type": "app.bsky.feed.threadgate", "post": root, "createdAt": "2026-11-01T08:00:00.000Z",
+                           "hiddenReplies": list(self.hidden[root])},
+                "lists": [],
+            }
+        return self._json(body)
+
+    def _find(self, uri: str) -> dict[str, Any] | None:
+        """A post by uri: one seeded here, or one a test put into the feed directly."""
+        return self.views.get(uri) or next((i["post"] for _, i in self.items if i["post"]["uri"] == uri), None)
+
+    def _node(self, view: dict[str, Any], depth: int) -> dict[str, Any]:
+        """A threadViewPost with its replies `depth` levels down, newest first; no `replies` key at the cut."""
+        node: dict[str, Any] = {"$type": "app.bsky.feed.defs#threadViewPost", "post": view, "threadContext": {}}
+        if depth < 1:
+            return node
+        below = sorted((self.views[u] for u in self.replies.get(view["uri"], [])),
+                       key=lambda v: v["record"]["createdAt"], reverse=True)
+        node["replies"] = [self._placeholder(v) if v["uri"] in self.placeholders else self._node(v, depth - 1)
+                           for v in below]
+        return node
+
+    def _placeholder(self, view: dict[str, Any]) -> dict[str, Any]:
+        if self.placeholders[view["uri"]] == "notFound":
+            return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": view["uri"], "notFound": True}
+        return {"$type": "app.bsky.feed.defs#blockedPost", "uri": view["uri"], "blocked": True,
+                "author": {"did": view["author"]["did"], "viewer": {"blockedBy": True}}}
