@@ -2,7 +2,9 @@
 
 Both platforms answer with the same error envelope, the same usage headers, the
 same Pacific-midnight `end_time` stamps and the same never-ending `paging.next`
-links, so the rules for reading them live here once.
+links, so the rules for reading them live here once. Both also hang comment
+threads under the account's posts the same way (a top-level comment and its
+replies), so turning a thread into care items lives here too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,20 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from tracker.plugin import ApiError, AuthError, Endpoint, HttpSession, NotFound, QuotaExhausted, RateLimited, Secret
+from tracker.plugin import (
+    ApiError,
+    AuthError,
+    CareItem,
+    Channel,
+    Endpoint,
+    HttpSession,
+    NotFound,
+    Notice,
+    QuotaExhausted,
+    RateLimited,
+    Secret,
+    UnexpectedResponse,
+)
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
@@ -38,6 +53,8 @@ TOKEN_DEAD = {
     492: "belongs to an invalid session",
     493: "belongs to a session inactive for 90 days",
 }
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+MAX_PAGES = 1000  # cursor pages of one edge: a guard against a cursor that never ends, far above real threads
 R = TypeVar("R")
 
 
@@ -47,6 +64,22 @@ class MetricRejected(ApiError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class PermissionDenied(ApiError):
+    """The token lacks a permission that an optional part of the fetch needs; the caller skips only that part."""
+
+
+def denies_permission(error: Mapping[str, Any]) -> bool:
+    """Graph's ways of saying "this token may not read that": codes 10 and 200-299, or code 100 naming a permission.
+
+    Code 100 with subcode 33 ("does not exist ... missing permissions") is left out: it is what a deleted
+    post or a wrong id answers, too, and that is no reason to stop reading the other threads.
+    """
+    code = int(_number(error.get("code")))
+    sub = int(_number(error.get("error_subcode")))
+    message = str(error.get("message") or "").lower()
+    return code in PERMISSION_CODES or (code == 100 and sub != 33 and "permission" in message)
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,14 @@ class Target:
     token_hint: str  # where to get a new token
 
 
+def said_by_graph(error: Mapping[str, Any], redact: Callable[[str], str] = str) -> str:
+    """`Graph error 230: (#230) Requires …`: the code and Graph's own words, redacted before they are cut."""
+    code = int(_number(error.get("code")))
+    sub = int(_number(error.get("error_subcode")))
+    message = redact(" ".join(str(error.get("message") or "no message").split()))
+    return f"Graph error {code}{f'/{sub}' if sub else ''}: {message[:200]}"
+
+
 def classify(
     status: int, error: Mapping[str, Any], usage: Usage, target: Target, redact: Callable[[str], str] = str
 ) -> Exception:
@@ -131,7 +172,7 @@ def classify(
     code = int(_number(error.get("code")))
     sub = int(_number(error.get("error_subcode")))
     message = redact(" ".join(str(error.get("message") or "no message").split()))
-    said = f"(Graph error {code}{f'/{sub}' if sub else ''}: {message[:200]})"
+    said = f"({said_by_graph(error, redact)})"
     if code == 190 or sub in TOKEN_DEAD:
         state = TOKEN_DEAD.get(sub, "is invalid, expired or revoked")
         return AuthError(f"{target.what}: the access token {state} {said}; {target.token_hint}")
@@ -162,7 +203,8 @@ class Graph:
         self.target = target
         self.usage = Usage()
 
-    def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def get(self, path: str, params: Mapping[str, Any], *, optional: bool = False) -> dict[str, Any]:
+        """One call's body. `optional`: a missing permission raises PermissionDenied, which the caller skips."""
         if self.usage.percent >= STOP_AT:
             raise backoff(self.target.what, self.usage.regain_seconds or DEFAULT_BACKOFF,
                           f"Graph usage is at {self.usage.percent:.0f}% of the rate limit")
@@ -177,8 +219,34 @@ class Graph:
         answer = self.endpoint(path)
         body = answer.object(answer.json(response))
         if "error" in body or response.status_code >= 400:
-            raise self.error_for(response.status_code, body.get("error") or {})
+            error = answer.get_object(body, "error") or {}
+            if optional and denies_permission(error):
+                raise PermissionDenied(said_by_graph(error, self.http.redact))
+            raise self.error_for(response.status_code, error)
         return body
+
+    def pages(
+        self, path: str, params: Mapping[str, Any], *, optional: bool = False, first: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a cursor-paged edge (posts, comments, media, conversations, messages).
+
+        `paging.next` says whether there is more; we send `after=paging.cursors.after` ourselves instead of
+        following the link, which embeds the token. `first` is an edge already read nested in another answer
+        (`replies{...}` inside a comment): its first page costs no call.
+        """
+        answer = self.endpoint(path)
+        params = dict(params)
+        body = first if first is not None else self.get(path, params, optional=optional)
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            yield answer.objects(body, "data", required=True)
+            paging = answer.get_object(body, "paging") or {}
+            cursor = (answer.get_object(paging, "cursors") or {}).get("after")
+            if not paging.get("next") or not isinstance(cursor, str) or not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+            params["after"] = cursor
+            body = self.get(path, params, optional=optional)
 
     def error_for(self, status: int, error: Mapping[str, Any]) -> Exception:
         """The domain error for Graph's error envelope; a Graph-style API with codes of its own overrides this."""
@@ -270,3 +338,80 @@ def points(entry: Mapping[str, Any]) -> Iterator[tuple[date, float]]:
         value = number(point.get("value")) if isinstance(point, dict) else None
         if value is not None and point.get("end_time"):
             yield day_of(point["end_time"]), value
+
+
+def graph_time(answer: Endpoint, item: Mapping[str, Any], key: str) -> datetime:
+    """A `created_time`/`timestamp` like `2026-11-20T16:05:09+0000`, as an aware datetime, or UnexpectedResponse."""
+    text = answer.text(item, key)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        raise answer.unreadable(f'expected a time with its offset under "{key}", got {text[:40]!r}')
+    return stamp
+
+
+def author_id(answer: Endpoint, item: Mapping[str, Any]) -> str | None:
+    """`from.id` of a comment or message; None when Graph leaves the author out. Names and handles are never read."""
+    author = answer.get_object(item, "from") or {}
+    value = author.get("id")
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """What care needs of one comment: no text, no author, only whether the account itself wrote it."""
+
+    id: str
+    created: datetime
+    mine: bool  # written by the account: its author id is the account's own id (names are never compared)
+    hidden: bool = False
+
+
+def thread_items(platform: str, root: Comment, replies: Sequence[Comment]) -> list[CareItem]:
+    """The care items of one thread: a top-level comment and the replies under it.
+
+    Someone else's top-level comment is one inbound item (channel comment), answered by the account's first
+    reply in the thread at or after it; follow-ups in that thread are the same conversation and are not
+    counted again. Under the account's own top-level comment, each reply from someone else is an inbound item
+    (channel reply), answered by the account's next reply there. The account's own comments are yielded as
+    `from_account`, so one stored before under another reading is removed, never counted.
+    """
+    answers = sorted(r.created for r in replies if r.mine)
+
+    def first_answer(after: datetime) -> datetime | None:
+        return next((at for at in answers if at >= after), None)
+
+    if root.mine:
+        items = [CareItem(platform, Channel.COMMENT, root.id, root.created, from_account=True)]
+        items += [CareItem(platform, Channel.REPLY, r.id, r.created, first_answer(r.created), deleted=r.hidden)
+                  for r in replies if not r.mine]
+    else:
+        items = [CareItem(platform, Channel.COMMENT, root.id, root.created, first_answer(root.created),
+                          deleted=root.hidden)]
+    items += [CareItem(platform, Channel.REPLY, r.id, r.created, from_account=True) for r in replies if r.mine]
+    return items
+
+
+def care_start(since: date, lookback_days: int, zone: Any) -> datetime:
+    """The oldest moment whose threads are read: the window's first day minus the care lookback, at midnight."""
+    return datetime.combine(since - timedelta(days=lookback_days), time(), zone)
+
+
+def optional_care(part: Iterator[list[CareItem]], what: str, permission: str) -> Iterator[list[CareItem] | Notice]:
+    """Yield a care part, or stop it with one notice: the account's insights, already read, still sync.
+
+    A missing permission names the permission to grant. Any other Graph error (a 500, a timeout) stops care
+    for this sync only: items are keyed by id, so the next sync reads the same threads again and loses nothing.
+    An answer in a shape we cannot read still fails the account, as every unreadable answer does.
+    """
+    try:
+        yield from part
+    except PermissionDenied as exc:
+        yield Notice(f"{what} were not read: the token lacks {permission} ({exc}); grant {permission} to "
+                     "collect them, the other figures still sync")
+    except UnexpectedResponse:
+        raise
+    except ApiError as exc:
+        yield Notice(f"{what} were not read this time ({exc}); the next sync reads them again")

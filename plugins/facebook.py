@@ -4,20 +4,59 @@ Only metrics that survived Meta's 2024-03-14, 2025-11-15 and 2026-06-15
 retirements are asked for. Graph fails a whole call when one metric is retired,
 so a refused call is repeated metric by metric and the refused metric is
 reported as unavailable, never as zero. Days are Graph's own Pacific days.
+
+Customer care: comments on the Page's posts of the last `care_lookback_days`
+(`/{post-id}/comments?filter=stream`, every comment and reply with its
+parent) and, when the token has `pages_messaging`, Messenger conversations
+(`/{page-id}/conversations`, then each one's messages). Only ids and times are
+read; an author is the Page when its id is the Page's id. A missing
+permission skips that part with one notice; the insights still sync.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
-from tracker.plugin import HttpSession, Plugin, Sample, Secret, Unavailable, Window, option
+from tracker.plugin import (
+    CareItem,
+    Channel,
+    HttpSession,
+    NotFound,
+    Notice,
+    Plugin,
+    Sample,
+    Secret,
+    Unavailable,
+    Window,
+    option,
+)
 
-from ._graph import Graph, Target, pacific_midnight, points, request_metrics
+from ._graph import (
+    Comment,
+    Graph,
+    Target,
+    author_id,
+    care_start,
+    graph_time,
+    optional_care,
+    pacific_midnight,
+    points,
+    request_metrics,
+    thread_items,
+)
 
 PLATFORM = "facebook"
 MAX_DAYS = 90  # Graph refuses a wider since..until range
 PROVISIONAL_DAYS = 3  # "most metrics update once every 24 hours" and recent days get revised
+CARE_LOOKBACK_DAYS = 28  # a post's comments keep coming (and getting answered) for weeks after it went out
+MAX_CARE_LOOKBACK_DAYS = 365
+PAGE_SIZE = 100  # Graph's largest `limit` for posts, comments, conversations and messages
+POST_FIELDS = "id,created_time"
+COMMENT_FIELDS = "id,created_time,from{id},parent{id},is_hidden"
+CONVERSATION_FIELDS = "id,updated_time"
+MESSAGE_FIELDS = "id,created_time,from"
 
 # Graph metric -> stored metric. page_total_actions counts clicks on the Page's contact info and
 # call-to-action button (call, message, directions, website), not only links that leave Facebook,
@@ -53,6 +92,15 @@ class FacebookOptions:
     token: Secret = option(help="A Page access token with read_insights and pages_read_engagement, as ${ENV_VAR}.")
     api_version: str = option("v25.0", help="Graph API version, e.g. v25.0.")
     base_url: str = option("https://graph.facebook.com", help="Graph API host; change only for tests or a proxy.")
+    care_lookback_days: int = option(
+        CARE_LOOKBACK_DAYS,
+        help="Customer care: read comments on posts published up to this many days before the synced days, and "
+             f"Messenger conversations active since then (0 to {MAX_CARE_LOOKBACK_DAYS}).",
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.care_lookback_days <= MAX_CARE_LOOKBACK_DAYS:
+            raise ValueError(f"care_lookback_days must be between 0 and {MAX_CARE_LOOKBACK_DAYS}")
 
 
 def _graph(opts: FacebookOptions, http: HttpSession) -> Graph:
@@ -80,10 +128,7 @@ def _read(graph: Graph, page_id: str, metrics: Sequence[str], window: Window) ->
     return list(found.values())
 
 
-def fetch(
-    opts: FacebookOptions, window: Window, http: HttpSession, state: dict
-) -> Iterator[list[Sample] | Unavailable]:
-    graph = _graph(opts, http)
+def _insights(graph: Graph, opts: FacebookOptions, window: Window) -> Iterator[list[Sample] | Unavailable]:
     asked = list(METRICS)
     for chunk in window.chunks(MAX_DAYS):
         pages, refused = request_metrics(asked, lambda metrics: _read(graph, opts.page_id, metrics, chunk))
@@ -93,6 +138,124 @@ def fetch(
         yield from pages
         if not asked:
             return
+
+
+def _posts(graph: Graph, page_id: str, start: datetime, end: datetime) -> Iterator[str]:
+    """Ids of the Page's posts published in [start, end); Graph lists the newest first, so reading stops at start."""
+    path = f"{page_id}/posts"
+    answer = graph.endpoint(path)
+    for page in graph.pages(path, {"fields": POST_FIELDS, "limit": PAGE_SIZE}, optional=True):
+        for post in page:
+            created = graph_time(answer, post, "created_time")
+            if created < start:
+                return
+            if created < end:
+                yield answer.text(post, "id")
+
+
+def _post_care(graph: Graph, page_id: str, post_id: str) -> list[CareItem]:
+    """Every comment and reply of one post (`filter=stream`, oldest first), grouped into threads by `parent`."""
+    path = f"{post_id}/comments"
+    answer = graph.endpoint(path)
+    params = {"filter": "stream", "order": "chronological", "fields": COMMENT_FIELDS, "limit": PAGE_SIZE}
+    comments: dict[str, Comment] = {}
+    parents: dict[str, str] = {}
+    for page in graph.pages(path, params, optional=True):
+        for item in page:
+            comment = Comment(answer.text(item, "id"), graph_time(answer, item, "created_time"),
+                              author_id(answer, item) == page_id, item.get("is_hidden") is True)
+            comments[comment.id] = comment
+            parent = (answer.get_object(item, "parent") or {}).get("id")
+            if isinstance(parent, str) and parent:
+                parents[comment.id] = parent
+    threads: dict[str, list[Comment]] = {}
+    for comment in comments.values():
+        threads.setdefault(_root(comment.id, parents), []).append(comment)
+    items: list[CareItem] = []
+    for root_id, thread in threads.items():
+        if root_id in comments:  # a reply whose top-level comment was deleted has no thread left to answer
+            items += thread_items(PLATFORM, comments[root_id], [c for c in thread if c.id != root_id])
+    return items
+
+
+def _root(comment_id: str, parents: dict[str, str]) -> str:
+    """The top-level comment a comment hangs under (replies to replies included)."""
+    seen = {comment_id}
+    while comment_id in parents and parents[comment_id] not in seen:
+        comment_id = parents[comment_id]
+        seen.add(comment_id)
+    return comment_id
+
+
+def _comments(graph: Graph, opts: FacebookOptions, window: Window) -> Iterator[list[CareItem]]:
+    start = care_start(window.since, opts.care_lookback_days, window.timezone)
+    end = datetime.combine(window.until + timedelta(days=1), time(), window.timezone)
+    for post_id in list(_posts(graph, opts.page_id, start, end)):
+        try:
+            items = _post_care(graph, opts.page_id, post_id)
+        except NotFound:
+            continue  # deleted since it was listed: its comments went with it
+        if items:
+            yield items
+
+
+def _conversations(graph: Graph, opts: FacebookOptions, window: Window) -> Iterator[list[CareItem]]:
+    """Messenger conversations active since the care start (Graph lists the most recently updated first)."""
+    start = care_start(window.since, opts.care_lookback_days, window.timezone)
+    path = f"{opts.page_id}/conversations"
+    answer = graph.endpoint(path)
+    params = {"platform": "messenger", "fields": CONVERSATION_FIELDS, "limit": PAGE_SIZE}
+    active: list[str] = []
+    for page in graph.pages(path, params, optional=True):
+        fresh = [c for c in page if graph_time(answer, c, "updated_time") >= start]
+        active += [answer.text(c, "id") for c in fresh]
+        if len(fresh) < len(page):
+            break
+    for conversation_id in active:
+        try:
+            items = _message_runs(graph, opts.page_id, conversation_id, start)
+        except NotFound:
+            continue  # deleted since it was listed
+        if items:
+            yield items
+
+
+def _message_runs(graph: Graph, page_id: str, conversation_id: str, start: datetime) -> list[CareItem]:
+    """One care item per run of customer messages: from the first message after the Page's last answer (or the
+    conversation's start) to the Page's next message, which is its first reply.
+
+    The item's id is the run's first message, so it stays the same on every sync. Messages come newest
+    first; reading stops one page past `start`, and the oldest message read, whose predecessor is then
+    unknown, starts no item (it started, and was counted, in an earlier sync's lookback).
+    """
+    path = f"{conversation_id}/messages"
+    answer = graph.endpoint(path)
+    messages: list[Comment] = []
+    complete = True
+    for page in graph.pages(path, {"fields": MESSAGE_FIELDS, "limit": PAGE_SIZE}, optional=True):
+        messages += [Comment(answer.text(m, "id"), graph_time(answer, m, "created_time"),
+                             author_id(answer, m) == page_id) for m in page]
+        if messages and messages[-1].created < start:
+            complete = False
+            break
+    messages.sort(key=lambda m: m.created)
+    items: list[CareItem] = []
+    for i, message in enumerate(messages):
+        before = messages[i - 1] if i else None
+        if message.mine or (before is not None and not before.mine) or (before is None and not complete):
+            continue
+        answer_at = next((m.created for m in messages[i + 1:] if m.mine), None)
+        items.append(CareItem(PLATFORM, Channel.MESSAGE, message.id, message.created, answer_at))
+    return items
+
+
+def fetch(
+    opts: FacebookOptions, window: Window, http: HttpSession, state: dict
+) -> Iterator[list[Sample] | Unavailable | list[CareItem] | Notice]:
+    graph = _graph(opts, http)
+    yield from _insights(graph, opts, window)
+    yield from optional_care(_comments(graph, opts, window), "Comments on the Page's posts", "pages_read_engagement")
+    yield from optional_care(_conversations(graph, opts, window), "Messenger conversations", "pages_messaging")
 
 
 def check(opts: FacebookOptions, http: HttpSession) -> str:
@@ -107,7 +270,8 @@ plugin = Plugin(
     platforms=(PLATFORM,),
     fetch=fetch,
     options=FacebookOptions,
-    description="Facebook Page insights (followers, views, reach, engagements, page views) from the Graph API.",
+    description="Facebook Page insights (followers, views, reach, engagements, page views) and customer care "
+                "(comments, Messenger) from the Graph API.",
     lookback_days=PROVISIONAL_DAYS,
     day_rule="Pacific time (America/Los_Angeles), as Graph reports Page insights",
     metrics=DEFINITIONS,

@@ -368,6 +368,8 @@ class EchoingServices:
         self.s = s
         self.hook_bodies: list[bytes] = []
         server.expect_request("/v25.0/111/insights").respond_with_handler(self._retired)
+        for edge in ("posts", "conversations"):  # customer care: the Page has no posts and no conversations
+            server.expect_request(f"/v25.0/111/{edge}").respond_with_json({"data": []})
         server.expect_request("/v25.0/222/insights").respond_with_handler(self._expired)
         server.expect_request("/echo/login").respond_with_handler(self._login)
         server.expect_request("/echo/stats").respond_with_handler(self._stats)

@@ -8,12 +8,26 @@ following Pacific midnight in UTC (`T07:00:00+0000` or `T08:00:00+0000`),
 (code 100 for a retired metric failing the whole call, 190/463 for an expired
 token, 80001/80002 for throttling) and the usage headers.
 
+Customer care: a Page's posts (`/{page-id}/posts`) and their comments
+(`/{post-id}/comments`, `filter=toplevel|stream`, `order`, `parent`,
+`is_hidden`), its Messenger conversations (`/{page-id}/conversations`,
+`/{conversation-id}/messages`, newest first), an Instagram account's media
+(`/{ig-user-id}/media`) and their comments (`/{ig-media-id}/comments` with a
+nested `replies{...}` edge, `/{ig-comment-id}/replies`). Every edge pages by
+cursor like Graph: `limit` (at most 100), `paging.cursors.before/after`, and a
+`paging.next` link (token embedded) only while more remains. Only the fields
+asked for are served (an unknown one is refused as Graph refuses it), and a
+token without the permission gets Graph's envelope for it: code 100 naming
+pages_read_engagement, 230 for pages_messaging, 10 for
+instagram_manage_comments.
+
 Stricter than Graph on one point: an unknown query parameter is refused, so a
 plugin typo fails a test instead of being silently ignored.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -46,6 +60,20 @@ IG_TOTAL_VALUE = {
 }
 FB_PARAMS = {"metric", "period", "since", "until", "date_preset", "access_token", "appsecret_proof"}
 IG_PARAMS = {"metric", "period", "metric_type", "breakdown", "since", "until", "timeframe", "access_token"}
+EDGE_PARAMS = {"fields", "limit", "after", "before", "access_token"}
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+NESTED_LIMIT = 25  # a nested edge (`replies{...}`) carries its first 25 entries
+FB_PAGE_PERMISSIONS = frozenset({"read_insights", "pages_read_engagement", "pages_messaging"})
+IG_PERMISSIONS = frozenset({"instagram_basic", "instagram_manage_insights", "instagram_manage_comments"})
+NO_ENGAGEMENT = (  # the real body: shared/fixtures/real/facebook/error_100_missing_permission.json
+    "(#100) Object does not exist, cannot be loaded due to missing permission or reviewable feature, or does not "
+    "support this operation. This endpoint requires the 'pages_read_engagement' permission or the 'Page Public "
+    "Content Access' feature or the 'Page Public Metadata Access' feature. Refer to "
+    "https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages, "
+    "https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS and "
+    "https://developers.facebook.com/docs/apps/review/feature#page-public-metadata-access for details."
+)
 
 
 def graph_error(code: int, message: str, subcode: int | None = None, **extra: Any) -> dict[str, Any]:
@@ -64,6 +92,11 @@ def end_time(day: date) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def graph_stamp(at: datetime) -> str:
+    """How Graph writes `created_time`, `updated_time` and Instagram's `timestamp`: UTC with `+0000`."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
 def pacific_seconds(day: date) -> int:
     return int(datetime.combine(day, time(), PACIFIC).timestamp())
 
@@ -76,12 +109,56 @@ def _pacific_day(value: str) -> date:
 
 
 @dataclass
+class FakeComment:
+    """A comment or reply; `parent` is the comment it answers (Instagram: always the top-level one)."""
+
+    id: str
+    created: datetime
+    author_id: str
+    author_name: str = "Erika Mustermann"  # Facebook's from.name, Instagram's from.username
+    text: str = "Habt ihr morgen Zimtschnecken?"
+    parent: str | None = None
+    hidden: bool = False
+
+
+@dataclass
+class FakePost:
+    """A Page post, or (on Instagram) a media object, with every comment and reply on it."""
+
+    id: str
+    created: datetime
+    comments: list[FakeComment] = field(default_factory=list)
+
+
+@dataclass
+class FakeMessage:
+    id: str
+    created: datetime
+    author_id: str
+    author_name: str = "Max Power"
+    text: str = "Wann habt ihr Sonntag offen?"
+
+
+@dataclass
+class FakeConversation:
+    id: str
+    messages: list[FakeMessage] = field(default_factory=list)
+
+    @property
+    def updated(self) -> datetime:
+        return max(m.created for m in self.messages)
+
+
+@dataclass
 class FakePage:
     id: str
     name: str = "Bäckerei Lindner"
     followers_count: int = 1459
     fan_count: int = 1402
     series: dict[str, dict[date, float]] = field(default_factory=dict)  # Graph metric -> Pacific day -> value
+    posts: list[FakePost] = field(default_factory=list)
+    conversations: list[FakeConversation] = field(default_factory=list)
+    permissions: set[str] = field(default_factory=lambda: set(FB_PAGE_PERMISSIONS))
 
 
 @dataclass
@@ -92,6 +169,11 @@ class FakeIgUser:
     follows_count: int = 311
     media_count: int = 412
     series: dict[str, dict[date, float]] = field(default_factory=dict)
+    media: list[FakePost] = field(default_factory=list)
+    permissions: set[str] = field(default_factory=lambda: set(IG_PERMISSIONS))
+
+
+NOT_FIELDS = {"series", "posts", "conversations", "permissions", "media"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +203,7 @@ class FakeGraph:
         self.page_days: int | None = None  # serve at most this many days per insights page
         self.usage_headers: dict[str, str] = {}
         self.queued: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+        self.failing: dict[str, tuple[int, dict[str, Any]]] = {}  # path suffix -> the error every call to it gets
         self.requests: list[Seen] = []
         server.expect_request(re.compile(r"^/v\d+\.\d+/.+")).respond_with_handler(self._handle)
 
@@ -138,8 +221,16 @@ class FakeGraph:
         """Answer the next request with this error (in order), whatever it asks."""
         self.queued.append((status, body, headers or {}))
 
+    def fail_on(self, suffix: str, body: dict[str, Any], status: int = 500) -> None:
+        """Answer every request whose path ends with `suffix` (e.g. "/posts") with this error."""
+        self.failing[suffix] = (status, body)
+
     def insights_requests(self, owner: str) -> list[Seen]:
         return [r for r in self.requests if r.path.endswith(f"/{owner}/insights")]
+
+    def edge_requests(self, edge: str) -> list[Seen]:
+        """Requests to any `/{id}/{edge}` (posts, comments, replies, media, conversations, messages)."""
+        return [r for r in self.requests if r.path.rsplit("/", 1)[-1] == edge]
 
     # --- the server --------------------------------------------------------
 
@@ -151,6 +242,9 @@ class FakeGraph:
                 status, body, headers = self.queued.pop(0)
                 return self._json(body, status, headers)
             self._authorize(request, params)
+            for suffix, (status, body) in self.failing.items():
+                if request.path.endswith(suffix):
+                    return self._json(body, status)
             return self._json(self._route(request, params))
         except _Refused as refused:
             return self._json(refused.body, refused.status)
@@ -175,22 +269,171 @@ class FakeGraph:
         parts = request.path.strip("/").split("/")[1:]
         owner = parts[0]
         if owner not in self.pages and owner not in self.ig_users:
-            raise _Refused(graph_error(
-                100, f"Unsupported get request. Object with ID '{owner}' does not exist, cannot be loaded due to "
-                     "missing permissions, or does not support this operation. Please read the Graph API "
-                     "documentation at https://developers.facebook.com/docs/graph-api", 33))
+            if len(parts) == 2:
+                return self._care_edge(request, params, owner, parts[1])
+            raise _Refused(_no_object(owner))
         if len(parts) == 1:
             return self._node(self.pages.get(owner) or self.ig_users[owner], params)
+        if owner in self.pages and parts[1:] == ["posts"]:
+            page = self.pages[owner]
+            self._need(page.permissions, "pages_read_engagement", graph_error(100, NO_ENGAGEMENT))
+            posts = sorted(page.posts, key=lambda p: p.created, reverse=True)
+            return self._edge(request, params, [self._fb_post(p, params) for p in posts], set())
+        if owner in self.pages and parts[1:] == ["conversations"]:
+            return self._conversations(self.pages[owner], request, params)
+        if owner in self.ig_users and parts[1:] == ["media"]:
+            media = sorted(self.ig_users[owner].media, key=lambda m: m.created, reverse=True)
+            return self._edge(request, params, [self._ig_media(m, params) for m in media], set())
         if parts[1:] != ["insights"]:
             raise _Refused(graph_error(100, f"(#100) Tried accessing nonexisting field ({parts[1]})"))
         if owner in self.pages:
             return self._page_insights(self.pages[owner], request, params)
         return self._ig_insights(self.ig_users[owner], request, params)
 
+    # --- customer care: posts, media, comments, conversations -----------------
+
+    def _need(self, granted: set[str], permission: str, refusal: dict[str, Any]) -> None:
+        if permission not in granted:
+            raise _Refused(refusal, 403 if refusal["error"]["code"] != 100 else 400)
+
+    def _care_edge(self, request: Request, params: dict[str, str], owner: str, edge: str) -> dict[str, Any]:
+        """`/{post-id}/comments`, `/{ig-media-id}/comments`, `/{ig-comment-id}/replies` and
+        `/{conversation-id}/messages`."""
+        for page in self.pages.values():
+            post = next((p for p in page.posts if p.id == owner), None)
+            if post is not None and edge == "comments":
+                self._need(page.permissions, "pages_read_engagement", graph_error(100, NO_ENGAGEMENT))
+                return self._fb_comments(post, request, params)
+            talk = next((c for c in page.conversations if c.id == owner), None)
+            if talk is not None and edge == "messages":
+                self._need(page.permissions, "pages_messaging", _no_messaging())
+                messages = sorted(talk.messages, key=lambda m: m.created, reverse=True)
+                return self._edge(request, params, [self._message(page, m, params) for m in messages], set())
+        for user in self.ig_users.values():
+            media = next((m for m in user.media if m.id == owner), None)
+            if media is not None and edge == "comments":
+                self._need(user.permissions, "instagram_manage_comments", _no_comments_permission())
+                top = sorted((c for c in media.comments if c.parent is None), key=lambda c: c.created, reverse=True)
+                return self._edge(request, params, [self._ig_comment(request, media, c, params) for c in top], set())
+            parent = next((c for m in user.media for c in m.comments if c.id == owner), None)
+            if parent is not None and edge == "replies":
+                self._need(user.permissions, "instagram_manage_comments", _no_comments_permission())
+                media = next(m for m in user.media if parent in m.comments)
+                return self._edge(request, params, [self._ig_comment(request, media, c, params)
+                                                    for c in _replies(media, parent.id)], set())
+        raise _Refused(_no_object(owner))
+
+    def _fields(self, params: dict[str, str], allowed: set[str], node: str) -> dict[str, str | None]:
+        """`id,from{id},replies{id,timestamp}` -> {"id": None, "from": "id", "replies": "id,timestamp"}."""
+        found: dict[str, str | None] = {}
+        for name, sub in _split_fields(params.get("fields", "id")):
+            if name not in allowed:
+                raise _Refused(graph_error(100, f"(#100) Tried accessing nonexisting field ({name}) on node type "
+                                                f"({node})"))
+            found[name] = sub
+        return found
+
+    def _fb_post(self, post: FakePost, params: dict[str, str]) -> dict[str, Any]:
+        fields = self._fields(params, {"id", "created_time", "message"}, "PagePost")
+        row = {"created_time": graph_stamp(post.created), "message": "Frische Brezeln!", "id": post.id}
+        return {k: v for k, v in row.items() if k in fields}
+
+    def _fb_comments(self, post: FakePost, request: Request, params: dict[str, str]) -> dict[str, Any]:
+        self._only(params, EDGE_PARAMS | {"filter", "order", "summary", "live_filter"})
+        if params.get("filter", "toplevel") not in ("toplevel", "stream"):
+            raise _Refused(graph_error(100, "(#100) filter must be one of the following values: toplevel, stream"))
+        if params.get("order", "chronological") not in ("chronological", "reverse_chronological"):
+            raise _Refused(graph_error(100, "(#100) order must be one of the following values: chronological, "
+                                            "reverse_chronological"))
+        chosen = [c for c in post.comments if params.get("filter") == "stream" or c.parent is None]
+        chosen.sort(key=lambda c: c.created, reverse=params.get("order") == "reverse_chronological")
+        fields = self._fields(params, {"id", "created_time", "from", "message", "parent", "is_hidden"}, "Comment")
+        rows = []
+        for c in chosen:
+            author = {"name": c.author_name, "id": c.author_id}
+            row: dict[str, Any] = {
+                "created_time": graph_stamp(c.created), "from": _pick(author, fields.get("from")), "message": c.text,
+                "is_hidden": c.hidden, "id": c.id,
+            }
+            if c.parent is not None:
+                row["parent"] = {"id": c.parent}
+            rows.append({k: v for k, v in row.items() if k in fields})
+        return self._edge(request, params, rows, set(), validated=True)
+
+    def _conversations(self, page: FakePage, request: Request, params: dict[str, str]) -> dict[str, Any]:
+        self._need(page.permissions, "pages_messaging", _no_messaging())
+        if params.get("platform", "messenger") not in ("messenger", "instagram"):
+            raise _Refused(graph_error(100, "(#100) param platform must be one of {MESSENGER, INSTAGRAM}"))
+        fields = self._fields(params, {"id", "updated_time", "link", "message_count"}, "Conversation")
+        talks = [] if params.get("platform") == "instagram" else page.conversations
+        talks = sorted(talks, key=lambda c: c.updated, reverse=True)
+        rows = [{k: v for k, v in {"id": c.id, "updated_time": graph_stamp(c.updated),
+                                   "message_count": len(c.messages)}.items() if k in fields} for c in talks]
+        return self._edge(request, params, rows, {"platform", "folder", "user_id"})
+
+    def _message(self, page: FakePage, m: FakeMessage, params: dict[str, str]) -> dict[str, Any]:
+        fields = self._fields(params, {"id", "created_time", "from", "to", "message"}, "Message")
+        name = page.name if m.author_id == page.id else m.author_name
+        author = {"name": name, "email": f"{m.author_id}@facebook.com", "id": m.author_id}
+        row = {"created_time": graph_stamp(m.created), "from": _pick(author, fields.get("from")),
+               "message": m.text, "id": m.id}
+        return {k: v for k, v in row.items() if k in fields}
+
+    def _ig_media(self, media: FakePost, params: dict[str, str]) -> dict[str, Any]:
+        fields = self._fields(params, {"id", "timestamp", "comments_count", "media_type", "caption"}, "Media")
+        row = {"id": media.id, "timestamp": graph_stamp(media.created), "comments_count": len(media.comments),
+               "media_type": "IMAGE", "caption": "Frische Brezeln!"}
+        return {k: v for k, v in row.items() if k in fields}
+
+    def _ig_comment(self, request: Request, media: FakePost, c: FakeComment, params: dict[str, str]) -> dict:
+        allowed = {"id", "timestamp", "from", "text", "hidden", "like_count", "parent_id", "replies", "username"}
+        fields = self._fields(params, allowed, "IGComment")
+        row: dict[str, Any] = {"id": c.id, "timestamp": graph_stamp(c.created), "text": c.text, "hidden": c.hidden,
+                               "from": _pick({"id": c.author_id, "username": c.author_name}, fields.get("from")),
+                               "username": c.author_name, "like_count": 0}
+        if c.parent is not None:
+            row["parent_id"] = c.parent
+        replies = _replies(media, c.id) if c.parent is None else []
+        if replies and "replies" in fields:
+            nested = {"fields": fields["replies"] or "id", "limit": str(NESTED_LIMIT)}
+            sub = [self._ig_comment(request, media, r, nested) for r in replies]
+            row["replies"] = self._page_of(request.host_url.rstrip("/") + request.path.rsplit("/", 2)[0]
+                                           + f"/{c.id}/replies", nested, sub)
+        return {k: v for k, v in row.items() if k in fields}
+
+    def _edge(
+        self, request: Request, params: dict[str, str], rows: list[dict[str, Any]], extra: set[str],
+        validated: bool = False,
+    ) -> dict[str, Any]:
+        if not validated:
+            self._only(params, EDGE_PARAMS | extra)
+        return self._page_of(request.host_url.rstrip("/") + request.path, params, rows)
+
+    def _page_of(self, url: str, params: dict[str, str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """One page of `rows` after `params["after"]`, with Graph's cursors and a `next` link while more remains."""
+        try:
+            limit = min(MAX_LIMIT, max(1, int(params.get("limit", DEFAULT_LIMIT))))
+        except ValueError:
+            raise _Refused(graph_error(100, "(#100) Param limit must be a number")) from None
+        start = _cursor_index(params["after"]) + 1 if params.get("after") else 0
+        chunk = rows[start:start + limit]
+        body: dict[str, Any] = {"data": chunk}
+        if chunk:
+            paging: dict[str, Any] = {"cursors": {"before": _cursor(start), "after": _cursor(start + len(chunk) - 1)}}
+            if start + limit < len(rows):
+                query = {**params, "access_token": self.token, "after": _cursor(start + len(chunk) - 1)}
+                paging["next"] = f"{url}?{urlencode(query)}"
+            if start:
+                query = {**params, "access_token": self.token, "before": _cursor(start)}
+                query.pop("after", None)
+                paging["previous"] = f"{url}?{urlencode(query)}"
+            body["paging"] = paging
+        return body
+
     def _node(self, obj: FakePage | FakeIgUser, params: dict[str, str]) -> dict[str, Any]:
         self._only(params, {"fields", "access_token"})
         fields = params.get("fields", "id,name").split(",")
-        unknown = [f for f in fields if not hasattr(obj, f) or f == "series"]
+        unknown = [f for f in fields if not hasattr(obj, f) or f in NOT_FIELDS]
         if unknown:
             raise _Refused(graph_error(100, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
                                             f"({'Page' if isinstance(obj, FakePage) else 'User'})"))
@@ -303,3 +546,55 @@ class FakeGraph:
             entry["values"] = self._values(series, first, end)
         entry["id"] = f"{user.id}/insights/{metric}/{period}"
         return entry
+
+
+def _no_object(owner: str) -> dict[str, Any]:
+    return graph_error(
+        100, f"Unsupported get request. Object with ID '{owner}' does not exist, cannot be loaded due to "
+             "missing permissions, or does not support this operation. Please read the Graph API "
+             "documentation at https://developers.facebook.com/docs/graph-api", 33)
+
+
+def _no_messaging() -> dict[str, Any]:
+    return graph_error(230, "(#230) Requires pages_messaging permission to manage the object")
+
+
+def _no_comments_permission() -> dict[str, Any]:
+    return graph_error(10, "(#10) Application does not have permission for this action")
+
+
+def _replies(media: FakePost, comment_id: str) -> list[FakeComment]:
+    return sorted((c for c in media.comments if c.parent == comment_id), key=lambda c: c.created)
+
+
+def _pick(obj: dict[str, Any], sub: str | None) -> dict[str, Any]:
+    """A nested object with only the subfields asked for (`from{id}`), or all of it (`from`)."""
+    return obj if sub is None else {k: v for k, v in obj.items() if k in sub.split(",")}
+
+
+def _split_fields(text: str) -> list[tuple[str, str | None]]:
+    """Graph's field list, split at the commas outside braces: `a,b{c,d}` -> [("a", None), ("b", "c,d")]."""
+    out: list[tuple[str, str | None]] = []
+    depth, current = 0, ""
+    for char in text + ",":
+        if char == "," and depth == 0:
+            name, _, sub = current.partition("{")
+            if name.strip():
+                out.append((name.strip(), sub[:-1] if sub else None))
+            current = ""
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        current += char
+    return out
+
+
+def _cursor(index: int) -> str:
+    """An opaque cursor, base64 like Graph's."""
+    return base64.urlsafe_b64encode(f"fake-cursor:{index}".encode()).decode().rstrip("=")
+
+
+def _cursor_index(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")[1])
+    except (ValueError, IndexError):
+        raise _Refused(graph_error(100, "(#100) The parameter after is not a valid cursor")) from None
