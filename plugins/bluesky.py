@@ -316,17 +316,16 @@ class _LoginNeeded(Exception):
     """The AppView refused thread reads without a login: care is skipped, everything else is kept."""
 
 
-def thread_roots(posts: list[dict[str, Any]]) -> list[str]:
+def thread_roots(opts: BlueskyOptions, posts: list[dict[str, Any]]) -> list[str]:
     """The posts whose threads to read, newest first: the account's posts that have replies (or an unknown
     count), except an own reply whose parent or root is one of them, as reading that one reads it too."""
     uris = {p["uri"] for p in posts}
+    answer = _answer(opts, FEED)
     roots = []
     for post in posts:
-        if _count(post, "replyCount") == 0:
-            continue
-        reply = post.get("record", {}).get("reply")
-        refs = [reply.get(k) for k in ("parent", "root")] if isinstance(reply, dict) else []
-        if any(isinstance(ref, dict) and ref.get("uri") in uris for ref in refs):
+        reply = answer.get_object(answer.get_object(post, "record") or {}, "reply") or {}
+        refs = [answer.get_object(reply, key) or {} for key in ("parent", "root")]
+        if any(answer.get_text(ref, "uri") in uris for ref in refs) or _count(post, "replyCount") == 0:
             continue
         roots.append(post["uri"])
     return roots
@@ -334,7 +333,7 @@ def thread_roots(posts: list[dict[str, Any]]) -> list[str]:
 
 def care(opts: BlueskyOptions, http: HttpSession, did: str, posts: list[dict[str, Any]]) -> Iterator[Any]:
     """Care items from the reply threads of `posts`, one list per thread, within the run's thread reads."""
-    roots = thread_roots(posts)
+    roots = thread_roots(opts, posts)
     reads, unfinished = opts.care_thread_reads, 0
     for done, root in enumerate(roots):
         if reads == 0:

@@ -83,6 +83,7 @@ class FakeBluesky:
     replies: dict[str, list[str]] = field(default_factory=dict)  # parent uri -> reply uris
     placeholders: dict[str, str] = field(default_factory=dict)  # reply uri -> "notFound" | "blocked"
     hidden: dict[str, list[str]] = field(default_factory=dict)  # root uri -> its threadgate's hiddenReplies
+    recorded_threads: dict[str, dict[str, Any]] = field(default_factory=dict)  # uri -> a real answer, served as is
 
     def __post_init__(self) -> None:
         for name, nsid in NSIDS.items():
@@ -141,6 +142,11 @@ class FakeBluesky:
         if by == DID:
             self._add(min(created, indexed), {"post": view})
         return view
+
+    def foreign_post(self, created: datetime, by: str = OTHER_DID, handle: str = "wochenmarkt-ost.bsky.social",
+                     name: str = "Wochenmarkt Ost", text: str = "Samstag 8–13 Uhr") -> dict[str, Any]:
+        """Someone else's post (not in the account's feed), for the account to reply to."""
+        return self._post_view(by, handle, created, created + timedelta(seconds=1), 0, 0, 0, 0, name=name, text=text)
 
     def delete(self, view: dict[str, Any], placeholder: str | None = None) -> None:
         """The author deletes a reply: the AppView leaves it out (or, with `placeholder` "notFound" or
@@ -264,6 +270,8 @@ class FakeBluesky:
             if not raw.isdigit() or not 0 <= int(raw) <= 1000:
                 return self._invalid(f"Error: {key} must be an integer from 0 to 1000")
             levels[key] = int(raw)
+        if uri in self.recorded_threads:
+            return self._json(self.recorded_threads[uri])
         view = self._find(uri)
         if view is None or uri in self.placeholders:
             return self._json({"error": "NotFound", "message": f"Post not found: {uri}"}, 400)
