@@ -11,23 +11,61 @@ Three kinds of call, because Graph serves each number differently:
   one call per Pacific day.
 A retired metric fails Graph's whole call; the plugin then asks one by one and
 reports the refused metric as unavailable, never as zero.
+
+Customer care: the comments on the account's media of the last
+`care_lookback_days` (`/{ig-media-id}/comments` with each comment's replies),
+as care items; the account's own comments are those whose `from.id` is the
+account's id (names are never read). Without `instagram_manage_comments`
+care is skipped with one notice and the insights still sync.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from tracker.plugin import Endpoint, HttpSession, Plugin, Sample, Secret, Unavailable, Window, option
+from tracker.plugin import (
+    CareItem,
+    Endpoint,
+    HttpSession,
+    NotFound,
+    Notice,
+    Plugin,
+    Sample,
+    Secret,
+    Unavailable,
+    Window,
+    option,
+)
 
-from ._graph import Graph, Target, number, pacific_midnight, points, request_metrics
+from ._graph import (
+    Comment,
+    Graph,
+    Target,
+    author_id,
+    care_start,
+    graph_time,
+    number,
+    optional_care,
+    pacific_midnight,
+    points,
+    request_metrics,
+    thread_items,
+)
 
 PLATFORM = "instagram"
 MAX_DAYS = 30  # Graph refuses a wider since..until range
 PROVISIONAL_DAYS = 3  # "may be delayed up to 48 hours": a Pacific day is final 48 h after it ends
 GRAPH = Endpoint("Instagram: Graph")  # for parsing a body read elsewhere
 MIN_FOLLOWERS = 100  # below this Graph gives no follower_count (nor demographics, which are not fetched)
+CARE_LOOKBACK_DAYS = 28  # comments on a post keep coming (and getting answered) for weeks after it went out
+MAX_CARE_LOOKBACK_DAYS = 365
+PAGE_SIZE = 50
+MEDIA_FIELDS = "id,timestamp,comments_count"
+REPLY_FIELDS = "id,timestamp,from,hidden"
+COMMENT_FIELDS = f"id,timestamp,from,hidden,replies{{{REPLY_FIELDS}}}"
+COMMENTS_PERMISSION = "instagram_manage_comments (instagram_business_manage_comments with Instagram Login)"
 
 NODE = {"followers_count": "followers", "follows_count": "following", "media_count": "posts_total"}
 TIME_SERIES = {"reach": "reach"}
@@ -72,6 +110,15 @@ class InstagramOptions:
         "https://graph.facebook.com",
         help="https://graph.facebook.com (Facebook Login tokens) or https://graph.instagram.com (Instagram Login).",
     )
+    care_lookback_days: int = option(
+        CARE_LOOKBACK_DAYS,
+        help="Customer care: read the comments of media published up to this many days before the synced days "
+             f"(0 to {MAX_CARE_LOOKBACK_DAYS}).",
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.care_lookback_days <= MAX_CARE_LOOKBACK_DAYS:
+            raise ValueError(f"care_lookback_days must be between 0 and {MAX_CARE_LOOKBACK_DAYS}")
 
 
 def _graph(opts: InstagramOptions, http: HttpSession) -> Graph:
@@ -138,8 +185,13 @@ def _refused(names: dict[str, str], refused: dict[str, str]) -> Iterator[Unavail
 
 def fetch(
     opts: InstagramOptions, window: Window, http: HttpSession, state: dict
-) -> Iterator[list[Sample] | Unavailable]:
+) -> Iterator[list[Sample] | Unavailable | list[CareItem] | Notice]:
     graph = _graph(opts, http)
+    yield from _insights(graph, opts, window)
+    yield from optional_care(_comments(graph, opts, window), "Comments on the account's media", COMMENTS_PERMISSION)
+
+
+def _insights(graph: Graph, opts: InstagramOptions, window: Window) -> Iterator[list[Sample] | Unavailable]:
     node = graph.get(opts.user_id, {"fields": "id,username,followers_count,follows_count,media_count"})
     yield _snapshot(node, window)
 
@@ -180,6 +232,58 @@ def _new_followers(
     yield from pages
 
 
+def _media(graph: Graph, user_id: str, start: datetime, end: datetime) -> Iterator[str]:
+    """Ids of the account's media published in [start, end) with comments; Graph lists the newest first."""
+    path = f"{user_id}/media"
+    answer = graph.endpoint(path)
+    for page in graph.pages(path, {"fields": MEDIA_FIELDS, "limit": PAGE_SIZE}, optional=True):
+        for media in page:
+            created = graph_time(answer, media, "timestamp")
+            if created < start:
+                return
+            if created < end and media.get("comments_count") != 0:  # absent: read it, to be sure
+                yield answer.text(media, "id")
+
+
+def _comment(answer: Endpoint, item: dict, user_id: str) -> Comment:
+    return Comment(answer.text(item, "id"), graph_time(answer, item, "timestamp"), author_id(answer, item) == user_id,
+                   item.get("hidden") is True)
+
+
+def _media_care(graph: Graph, user_id: str, media_id: str) -> list[CareItem]:
+    """Each top-level comment with its replies (Instagram threads are one level deep), as care items.
+
+    The first replies come nested in the comment (`replies{...}`); more are read from `/{comment-id}/replies`.
+    """
+    path = f"{media_id}/comments"
+    answer = graph.endpoint(path)
+    items: list[CareItem] = []
+    for page in graph.pages(path, {"fields": COMMENT_FIELDS, "limit": PAGE_SIZE}, optional=True):
+        for item in page:
+            root = _comment(answer, item, user_id)
+            nested = answer.get_object(item, "replies")
+            replies: list[Comment] = []
+            if nested is not None:
+                more = f"{root.id}/replies"
+                for batch in graph.pages(more, {"fields": REPLY_FIELDS, "limit": PAGE_SIZE}, optional=True,
+                                         first=nested):
+                    replies += [_comment(graph.endpoint(more), reply, user_id) for reply in batch]
+            items += thread_items(PLATFORM, root, replies)
+    return items
+
+
+def _comments(graph: Graph, opts: InstagramOptions, window: Window) -> Iterator[list[CareItem]]:
+    start = care_start(window.since, opts.care_lookback_days, window.timezone)
+    end = datetime.combine(window.until + timedelta(days=1), time(), window.timezone)
+    for media_id in list(_media(graph, opts.user_id, start, end)):
+        try:
+            items = _media_care(graph, opts.user_id, media_id)
+        except NotFound:
+            continue  # deleted since it was listed: its comments went with it
+        if items:
+            yield items
+
+
 def check(opts: InstagramOptions, http: HttpSession) -> str:
     body = _graph(opts, http).get(opts.user_id, {"fields": "id,username,followers_count"})
     followers = number(body.get("followers_count"))
@@ -192,7 +296,8 @@ plugin = Plugin(
     platforms=(PLATFORM,),
     fetch=fetch,
     options=InstagramOptions,
-    description="Instagram professional-account insights (followers, reach, views, interactions) from the Graph API.",
+    description="Instagram professional-account insights (followers, reach, views, interactions) and customer care "
+                "(comments) from the Graph API.",
     lookback_days=PROVISIONAL_DAYS,
     day_rule="Pacific time (America/Los_Angeles) for insights; followers snapshot on the account's today",
     metrics=DEFINITIONS,
