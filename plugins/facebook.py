@@ -225,24 +225,22 @@ def _message_runs(graph: Graph, page_id: str, conversation_id: str, start: datet
     conversation's start) to the Page's next message, which is its first reply.
 
     The item's id is the run's first message, so it stays the same on every sync. Messages come newest
-    first; reading stops one page past `start`, and the oldest message read, whose predecessor is then
-    unknown, starts no item (it started, and was counted, in an earlier sync's lookback).
+    first; reading stops once a Page message from before `start` has been read: every run after it then
+    starts where it really started, and a run begun before `start` that the Page answered only now gets its
+    late reply under its own id.
     """
     path = f"{conversation_id}/messages"
     answer = graph.endpoint(path)
     messages: list[Comment] = []
-    complete = True
     for page in graph.pages(path, {"fields": MESSAGE_FIELDS, "limit": PAGE_SIZE}, optional=True):
         messages += [Comment(answer.text(m, "id"), graph_time(answer, m, "created_time"),
                              author_id(answer, m) == page_id) for m in page]
-        if messages and messages[-1].created < start:
-            complete = False
+        if any(m.mine and m.created < start for m in messages):
             break
     messages.sort(key=lambda m: m.created)
     items: list[CareItem] = []
     for i, message in enumerate(messages):
-        before = messages[i - 1] if i else None
-        if message.mine or (before is not None and not before.mine) or (before is None and not complete):
+        if message.mine or (i and not messages[i - 1].mine):
             continue
         answer_at = next((m.created for m in messages[i + 1:] if m.mine), None)
         items.append(CareItem(PLATFORM, Channel.MESSAGE, message.id, message.created, answer_at))

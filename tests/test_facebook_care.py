@@ -260,6 +260,23 @@ def test_comments_of_posts_older_than_the_care_lookback_are_not_read(
     assert {r.path.rsplit("/", 2)[-2] for r in graph.edge_requests("comments")} == {f"{PAGE}_1", f"{PAGE}_2"}
 
 
+def test_a_message_run_begun_before_the_care_start_gets_its_late_reply_under_its_first_messages_id(
+    graph: FakeGraph, raw: dict[str, Any]
+) -> None:
+    """Care start Nov 9 (Nov 16 minus 7 days). The run began Nov 2, after the Page's answer of Oct 30; the
+    customer wrote again Nov 20 and the Page answered at 11:00: one item, from Nov 2, answered Nov 20."""
+    graph.pages[PAGE].conversations = [FakeConversation("t_1003", [
+        FakeMessage("m_T3a", datetime(2026, 10, 30, 9, tzinfo=BERLIN), PAGE, "", "Hallo"),
+        FakeMessage("m_T3b", berlin(2, 10), "2690003", NAMES[1], TEXTS[1]),
+        FakeMessage("m_T3c", berlin(20, 10), "2690003", NAMES[1], TEXTS[1]),
+        FakeMessage("m_T3d", berlin(20, 11), PAGE, "", "Entschuldigung!"),
+    ])]
+    result = check_plugin(plugin, {**raw, "care_lookback_days": 7}, since=date(2026, 11, 16),
+                          until=date(2026, 11, 29), today=SYNC_DAY, env=ENV)
+    messages = [(i.item_id, i.created_at, i.first_reply_at) for i in result.care if i.channel == "message"]
+    assert messages == [("m_T3b", berlin(2, 10), berlin(20, 11))]
+
+
 def test_a_care_lookback_beyond_a_year_is_refused_as_a_config_problem(raw: dict[str, Any]) -> None:
     with pytest.raises(AssertionError, match="care_lookback_days must be between 0 and 365"):
         make_options(plugin, {**raw, "care_lookback_days": 400}, ENV)

@@ -146,7 +146,7 @@ class FakeConversation:
 
     @property
     def updated(self) -> datetime:
-        return max(m.created for m in self.messages)
+        return max(m.created for m in self.messages) if self.messages else datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
