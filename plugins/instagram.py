@@ -15,7 +15,7 @@ reports the refused metric as unavailable, never as zero.
 Customer care: the comments on the account's media of the last
 `care_lookback_days` (`/{ig-media-id}/comments` with each comment's replies),
 as care items; the account's own comments are those whose `from.id` is the
-account's id (names are never read). Without `instagram_manage_comments`
+account's id, or that carry `user` (names are never read). Without `instagram_manage_comments`
 care is skipped with one notice and the insights still sync.
 """
 
@@ -63,8 +63,8 @@ CARE_LOOKBACK_DAYS = 28  # comments on a post keep coming (and getting answered)
 MAX_CARE_LOOKBACK_DAYS = 365
 PAGE_SIZE = 50
 MEDIA_FIELDS = "id,timestamp,comments_count"
-REPLY_FIELDS = "id,timestamp,from,hidden"
-COMMENT_FIELDS = f"id,timestamp,from,hidden,replies{{{REPLY_FIELDS}}}"
+REPLY_FIELDS = "id,timestamp,from,user,hidden"
+COMMENT_FIELDS = f"id,timestamp,from,user,hidden,replies{{{REPLY_FIELDS}}}"
 COMMENTS_PERMISSION = "instagram_manage_comments (instagram_business_manage_comments with Instagram Login)"
 
 NODE = {"followers_count": "followers", "follows_count": "following", "media_count": "posts_total"}
@@ -246,8 +246,11 @@ def _media(graph: Graph, user_id: str, start: datetime, end: datetime) -> Iterat
 
 
 def _comment(answer: Endpoint, item: dict, user_id: str) -> Comment:
-    return Comment(answer.text(item, "id"), graph_time(answer, item, "timestamp"), author_id(answer, item) == user_id,
-                   item.get("hidden") is True)
+    """The account wrote it when `from.id` is its id, or when Graph sends `user`, which it does only for comments
+    the token's own account wrote (Meta documents `from.id` as an Instagram-scoped id)."""
+    own = (answer.get_object(item, "user") or {}).get("id")
+    mine = author_id(answer, item) == user_id or (isinstance(own, str) and own == user_id)
+    return Comment(answer.text(item, "id"), graph_time(answer, item, "timestamp"), mine, item.get("hidden") is True)
 
 
 def _media_care(graph: Graph, user_id: str, media_id: str) -> list[CareItem]:

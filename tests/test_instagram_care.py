@@ -162,6 +162,16 @@ def test_the_accounts_own_comment_and_its_reply_to_itself_are_not_inbound(
     assert graph.edge_requests("comments") and care_rows(account) == []
 
 
+def test_the_accounts_replies_are_known_by_user_when_from_carries_an_instagram_scoped_id(
+    graph: FakeGraph, account: Any, run_sync: Any
+) -> None:
+    """Meta documents from.id as an Instagram-scoped id; `user` comes only with the account's own comments."""
+    graph.scoped_from = True
+    synced(run_sync, account)
+    stats = figures(account).items
+    assert (stats.inbound, stats.answered, stats.minutes) == (5, 4, (20.0, 50.0, 135.0, 240.0))
+
+
 def test_a_hidden_instagram_comment_is_stored_as_deleted_and_not_counted(
     graph: FakeGraph, account: Any, run_sync: Any
 ) -> None:
@@ -178,7 +188,7 @@ def test_a_long_reply_thread_is_read_past_the_nested_page_to_find_the_accounts_a
     synced(run_sync, account)
     calls = graph.edge_requests("replies")
     assert [r.path.rsplit("/", 2)[-2] for r in calls] == ["17860000000000001"]
-    assert calls[0].params["after"] and calls[0].params["fields"] == "id,timestamp,from,hidden"
+    assert calls[0].params["after"] and calls[0].params["fields"] == "id,timestamp,from,user,hidden"
     assert calls[0].authorization == f"Bearer {TOKEN}" and "access_token" not in calls[0].params
     assert 240.0 in figures(account).channels["comment"].minutes
 

@@ -204,6 +204,7 @@ class FakeGraph:
         self.usage_headers: dict[str, str] = {}
         self.queued: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         self.failing: dict[str, tuple[int, dict[str, Any]]] = {}  # path suffix -> the error every call to it gets
+        self.scoped_from = False  # Instagram comments' from.id as an Instagram-scoped id, not the account id
         self.requests: list[Seen] = []
         server.expect_request(re.compile(r"^/v\d+\.\d+/.+")).respond_with_handler(self._handle)
 
@@ -386,11 +387,15 @@ class FakeGraph:
         return {k: v for k, v in row.items() if k in fields}
 
     def _ig_comment(self, request: Request, media: FakePost, c: FakeComment, params: dict[str, str]) -> dict:
-        allowed = {"id", "timestamp", "from", "text", "hidden", "like_count", "parent_id", "replies", "username"}
+        allowed = {"id", "timestamp", "from", "user", "text", "hidden", "like_count", "parent_id", "replies",
+                   "username"}
         fields = self._fields(params, allowed, "IGComment")
+        sender = f"IGSID{c.author_id[::-1]}" if self.scoped_from else c.author_id
         row: dict[str, Any] = {"id": c.id, "timestamp": graph_stamp(c.created), "text": c.text, "hidden": c.hidden,
-                               "from": _pick({"id": c.author_id, "username": c.author_name}, fields.get("from")),
+                               "from": _pick({"id": sender, "username": c.author_name}, fields.get("from")),
                                "username": c.author_name, "like_count": 0}
+        if c.author_id in self.ig_users:  # `user` only for comments the app user wrote
+            row["user"] = {"id": c.author_id}
         if c.parent is not None:
             row["parent_id"] = c.parent
         replies = _replies(media, c.id) if c.parent is None else []
