@@ -316,3 +316,50 @@ def test_shell_completion_script_is_offered_for_bash():
     env = {**os.environ, "SHELL": "/bin/bash", "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     shown = subprocess.run([shutil.which("tracker") or "tracker", "--show-completion", "bash"], capture_output=True, text=True, env=env, timeout=60)
     assert shown.returncode == 0 and "_tracker_completion" in shown.stdout
+
+
+# --- the report of a database that holds nothing -----------------------------------------------------------------
+
+
+def test_report_without_a_database_file_shows_no_data_and_creates_none(cli, tmp_path):
+    config = write_config(tmp_path)
+    result = invoke(cli, "report", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("No data for this period.")
+    assert list(tmp_path.glob("t.db*")) == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_report_of_a_database_that_holds_nothing_is_the_one_its_computation_gives(cli, tmp_path, fmt):
+    from tracker.store import writes
+    from tracker.store.db import open_engine
+
+    empty, computed = tmp_path / "empty", tmp_path / "computed"
+    outputs = []
+    for folder in (empty, computed):
+        folder.mkdir()
+        engine = open_engine(f"sqlite:///{folder / 't.db'}")
+        if folder == computed:
+            writes.start_run(engine, "manual")  # a row: the report opens and reads this store
+        engine.dispose()
+        result = invoke(cli, "report", "--config", str(write_config(folder)), "--format", fmt)
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(result.stdout) | {"generated_at": None} if fmt == "json" else result.stdout)
+    assert outputs[0] == outputs[1]
+
+
+def test_report_refuses_a_newer_trackers_database_whose_data_is_only_in_tables_it_does_not_know(cli, tmp_path):
+    import sqlite3
+
+    from tracker.store.db import open_engine
+
+    config, db = write_config(tmp_path), tmp_path / "t.db"
+    open_engine(f"sqlite:///{db}").dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE samples_of_tomorrow (value REAL)")
+        conn.execute("INSERT INTO samples_of_tomorrow VALUES (12.0)")
+        conn.execute("INSERT INTO _tracker_migrations (name, applied_at) VALUES ('m900_tomorrow', '2030-01-01 00:00:00')")
+    conn.close()
+    result = invoke(cli, "report", "--config", str(config))
+    assert result.exit_code == 2
+    assert "was written by a newer tracker" in result.stderr

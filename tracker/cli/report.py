@@ -2,6 +2,7 @@
 
 import io
 import sys
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tracker.cli.common import ConfigOption, Format, friendly, load_config, open_engine, stdout
+from tracker.report.period import Period
 
 
 class SortKey(str, Enum):
@@ -44,9 +46,19 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from tracker.config import Config
-    from tracker.report.compute import Period
+    from tracker.report.compute import CareFigures, CareRules, Figures
     from tracker.report.rows import Report, Trend
     from tracker.report.series import Series
+
+
+@dataclass
+class Computed:
+    """What the store gives the report: figures, care, removed accounts and, for a person, trends."""
+
+    figures: "Figures"
+    care: "dict[str, CareFigures]" = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    trends: "dict[str, Trend]" = field(default_factory=dict)
 
 
 def build_report(
@@ -57,43 +69,62 @@ def build_report(
     sort: str = "conversions",
     trends: bool = False,
 ) -> "Report":
-    """The report for the period; `trends` adds the sparklines a person sees in a wide terminal."""
+    """The report for the period; `trends` adds the sparklines a person sees in a wide terminal.
+
+    A database that holds nothing (or no file yet) gives the empty report without being opened: there is
+    nothing to compute, and nothing stored that a migration could change.
+    """
     from tracker.report import compute, rows
-    from tracker.store.forget import removed_accounts
+    from tracker.store.probe import holds_nothing
     from tracker.windows import account_today
 
     today = account_today(cfg.timezone)
     end = until or today
-    period = compute.Period(end - timedelta(days=days - 1), end)
-    configured = {a.name for a in cfg.accounts}
+    period = Period(end - timedelta(days=days - 1), end)
     care_rules = compute.CareRules.of(cfg)
-    engine = open_engine(cfg)
-    try:
-        figures = compute.compute(engine, period, None, cfg.precedence, configured)
-        care = compute.care_figures(engine, period, care_rules, datetime.now(timezone.utc), configured, platforms)
-        removed = removed_accounts(engine, configured)
-        found = _trends(engine, period, cfg, configured) if trends else {}
-    finally:
-        engine.dispose()
+    if holds_nothing(cfg.database):
+        found = Computed(compute.Figures(period, []))
+    else:
+        found = _compute(cfg, period, care_rules, platforms, trends)
     if platforms:
-        refuse_unknown(platforms, cfg, {f.platform for f in figures.platforms} | set(care))
-        figures.platforms = [f for f in figures.platforms if f.platform in platforms]
+        refuse_unknown(platforms, cfg, {f.platform for f in found.figures.platforms} | set(found.care))
+        found.figures.platforms = [f for f in found.figures.platforms if f.platform in platforms]
     costs = rows.Costs(cfg.effort, cfg.hourly_rate)
-    report = rows.build(figures, cfg.currency, costs, today, removed, care, care_rules)
+    report = rows.build(found.figures, cfg.currency, costs, today, found.removed, found.care, care_rules)
     report.rows = rows.sort(report.rows, sort)
-    report.trends = found
+    report.trends = found.trends
     report.days_per_trend_block = _trend_block(period)
     return report
+
+
+def _compute(
+    cfg: "Config", period: Period, care_rules: "CareRules", platforms: list[str] | None, trends: bool
+) -> Computed:
+    """The report's figures from the store, which is opened (and migrated if it is out of date) here."""
+    from tracker.report import compute
+    from tracker.store.forget import removed_accounts
+
+    configured = {a.name for a in cfg.accounts}
+    engine = open_engine(cfg)
+    try:
+        return Computed(
+            compute.compute(engine, period, None, cfg.precedence, configured),
+            compute.care_figures(engine, period, care_rules, datetime.now(timezone.utc), configured, platforms),
+            removed_accounts(engine, configured),
+            _trends(engine, period, cfg, configured) if trends else {},
+        )
+    finally:
+        engine.dispose()
 
 
 TREND_BLOCKS = 15  # at most this many blocks per sparkline, so it fits beside the figures
 
 
-def _trend_block(period: "Period") -> int:
+def _trend_block(period: Period) -> int:
     return -(-period.days // TREND_BLOCKS)
 
 
-def _trends(engine: "Engine", period: "Period", cfg: "Config", configured: set[str]) -> "dict[str, Trend]":
+def _trends(engine: "Engine", period: Period, cfg: "Config", configured: set[str]) -> "dict[str, Trend]":
     """Engagement and conversions per day (or per few days, as a daily average) for each platform."""
     from tracker.report.rows import Trend
     from tracker.report.series import series
