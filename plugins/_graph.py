@@ -361,7 +361,7 @@ def author_id(answer: Endpoint, item: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Comment:
-    """What care needs of one comment: no text, no author, only whether the account itself wrote it."""
+    """What care needs of one comment (or Messenger message): no text, no author, only whether the account wrote it."""
 
     id: str
     created: datetime
