@@ -5,8 +5,9 @@ day, value) and gets plain figures back:
 
 - `open_store` creates or opens a database the way tracker does (migrations);
 - `write_accounts` and `write_samples` fill it fast, bypassing the sync:
-  raw `executemany` (SQLite) or `COPY` (PostgreSQL) into the current tables,
-  in big batches;
+  the `series` rows first, then raw `executemany` (SQLite) or `COPY`
+  (PostgreSQL) of (series id, day number, ...) into `series_day`, in big
+  batches;
 - `store_write` is the store's own write path for one account (what a sync
   commits), for the ingest figure;
 - `hand_report` is the hand-written SQL statement the report's computation is
@@ -27,12 +28,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracker.plugin import Sample
-from tracker.store import writes
+from tracker.store import samples, writes
 from tracker.store.db import open_engine
 from tracker.store.models import ACCOUNT
 
 BATCH = 200_000
-SAMPLE_COLUMNS = "account, platform, metric, day, value, provisional, run_id"
+SAMPLE_COLUMNS = "series_id, day, value, provisional, run_id"
 
 
 @dataclass(frozen=True)
@@ -67,57 +68,75 @@ def write_accounts(engine: Engine, names: list[str], plugin: str, last_good_day:
 
 
 def write_samples(engine: Engine, rows: Iterable[tuple[str, str, str, date, float]]) -> int:
-    """Append samples straight into the sample table in batches of BATCH; returns how many.
+    """Append samples straight into the store in batches of BATCH; returns how many.
 
-    Rows are (account, platform, metric, day, value) tuples, written as one sync run. SQLite gets
-    `executemany` on the driver's connection with synchronous off for the build; PostgreSQL gets COPY and
-    then ANALYZE (what autovacuum would do soon after a sync this size).
+    Rows are (account, platform, metric, day, value) tuples, written as one sync run. Each batch first gets
+    the `series` rows it needs, then its values go to `series_day` as (series id, day number, value,
+    provisional, run id). SQLite gets `executemany` on the driver's connection with synchronous off for the
+    build; PostgreSQL gets COPY and then ANALYZE (what autovacuum would do soon after a sync this size).
     """
     run_id = writes.start_run(engine, "bench")
+    sqlite = engine.dialect.name == "sqlite"
     raw = engine.raw_connection()
     try:
         dbapi = raw.driver_connection
-        if engine.dialect.name == "sqlite":
-            written = _sqlite_samples(dbapi, rows, run_id)
+        if sqlite:
+            dbapi.execute("PRAGMA synchronous=OFF")
+            dbapi.execute("PRAGMA cache_size=-1000000")  # 1 GB
+        ids: dict[tuple[str, str, str], int] = {}
+        numbers: dict[date, int] = {}
+        written = 0
+        for batch in chunks(rows, BATCH):
+            _add_series(dbapi, ids, {(a, p, m) for a, p, m, _, _ in batch}, "?" if sqlite else "%s")
+            keyed = [
+                (ids[(a, p, m)], numbers.get(d) or numbers.setdefault(d, samples.day_number(d)), float(v), False,
+                 run_id)
+                for a, p, m, d, v in batch
+            ]
+            (_sqlite_samples if sqlite else _postgres_samples)(dbapi, keyed)
+            written += len(keyed)
+        if sqlite:
+            dbapi.execute("PRAGMA synchronous=NORMAL")
+            dbapi.execute("PRAGMA cache_size=-2000")
         else:
-            written = _postgres_samples(dbapi, rows, run_id)
+            with contextlib.closing(dbapi.cursor()) as cur:
+                cur.execute("ANALYZE")
+            dbapi.commit()
     finally:
         raw.close()
     writes.finish_run(engine, run_id, "ok")
     return written
 
 
-def _sqlite_samples(dbapi: Any, rows: Iterable[tuple[str, str, str, date, float]], run_id: int) -> int:
-    insert = f"INSERT INTO sample ({SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?, 0, ?)"
-    dbapi.execute("PRAGMA synchronous=OFF")
-    dbapi.execute("PRAGMA cache_size=-1000000")  # 1 GB: the secondary index takes its rows out of order
-    written = 0
-    iso: dict[date, str] = {}
-    it = iter(rows)
-    while batch := list(islice(it, BATCH)):
-        dbapi.execute("BEGIN")
-        dbapi.executemany(
-            insert, [(a, p, m, iso.get(d) or iso.setdefault(d, d.isoformat()), v, run_id) for a, p, m, d, v in batch]
-        )
-        dbapi.execute("COMMIT")
-        written += len(batch)
-    dbapi.execute("PRAGMA synchronous=NORMAL")
-    dbapi.execute("PRAGMA cache_size=-2000")
-    return written
-
-
-def _postgres_samples(dbapi: Any, rows: Iterable[tuple[str, str, str, date, float]], run_id: int) -> int:
-    written = 0
-    with dbapi.cursor() as cur:
-        with cur.copy(f"COPY sample ({SAMPLE_COLUMNS}) FROM STDIN") as copy:
-            for a, p, m, d, v in rows:
-                copy.write_row((a, p, m, d, float(v), False, run_id))
-                written += 1
-        dbapi.commit()
+def _add_series(dbapi: Any, ids: dict[tuple[str, str, str], int], keys: set[tuple[str, str, str]], mark: str) -> None:
+    """Insert the series not seen yet and learn their ids, in one transaction."""
+    new = sorted(keys - ids.keys())
+    if not new:
+        return
     with contextlib.closing(dbapi.cursor()) as cur:
-        cur.execute("ANALYZE")
+        if mark == "?":
+            cur.execute("BEGIN")
+        cur.executemany(f"INSERT INTO series (account, platform, metric) VALUES ({mark}, {mark}, {mark})", new)
+        cur.execute("SELECT account, platform, metric, id FROM series")
+        ids.update({(a, p, m): i for a, p, m, i in cur.fetchall()})
+        if mark == "?":
+            cur.execute("COMMIT")
+        else:
+            dbapi.commit()
+
+
+def _sqlite_samples(dbapi: Any, rows: list[tuple[int, int, float, bool, int]]) -> None:
+    dbapi.execute("BEGIN")
+    dbapi.executemany(f"INSERT INTO series_day ({SAMPLE_COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows)
+    dbapi.execute("COMMIT")
+
+
+def _postgres_samples(dbapi: Any, rows: list[tuple[int, int, float, bool, int]]) -> None:
+    with dbapi.cursor() as cur:
+        with cur.copy(f"COPY series_day ({SAMPLE_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
     dbapi.commit()
-    return written
 
 
 def count_samples(url: str) -> int:
@@ -125,7 +144,7 @@ def count_samples(url: str) -> int:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM sample").scalar_one())
+            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM series_day").scalar_one())
     finally:
         engine.dispose()
 
@@ -159,41 +178,28 @@ class HandFigures:
 def hand_report_sql(counters: tuple[str, ...], gauges: tuple[str, ...]) -> str:
     """One statement computing what the report shows for counters and gauges, written for the current schema.
 
-    Counters: summed per platform over the period and the one before, found through the
-    (platform, metric, day) index. Gauges: each account's last value on or before the end and on or before
-    the day before the start, one primary-key seek each; accounts and platforms are listed by skipping
-    through the indexes (one seek per distinct value), not by reading all history.
+    Counters: summed per platform over the period and the one before, one (series id, day) range per
+    counter series. Gauges: each series' last value on or before the end and on or before the day before
+    the start, one primary-key seek each. Days are day numbers (days since 1970-01-01), as stored.
     """
-    quoted = ", ".join(f"'{m}'" for m in counters)
-    gauge_rows = " UNION ALL ".join(f"SELECT '{m}'" for m in gauges)
+    counter_list = ", ".join(f"'{m}'" for m in counters)
+    gauge_list = ", ".join(f"'{m}'" for m in gauges)
     return f"""
-WITH RECURSIVE
-  accounts(name) AS (
-    SELECT MIN(account) FROM sample
-    UNION ALL
-    SELECT (SELECT MIN(s.account) FROM sample s WHERE s.account > accounts.name) FROM accounts WHERE name IS NOT NULL
-  ),
-  platforms(name) AS (
-    SELECT MIN(platform) FROM sample
-    UNION ALL
-    SELECT (SELECT MIN(s.platform) FROM sample s WHERE s.platform > platforms.name) FROM platforms
-    WHERE name IS NOT NULL
-  ),
-  gauges(metric) AS ({gauge_rows}),
+WITH
   last_values AS (
-    SELECT p.name AS platform, g.metric AS metric,
-      (SELECT s.value FROM sample s WHERE s.account = a.name AND s.platform = p.name AND s.metric = g.metric
-        AND s.day <= :end ORDER BY s.day DESC LIMIT 1) AS at_end,
-      (SELECT s.value FROM sample s WHERE s.account = a.name AND s.platform = p.name AND s.metric = g.metric
-        AND s.day <= :before ORDER BY s.day DESC LIMIT 1) AS at_before
-    FROM accounts a, platforms p, gauges g
-    WHERE a.name IS NOT NULL AND p.name IS NOT NULL
+    SELECT s.platform, s.metric,
+      (SELECT d.value FROM series_day d WHERE d.series_id = s.id AND d.day <= :end ORDER BY d.day DESC LIMIT 1)
+        AS at_end,
+      (SELECT d.value FROM series_day d WHERE d.series_id = s.id AND d.day <= :before ORDER BY d.day DESC LIMIT 1)
+        AS at_before
+    FROM series s
+    WHERE s.metric IN ({gauge_list})
   )
 SELECT 'counter' AS kind, s.platform, s.metric,
-  SUM(CASE WHEN s.day >= :start THEN s.value END) AS current_value,
-  SUM(CASE WHEN s.day < :start THEN s.value END) AS previous_value
-FROM platforms p JOIN sample s ON s.platform = p.name
-WHERE s.metric IN ({quoted}) AND s.day >= :prev_start AND s.day <= :end
+  SUM(CASE WHEN d.day >= :start THEN d.value END) AS current_value,
+  SUM(CASE WHEN d.day < :start THEN d.value END) AS previous_value
+FROM series s JOIN series_day d ON d.series_id = s.id AND d.day >= :prev_start AND d.day <= :end
+WHERE s.metric IN ({counter_list})
 GROUP BY s.platform, s.metric
 UNION ALL
 SELECT 'gauge', platform, metric, SUM(at_end), SUM(at_before)
@@ -204,12 +210,10 @@ HAVING SUM(at_end) IS NOT NULL
 
 
 def hand_params(engine: Engine, start: date, end: date) -> dict[str, Any]:
-    """The statement's days, typed as the dialect stores them (SQLite: ISO text)."""
+    """The statement's days as stored: day numbers on every dialect."""
     days = start - timedelta(days=(end - start).days + 1), start - timedelta(days=1)
     values = {"start": start, "end": end, "prev_start": days[0], "before": days[1]}
-    if engine.dialect.name == "sqlite":
-        return {k: v.isoformat() for k, v in values.items()}
-    return values
+    return {k: samples.day_number(v) for k, v in values.items()}
 
 
 def hand_report(

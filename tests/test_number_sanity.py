@@ -21,6 +21,7 @@ from tracker import manual
 from tracker.plugin import Conversion, Sample
 from tracker.store import migrations, writes
 from tracker.store.db import open_engine
+from tracker.store.samples import day_number
 from tracker.testing import fetch_once, window
 from tracker_plugins.csv import plugin as csv_plugin
 
@@ -258,9 +259,10 @@ def test_report_json_stays_valid_even_if_a_non_finite_value_were_in_the_database
     end = date.today()
     with sqlite3.connect(db) as conn:
         conn.execute("INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-01-01', 'ok', 'manual')")
-        conn.executemany("INSERT INTO sample VALUES ('page', 'facebook', 'likes', ?, 1e308, 0, 1)",
-                         [((end - timedelta(days=n)).isoformat(),) for n in range(3)])
-        conn.execute("INSERT INTO sample VALUES ('page', 'facebook', 'followers', ?, 9e999, 0, 1)", (end.isoformat(),))
+        conn.execute("INSERT INTO series VALUES (1, 'page', 'facebook', 'likes'), (2, 'page', 'facebook', 'followers')")
+        conn.executemany("INSERT INTO series_day VALUES (1, ?, 1e308, 0, 1)",
+                         [(day_number(end - timedelta(days=n)),) for n in range(3)])
+        conn.execute("INSERT INTO series_day VALUES (2, ?, 9e999, 0, 1)", (day_number(end),))
     conn.close()
     result = invoke(cli, "report", "--format", "json", "--config", str(config))
     assert result.exit_code == 0, result.output

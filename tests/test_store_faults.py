@@ -215,12 +215,12 @@ def test_two_syncs_on_a_fresh_postgresql_database_both_succeed_and_migrate_it_on
 
 
 def damage_sample_page(db: Path, which: str) -> None:
-    """Overwrite the middle half of one leaf page of the sample table (its first or last) with garbage."""
-    root = query(db, "SELECT rootpage FROM sqlite_master WHERE name = 'sample'")[0][0]
+    """Overwrite the middle half of one leaf page of the samples' table (its first or last) with garbage."""
+    root = query(db, "SELECT rootpage FROM sqlite_master WHERE name = 'series_day'")[0][0]
     data = db.read_bytes()
     size = struct.unpack(">H", data[16:18])[0]
     page = data[size * (root - 1) : size * root]
-    assert page[0] == 0x05, "the demo data fills more than one page, so the root is an interior page"
+    assert page[0] == 0x02, "the demo data fills more than one page, so the root is an interior page (WITHOUT ROWID)"
     if which == "last":
         leaf = struct.unpack(">I", page[8:12])[0]  # the right-most child: the newest rows, which a sync rewrites
     else:

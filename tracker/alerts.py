@@ -67,7 +67,8 @@ from tracker.http import HttpSession
 from tracker.redact import Redactor, webhook_secrets
 from tracker.report import compute
 from tracker.status import as_utc, attempted, last_successes
-from tracker.store.models import ACCOUNT, METRIC_STATUS, SAMPLE
+from tracker.store import samples
+from tracker.store.models import ACCOUNT, METRIC_STATUS, SERIES, SERIES_DAY
 from tracker.windows import account_today
 from tracker.words import count
 
@@ -220,9 +221,10 @@ class History:
         """Days in `period` on which `account` stored a visits sample for `platform` (a stored 0 counts)."""
         if account is None:
             return 0
-        t = SAMPLE
-        query = sa.select(sa.func.count()).where(
-            t.c.account == account, t.c.platform == platform, t.c.metric == "visits", t.c.day.between(period.start, period.end)
+        s, d = SERIES, SERIES_DAY
+        query = sa.select(sa.func.count()).select_from(samples.joined()).where(
+            s.c.account == account, s.c.platform == platform, s.c.metric == "visits",
+            _within(d, period.start, period.end),
         )
         return int(self.conn.execute(query).scalar_one())
 
@@ -232,31 +234,38 @@ class History:
         The latest, not the earliest: totals add every account, so one account that started late makes
         the earlier period look smaller than it was.
         """
-        t = SAMPLE
+        s, d = SERIES, SERIES_DAY
         query = (
-            sa.select(t.c.account, sa.func.min(t.c.day))
-            .where(t.c.account.in_(self.accounts), t.c.platform == platform, t.c.metric.in_(INTERACTION_METRICS), t.c.day <= until)
-            .group_by(t.c.account)
+            sa.select(s.c.account, sa.func.min(d.c.day))
+            .select_from(samples.joined())
+            .where(s.c.account.in_(self.accounts), s.c.platform == platform, s.c.metric.in_(INTERACTION_METRICS))
+            .where(d.c.day <= samples.day_number(until))
+            .group_by(s.c.account)
         )
-        return max((first for _account, first in self.conn.execute(query)), default=None)
+        return max((samples.day_of(first) for _account, first in self.conn.execute(query)), default=None)
 
     def has_followers_in(self, platform: str, period: compute.Period) -> bool:
-        t = SAMPLE
-        query = sa.select(sa.func.count()).where(
-            t.c.account.in_(self.accounts), t.c.platform == platform, t.c.metric == "followers",
-            t.c.day.between(period.start, period.end),
+        s, d = SERIES, SERIES_DAY
+        query = sa.select(sa.func.count()).select_from(samples.joined()).where(
+            s.c.account.in_(self.accounts), s.c.platform == platform, s.c.metric == "followers",
+            _within(d, period.start, period.end),
         )
         return int(self.conn.execute(query).scalar_one()) > 0
 
     def conversions_after(self, platform: str, end: date, today: date) -> float:
         """Conversions any conversion source (logged, imported or analytics) stored after `end`, up to `today`."""
-        t, a = SAMPLE, ACCOUNT
+        s, d, a = SERIES, SERIES_DAY, ACCOUNT
         sources = sa.select(a.c.name).where(a.c.name.in_(self.accounts), a.c.conversion_source != "none")
-        query = sa.select(sa.func.coalesce(sa.func.sum(t.c.value), 0)).where(
-            t.c.account.in_(sources), t.c.platform == platform, t.c.metric == CONVERSION_METRIC,
-            t.c.day > end, t.c.day <= today,
+        query = sa.select(sa.func.coalesce(sa.func.sum(d.c.value), 0)).select_from(samples.joined()).where(
+            s.c.account.in_(sources), s.c.platform == platform, s.c.metric == CONVERSION_METRIC,
+            _within(d, end + timedelta(days=1), today),
         )
         return float(self.conn.execute(query).scalar_one())
+
+
+def _within(days: sa.Table, first: date, last: date) -> sa.ColumnElement[bool]:
+    """The stored days from `first` to `last`, both included."""
+    return days.c.day.between(samples.day_number(first), samples.day_number(last))
 
 
 def conversion_alerts(cfg: Config, engine: Engine, end: date) -> list[Alert]:

@@ -37,7 +37,8 @@ from tracker.metrics import Kind
 from tracker.report import compute
 from tracker.report.compute import FIRST_PARTY, MANUAL, ORDER_METRICS, VISIT_METRICS, Period, Rank, ranker
 from tracker.report.rows import PRECISION
-from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SAMPLE, SYNC_RUN
+from tracker.store import samples
+from tracker.store.models import ACCOUNT, CONVERSION, METRIC_STATUS, SERIES, SERIES_DAY, SYNC_RUN
 
 LOGGED_DAY = "the day given to `tracker log`"
 EXTRA = "extra"  # the kind shown for a plugin's own metric outside the vocabulary: summed like a counter
@@ -239,7 +240,7 @@ def _tracked_zero(request: Request, found: compute.PlatformFigures | None) -> bo
 
 def _refuse_unknown(conn: Connection, request: Request) -> None:
     """A typo must not read as "no data": name the platforms and metrics that exist."""
-    t = SAMPLE
+    t = SERIES
     stored = {r[0] for r in conn.execute(sa.select(t.c.platform).distinct())}
     platforms = stored | set(request.known_platforms) | set(metrics.BUCKETS)
     if request.platform not in platforms:
@@ -309,14 +310,19 @@ class _Row:
 
 def _rows(conn: Connection, request: Request) -> list[_Row]:
     """The metric's stored rows in the period; for a gauge, every row up to the end (its last value may be older)."""
-    t = SAMPLE
-    query = sa.select(t.c.account, t.c.day, t.c.value, t.c.provisional, t.c.run_id).where(
-        t.c.platform == request.platform, t.c.metric == request.metric, t.c.day <= request.period.end
+    s, d = SERIES, SERIES_DAY
+    query = (
+        sa.select(s.c.account, d.c.day, d.c.value, d.c.provisional, d.c.run_id)
+        .select_from(samples.joined())
+        .where(s.c.platform == request.platform, s.c.metric == request.metric)
+        .where(d.c.day <= samples.day_number(request.period.end))
     )
     if _kind(request.metric) is not Kind.GAUGE:
-        query = query.where(t.c.day >= request.period.start)
-    query = query.order_by(t.c.day, t.c.account)
-    return [_Row(r.account, r.day, float(r.value), bool(r.provisional), r.run_id) for r in conn.execute(query)]
+        query = query.where(d.c.day >= samples.day_number(request.period.start))
+    query = query.order_by(d.c.day, s.c.account)
+    return [
+        _Row(r.account, samples.day_of(r.day), float(r.value), bool(r.provisional), r.run_id) for r in conn.execute(query)
+    ]
 
 
 def _statuses(conn: Connection, request: Request) -> list[Missing]:

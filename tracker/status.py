@@ -20,7 +20,8 @@ from tracker.config import RESERVED_ACCOUNT, Config
 from tracker.locks import current_leases
 from tracker.schedules import jobs_for
 from tracker.store.forget import removed_accounts, removed_note
-from tracker.store.models import ACCOUNT_RUN, SAMPLE, AccountRun
+from tracker.store import samples
+from tracker.store.models import ACCOUNT_RUN, SERIES, SERIES_DAY, AccountRun
 from tracker.windows import account_today
 
 HISTORY = 20  # runs looked at per account to count failures in a row
@@ -141,15 +142,18 @@ def snapshot(cfg: Config, engine: Engine, now: datetime) -> Status:
 
 
 def _platforms(engine: Engine, today: date, successes: dict[str, datetime], counted: set[str]) -> list[PlatformStatus]:
-    t = SAMPLE
+    s, d = SERIES, SERIES_DAY
+    last = sa.select(sa.func.max(d.c.day)).where(d.c.series_id == s.c.id).scalar_subquery()  # a seek per series
+    newest = sa.select(s.c.platform, s.c.account, last.label("day")).where(s.c.account.in_(sorted(counted))).subquery()
     query = (
-        sa.select(t.c.platform, t.c.account, sa.func.max(t.c.day))
-        .where(t.c.account.in_(sorted(counted)))
-        .group_by(t.c.platform, t.c.account)
+        sa.select(newest.c.platform, newest.c.account, sa.func.max(newest.c.day))
+        .where(newest.c.day.is_not(None))
+        .group_by(newest.c.platform, newest.c.account)
     )
     latest: dict[str, tuple[date, set[str]]] = {}
     with engine.connect() as conn:
-        for platform, account, day in conn.execute(query):
+        for platform, account, number in conn.execute(query):
+            day = samples.day_of(number)
             best, names = latest.get(platform, (day, set()))
             latest[platform] = (max(best, day), names | {account})
     ordered = [p for p in sorted(latest) if p not in metrics.BUCKETS] + [b for b in metrics.BUCKETS if b in latest]

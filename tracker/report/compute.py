@@ -33,7 +33,8 @@ from tracker import metrics
 from tracker.ids import is_order_number
 from tracker.metrics import Kind
 from tracker.report.period import Period
-from tracker.store.models import ACCOUNT, CARE_ITEM, CONVERSION, METRIC_STATUS, SAMPLE
+from tracker.store import samples
+from tracker.store.models import ACCOUNT, CARE_ITEM, CONVERSION, METRIC_STATUS
 
 if TYPE_CHECKING:
     from tracker.config import BusinessHours, Config
@@ -131,10 +132,9 @@ def compute(
         accounts = _accounts(conn)
         counted = None if configured is None else _counted_accounts(accounts, configured)
         sums = _only(counted, _sums(conn, previous.start, period.end, period.start))
-        gauges_now = _only(counted, _last_values(conn, period.end))
-        gauges_before = _only(counted, _last_values(conn, period.start - timedelta(days=1)))
-        gauges_prev_before = _only(counted, _last_values(conn, previous.start - timedelta(days=1)))
-        first_days = _only(counted, _first_days(conn))
+        at = (period.end, period.start - timedelta(days=1), previous.start - timedelta(days=1))
+        gauges_now, gauges_before, gauges_prev_before = (_only(counted, g) for g in _last_values(conn, at))
+        first_days = _only(counted, samples.first_days(conn, ("followers",)))
         missing = _only(counted, _missing(conn))
         records = _only(counted, _record_facts(conn, period))
         rank = ranker(accounts, precedence)
@@ -263,60 +263,21 @@ def ranker(accounts: Mapping[str, Ranked], precedence: tuple[str, ...]) -> Rank:
     return rank
 
 
-SumKey = tuple[str, str, str, str]  # account, platform, metric, period
+SumKey = samples.SumKey  # account, platform, metric, period
 
 
 def _sums(conn: Connection, start: date, end: date, current_start: date) -> dict[SumKey, tuple[float, int, bool]]:
     """(sum, days with data, any provisional) per account, platform, metric and period."""
-    t = SAMPLE
-    period = sa.case((t.c.day >= current_start, "current"), else_="previous").label("period")
-    query = (
-        sa.select(
-            t.c.account,
-            t.c.platform,
-            t.c.metric,
-            period,
-            sa.func.sum(t.c.value),
-            sa.func.count(),
-            sa.func.max(sa.case((t.c.provisional, 1), else_=0)),
-        )
-        .where(t.c.day.between(start, end))
-        .group_by(t.c.account, t.c.platform, t.c.metric, period)
-    )
-    return {(r[0], r[1], r[2], r[3]): (float(r[4]), int(r[5]), bool(r[6])) for r in conn.execute(query)}
+    return samples.period_sums(conn, start, end, current_start)
 
 
-GaugeKey = tuple[str, str, str]  # account, platform, metric
+GaugeKey = samples.SeriesKey  # account, platform, metric
 
 
-def _last_values(conn: Connection, at: date) -> dict[GaugeKey, float]:
-    """Each gauge's last value on or before `at`, per account."""
+def _last_values(conn: Connection, days: tuple[date, ...]) -> list[dict[GaugeKey, float]]:
+    """Each gauge's last value on or before each of `days`, per account."""
     gauges = [m.name for m in metrics.METRICS.values() if m.kind is Kind.GAUGE]
-    t = SAMPLE
-    latest = (
-        sa.select(t.c.account, t.c.platform, t.c.metric, sa.func.max(t.c.day).label("day"))
-        .where(t.c.metric.in_(gauges), t.c.day <= at)
-        .group_by(t.c.account, t.c.platform, t.c.metric)
-        .subquery()
-    )
-    query = sa.select(t.c.account, t.c.platform, t.c.metric, t.c.value).join(
-        latest,
-        sa.and_(
-            t.c.account == latest.c.account,
-            t.c.platform == latest.c.platform,
-            t.c.metric == latest.c.metric,
-            t.c.day == latest.c.day,
-        ),
-    )
-    return {(r[0], r[1], r[2]): float(r[3]) for r in conn.execute(query)}
-
-
-def _first_days(conn: Connection) -> dict[GaugeKey, date]:
-    t = SAMPLE
-    query = sa.select(t.c.account, t.c.platform, t.c.metric, sa.func.min(t.c.day)).where(t.c.metric == "followers").group_by(
-        t.c.account, t.c.platform, t.c.metric
-    )
-    return {(r[0], r[1], r[2]): r[3] for r in conn.execute(query)}
+    return samples.last_values(conn, days, gauges)
 
 
 def _missing(conn: Connection) -> dict[GaugeKey, tuple[str, date]]:
@@ -672,13 +633,8 @@ def _care_items(conn: Connection, start: date, end: date) -> list[_StoredItem]:
 
 def _daily_care_counts(conn: Connection, period: Period) -> dict[tuple[str, str, str], float]:
     """Sums of the daily `messages` and `replies` samples per account and platform in the period."""
-    t = SAMPLE
-    query = (
-        sa.select(t.c.account, t.c.platform, t.c.metric, sa.func.sum(t.c.value))
-        .where(t.c.metric.in_(("messages", "replies")), t.c.day.between(period.start, period.end))
-        .group_by(t.c.account, t.c.platform, t.c.metric)
-    )
-    return {(r[0], r[1], r[2]): float(r[3]) for r in conn.execute(query)}
+    sums = samples.period_sums(conn, period.start, period.end, period.start, ("messages", "replies"))
+    return {(account, platform, metric): value for (account, platform, metric, _), (value, _, _) in sums.items()}
 
 
 def care_only_figures(care: CareFigures) -> PlatformFigures:

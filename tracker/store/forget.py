@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from tracker.config import RESERVED_ACCOUNT
 from tracker.errors import AccountBusy
 from tracker.locks import LeaseRow, Leases
+from tracker.store import samples
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import (
     ACCOUNT,
@@ -29,14 +30,16 @@ from tracker.store.models import (
     CARE_ITEM,
     CONVERSION,
     METRIC_STATUS,
-    SAMPLE,
+    SERIES,
     SYNC_LEASE,
     TOP_POST,
 )
 
 # Field of `Rows` -> the table and its account column; every table keyed by an account but the run history.
+# Samples are counted, deleted and moved through their series (tracker.store.samples), shown as `sample`.
+SAMPLES = "samples"
 _DELETED: dict[str, sa.Column] = {
-    "samples": SAMPLE.c.account,
+    SAMPLES: SERIES.c.account,
     "conversions": CONVERSION.c.account,
     "top_posts": TOP_POST.c.account,
     "care_items": CARE_ITEM.c.account,
@@ -83,7 +86,7 @@ class Rows:
     def tables(self) -> list[tuple[str, str, int]]:
         """(field, table name, rows) for every table, run history last, for display."""
         return [
-            (f.name, ACCOUNT_COLUMNS[f.name].table.name, getattr(self, f.name))
+            (f.name, "sample" if f.name == SAMPLES else ACCOUNT_COLUMNS[f.name].table.name, getattr(self, f.name))
             for f in fields(self)
             if f.name in ACCOUNT_COLUMNS
         ]
@@ -95,9 +98,10 @@ def _accounts_in(conn: Connection, column: sa.Column) -> set[str]:
 
 def stored_in(conn: Connection) -> list[str]:
     """Accounts with any stored data (numbers, records, care items, statuses, state or a block), sorted."""
-    names: set[str] = set()
+    names = samples.stored_accounts(conn)
     for field_name in _DATA:
-        names |= _accounts_in(conn, _DELETED[field_name])
+        if field_name != SAMPLES:
+            names |= _accounts_in(conn, _DELETED[field_name])
     return sorted(names)
 
 
@@ -122,8 +126,9 @@ def count(conn: Connection, name: str) -> Rows:
     counts = {
         field_name: conn.execute(sa.select(sa.func.count()).select_from(column.table).where(column == name)).scalar_one()
         for field_name, column in ACCOUNT_COLUMNS.items()
+        if field_name != SAMPLES
     }
-    return Rows(account=name, **counts)
+    return Rows(account=name, samples=samples.count_of(conn, name), **counts)
 
 
 def plan(engine: Engine, name: str) -> Rows:
@@ -154,7 +159,8 @@ def forget(engine: Engine, name: str) -> Rows:
         refuse_if_syncing(conn, name)
         kept = count(conn, name).runs
         deleted = {
-            field_name: conn.execute(sa.delete(column.table).where(column == name)).rowcount
+            field_name: samples.delete_account(conn, name) if field_name == SAMPLES
+            else conn.execute(sa.delete(column.table).where(column == name)).rowcount
             for field_name, column in _DELETED.items()
         }
     return Rows(account=name, runs=kept, **deleted)

@@ -364,3 +364,57 @@ def m008_care_items(conn: Connection) -> None:
         sa.Column("salt", sa.String, nullable=False),
     )
     md.create_all(conn, tables=[items, salt])
+
+
+# Julian day number of 1970-01-01 at midnight: SQLite turns ISO dates into day numbers through it.
+_UNIX_EPOCH_JULIAN = 2440587.5
+
+
+@migration
+def m009_integer_keyed_samples(conn: Connection) -> None:
+    """Samples keyed by integers (issue 18): a `series` row per (account, platform, metric), and `series_day`
+    keyed by (series id, days since 1970-01-01) in one b-tree, so the report seeks instead of scanning history.
+
+    Every row moves with its value, provisional flag and run id; the old table and its non-covering index go,
+    and a view named `sample` shows the same columns as before (dates as dates) for queries typed by hand.
+    """
+    md = sa.MetaData()
+    sa.Table("sync_run", md, sa.Column("id", sa.Integer, primary_key=True))  # exists: only the FK target
+    series = sa.Table(
+        "series",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("account", sa.String, nullable=False),
+        sa.Column("platform", sa.String, nullable=False),
+        sa.Column("metric", sa.String, nullable=False),
+        sa.UniqueConstraint("account", "platform", "metric", name="uq_series_account_platform_metric"),
+    )
+    days = sa.Table(
+        "series_day",
+        md,
+        sa.Column("series_id", sa.Integer, sa.ForeignKey("series.id"), primary_key=True, autoincrement=False),
+        sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("provisional", sa.Boolean, nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+        sqlite_with_rowid=False,
+    )
+    md.create_all(conn, tables=[series, days])
+    sqlite = conn.dialect.name == "sqlite"
+    day_number = f"CAST(julianday(s.day) - {_UNIX_EPOCH_JULIAN} AS INTEGER)" if sqlite else "(s.day - DATE '1970-01-01')"
+    conn.execute(sa.text(
+        "INSERT INTO series (account, platform, metric) "
+        "SELECT DISTINCT account, platform, metric FROM sample ORDER BY account, platform, metric"
+    ))
+    conn.execute(sa.text(
+        f"INSERT INTO series_day (series_id, day, value, provisional, run_id) "
+        f"SELECT r.id, {day_number}, s.value, s.provisional, s.run_id FROM sample s "
+        "JOIN series r ON r.account = s.account AND r.platform = s.platform AND r.metric = s.metric "
+        "ORDER BY r.id, 2"
+    ))
+    conn.execute(sa.text("DROP TABLE sample"))  # its index ix_sample_platform_metric_day goes with it
+    day = f"date(d.day + {_UNIX_EPOCH_JULIAN})" if sqlite else "(DATE '1970-01-01' + d.day)"
+    conn.execute(sa.text(
+        f"CREATE VIEW sample AS SELECT s.account, s.platform, s.metric, {day} AS day, d.value, d.provisional, d.run_id "
+        "FROM series s JOIN series_day d ON d.series_id = s.id"
+    ))

@@ -3,6 +3,14 @@
 A sample's `platform` is what the number is about; its `account` is what
 produced it (visits from facebook counted by the analytics account have
 platform `facebook`). `run_id` names the sync run that last wrote the row.
+
+Samples are stored for the report's reads and the sync's writes: each
+(account, platform, metric) is a `series` with an integer id, and its daily
+values sit in `series_day`, keyed by (series id, day number) in one b-tree
+(SQLite: WITHOUT ROWID), so a period of one series is one range seek and a
+gauge's last value one seek. The day is the number of days since 1970-01-01
+(tracker.store.samples converts). The view `sample` shows them joined, with
+dates, for anyone querying the database by hand.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -58,13 +66,26 @@ class AccountRun(SQLModel, table=True):
     notices: str = ""
 
 
-class Sample(SQLModel, table=True):
-    __table_args__ = (Index("ix_sample_platform_metric_day", "platform", "metric", "day"),)
+class Series(SQLModel, table=True):
+    """One (account, platform, metric): the small table the samples' integer key points into."""
 
-    account: str = Field(primary_key=True)
-    platform: str = Field(primary_key=True)
-    metric: str = Field(primary_key=True)
-    day: date = Field(primary_key=True)
+    __tablename__ = "series"
+    __table_args__ = (UniqueConstraint("account", "platform", "metric", name="uq_series_account_platform_metric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    platform: str
+    metric: str
+
+
+class SeriesDay(SQLModel, table=True):
+    """One stored number: a series' value on a day (days since 1970-01-01), and the run that last wrote it."""
+
+    __tablename__ = "series_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    series_id: int = Field(foreign_key="series.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     value: float
     provisional: bool = False
     run_id: int = Field(foreign_key="sync_run.id")
@@ -195,7 +216,8 @@ def _table(model: type[SQLModel]) -> sa.Table:
 ACCOUNT = _table(Account)
 SYNC_RUN = _table(SyncRun)
 ACCOUNT_RUN = _table(AccountRun)
-SAMPLE = _table(Sample)
+SERIES = _table(Series)
+SERIES_DAY = _table(SeriesDay)
 METRIC_STATUS = _table(MetricStatus)
 CONVERSION = _table(ConversionRecord)
 SYNC_LEASE = _table(SyncLease)

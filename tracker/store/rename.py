@@ -24,7 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 from tracker.config import RESERVED_ACCOUNT, AccountConfig
 from tracker.errors import UnknownAccount, UsageError
 from tracker.store.db import WRITE_OPTION
-from tracker.store.forget import ACCOUNT_COLUMNS, Rows, count, refuse_if_syncing, removed_accounts, stored_in
+from tracker.store import samples
+from tracker.store.forget import ACCOUNT_COLUMNS, SAMPLES, Rows, count, refuse_if_syncing, removed_accounts, stored_in
 from tracker.store.models import ACCOUNT, SYNC_LEASE
 
 UNCHANGED = "nothing renamed"
@@ -64,7 +65,8 @@ def rename(engine: Engine, old: str, new: str) -> Rows:
         leases = SYNC_LEASE
         conn.execute(sa.delete(leases).where(leases.c.account == new))  # a dead sync's lock, checked stale above
         moved = {
-            field_name: conn.execute(sa.update(column.table).where(column == old).values({column.name: new})).rowcount
+            field_name: samples.rename_account(conn, old, new) if field_name == SAMPLES
+            else conn.execute(sa.update(column.table).where(column == old).values({column.name: new})).rowcount
             for field_name, column in ACCOUNT_COLUMNS.items()
         }
     return Rows(account=old, **moved)

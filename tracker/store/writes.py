@@ -1,9 +1,10 @@
 """Everything that changes the database, each in one transaction.
 
-Samples go in with a Core `INSERT ... ON CONFLICT DO UPDATE`, deduplicated by
-key first (PostgreSQL refuses to update one row twice in a statement) and sent
-in batches. An account's samples, statuses, state and cursor commit together:
-a failure leaves none of them.
+Samples go in as plain tuples (series id, day number, ...) through one driver
+`executemany` of `INSERT ... ON CONFLICT DO UPDATE` (tracker.store.samples):
+each row is its own statement, so a key seen twice simply ends with its last
+value. An account's samples, statuses, state and cursor commit together: a
+failure leaves none of them.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker.plugin import CareItem, Conversion, PostStat, Sample, Unavailable
 from tracker.redact import Redactor
-from tracker.store import care, posts
+from tracker.store import care, posts, samples
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncRun
-from tracker.store.models import Sample as SampleRow
 
 BATCH = 1000
-SAMPLE_KEY = ("account", "platform", "metric", "day")
 
 
 def now() -> datetime:
@@ -44,23 +43,6 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     raise NotImplementedError(f"upsert is not written for {dialect} yet")
-
-
-def _upsert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], key: tuple[str, ...]) -> None:
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key),
-        set_={c: stmt.excluded[c] for c in rows[0] if c not in key},
-    )
-    for start in range(0, len(rows), BATCH):
-        conn.execute(stmt, rows[start : start + BATCH])
-
-
-def dedupe(samples: Iterable[Sample]) -> dict[tuple[str, str, date], Sample]:
-    """Last one wins per (platform, metric, day): pages may overlap."""
-    return {(s.platform, s.metric, s.day): s for s in samples}
 
 
 @dataclass
@@ -120,22 +102,10 @@ def finish_account_run(engine: Engine, account_run_id: int, status: str, error: 
 
 def commit_account(engine: Engine, run_id: int, account_run_id: int, result: AccountResult) -> int:
     """Write one account's samples, statuses, state and cursor atomically; returns rows written."""
-    rows = [
-        {
-            "account": result.account,
-            "platform": s.platform,
-            "metric": s.metric,
-            "day": s.day,
-            "value": float(s.value),
-            "provisional": bool(s.provisional),
-            "run_id": run_id,
-        }
-        for s in dedupe(result.samples).values()
-    ]
     with _write(engine) as conn, conn.begin():
         _save_account(conn, run_id, result)
-        _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
-        written = len(rows) + _save_conversions(conn, run_id, result.account, result.conversions)
+        written = _save_samples(conn, run_id, result.account, result.samples)
+        written += _save_conversions(conn, run_id, result.account, result.conversions)
         posts.save(conn, run_id, result.account, result.posts)
         written += care.save(conn, run_id, result.account, result.care)
         _save_statuses(conn, run_id, result)
@@ -146,6 +116,30 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
             .values(finished_at=now(), status="ok", rows=written, error=None, notices="\n".join(result.notices))
         )
     return written
+
+
+def _save_samples(conn: Connection, run_id: int, account: str, batch: list[Sample]) -> int:
+    """Upsert the samples as (series id, day number, value, provisional, run id) tuples; returns distinct keys.
+
+    The hot path of a sync: one dictionary lookup per sample for its series id and one per day for its number.
+    """
+    if not batch:
+        return 0
+    ids = samples.series_ids(conn, account, {(s.platform, s.metric) for s in batch})
+    numbers: dict[date, int] = {}
+    epoch = samples.EPOCH_ORDINAL
+    rows = [
+        (
+            ids[(s.platform, s.metric)],
+            numbers.get(s.day) or numbers.setdefault(s.day, s.day.toordinal() - epoch),
+            float(s.value),
+            bool(s.provisional),
+            run_id,
+        )
+        for s in batch
+    ]
+    samples.upsert(conn, rows)
+    return len({(r[0], r[1]) for r in rows})
 
 
 def _save_conversions(conn: Connection, run_id: int, account: str, conversions: list[Conversion]) -> int:
@@ -242,8 +236,7 @@ def recompute_conversion_samples(conn: Connection, run_id: int, account: str, da
     says which orders lack an amount, so the report can say missing instead of a number.
     """
     table = ConversionRecord.__table__
-    samples = SampleRow.__table__
-    rows = []
+    rows: list[tuple[str, str, date, float]] = []
     for platform, day in sorted(days):
         counted = sa.func.sum(sa.case((table.c.amount < 0, 0), else_=1))  # a refund (negative) is no new order
         unknown = sa.func.sum(sa.case((table.c.amount.is_(None), 1), else_=0))
@@ -258,17 +251,14 @@ def recompute_conversion_samples(conn: Connection, run_id: int, account: str, da
         leads, lead_revenue, _ = by_kind.get("lead", (0, 0.0, 0))  # a lead of unknown worth adds nothing
         values: dict[str, float] = {"orders": orders, "leads": leads, "conversions": orders + leads}
         if unknown_orders:
-            conn.execute(
-                sa.delete(samples).where(
-                    samples.c.account == account, samples.c.platform == platform, samples.c.metric == "revenue",
-                    samples.c.day == day,
-                )
-            )
+            samples.delete(conn, account, platform, "revenue", day)
         else:
             values["revenue"] = order_revenue + lead_revenue
-        base = {"account": account, "platform": platform, "day": day, "provisional": False, "run_id": run_id}
-        rows += [{**base, "metric": metric, "value": float(value)} for metric, value in values.items()]
-    _upsert(conn, SampleRow.__table__, rows, SAMPLE_KEY)
+        rows += [(platform, metric, day, float(value)) for metric, value in values.items()]
+    ids = samples.series_ids(conn, account, {(platform, metric) for platform, metric, _, _ in rows})
+    samples.upsert(
+        conn, [(ids[(p, m)], samples.day_number(day), value, False, run_id) for p, m, day, value in rows]
+    )
     _refresh_unknown_revenue(conn, run_id, account, {platform for platform, _ in days})
     return len(rows)
 

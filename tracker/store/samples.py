@@ -1,0 +1,199 @@
+"""Samples in and out of the integer-keyed store: `series` ids, day numbers, and reads by series and days.
+
+Every reader and writer of samples goes through here, so the layout
+(tracker.store.models: a `series` row per account, platform and metric, its
+daily values in `series_day` keyed by series id and day number) is known in
+one place. Reads join the small series table to `series_day` so that each
+series is one index seek or range: a period costs the period, not the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from tracker.store.models import SERIES, SERIES_DAY
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+SeriesKey = tuple[str, str, str]  # account, platform, metric
+SumKey = tuple[str, str, str, str]  # account, platform, metric, "current" | "previous"
+Row = tuple[int, int, float, bool, int]  # series id, day number, value, provisional, run id
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01: how `series_day.day` stores a date."""
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def day_of(number: int) -> date:
+    return date.fromordinal(number + EPOCH_ORDINAL)
+
+
+def joined() -> sa.Join:
+    """series joined to its days, for readers that filter by account, platform or metric."""
+    return SERIES.join(SERIES_DAY, SERIES_DAY.c.series_id == SERIES.c.id)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def series_ids(conn: Connection, account: str, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(platform, metric) -> series id of the account, creating the series that do not exist yet.
+
+    One read of the account's few series per commit; new ones are inserted with ON CONFLICT DO NOTHING, so a
+    concurrent writer of the same series (a logged sale beside a sync) cannot make the commit fail.
+    """
+    ids = _account_series(conn, account)
+    missing = sorted(set(wanted) - ids.keys())
+    if missing:
+        insert = postgresql.insert(SERIES) if conn.dialect.name == "postgresql" else sqlite.insert(SERIES)
+        conn.execute(
+            insert.on_conflict_do_nothing(index_elements=["account", "platform", "metric"]),
+            [{"account": account, "platform": p, "metric": m} for p, m in missing],
+        )
+        ids = _account_series(conn, account)
+    return ids
+
+
+def _account_series(conn: Connection, account: str) -> dict[tuple[str, str], int]:
+    s = SERIES
+    query = sa.select(s.c.platform, s.c.metric, s.c.id).where(s.c.account == account)
+    return {(p, m): i for p, m, i in conn.execute(query)}
+
+
+def _upsert_sql(conn: Connection) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO series_day (series_id, day, value, provisional, run_id) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (series_id, day) DO UPDATE SET value = excluded.value, provisional = excluded.provisional, "
+        "run_id = excluded.run_id"
+    )
+
+
+def upsert(conn: Connection, rows: Sequence[Row]) -> None:
+    """Insert or overwrite rows, one driver `executemany` of plain tuples: a later row of the same key wins."""
+    if rows:
+        conn.exec_driver_sql(_upsert_sql(conn), list(rows))
+
+
+def delete(conn: Connection, account: str, platform: str, metric: str, day: date) -> None:
+    s, d = SERIES, SERIES_DAY
+    one = sa.select(s.c.id).where(s.c.account == account, s.c.platform == platform, s.c.metric == metric)
+    conn.execute(sa.delete(d).where(d.c.series_id.in_(one.scalar_subquery()), d.c.day == day_number(day)))
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _keyed(s: sa.Table, metrics: Collection[str] | None) -> sa.Select[Any]:
+    query = sa.select(s.c.account, s.c.platform, s.c.metric)
+    return query if metrics is None else query.where(s.c.metric.in_(sorted(metrics)))
+
+
+def period_sums(
+    conn: Connection, start: date, end: date, current_start: date, metrics: Collection[str] | None = None
+) -> dict[SumKey, tuple[float, int, bool]]:
+    """(sum, days with data, any provisional) per series and period, from `start` to `end`.
+
+    Days from `current_start` are the "current" period, earlier ones the "previous". One range seek per
+    series on (series id, day); each series gives one row with both periods side by side.
+    """
+    s, d = SERIES, SERIES_DAY
+    first, split, last = day_number(start), day_number(current_start), day_number(end)
+    now, before = d.c.day >= split, d.c.day < split
+    provisional = sa.case((d.c.provisional, 1), else_=0)
+    query = (
+        _keyed(s, metrics)
+        .add_columns(
+            sa.func.sum(sa.case((now, d.c.value))),
+            sa.func.count(sa.case((now, 1))),
+            sa.func.max(sa.case((now, provisional))),
+            sa.func.sum(sa.case((before, d.c.value))),
+            sa.func.count(sa.case((before, 1))),
+            sa.func.max(sa.case((before, provisional))),
+        )
+        .select_from(s.join(d, sa.and_(d.c.series_id == s.c.id, d.c.day >= first, d.c.day <= last)))
+        .group_by(s.c.id)
+    )
+    found: dict[SumKey, tuple[float, int, bool]] = {}
+    for account, platform, metric, cur, cur_days, cur_prov, prev, prev_days, prev_prov in conn.execute(query):
+        if cur_days:
+            found[(account, platform, metric, "current")] = (float(cur), int(cur_days), bool(cur_prov))
+        if prev_days:
+            found[(account, platform, metric, "previous")] = (float(prev), int(prev_days), bool(prev_prov))
+    return found
+
+
+def last_values(conn: Connection, days: Sequence[date], metrics: Collection[str]) -> list[dict[SeriesKey, float]]:
+    """For each of `days`, each series' last value on or before it: one index seek per series and day."""
+    s, d = SERIES, SERIES_DAY
+    columns = [
+        sa.select(d.c.value)
+        .where(d.c.series_id == s.c.id, d.c.day <= day_number(day))
+        .order_by(d.c.day.desc())
+        .limit(1)
+        .scalar_subquery()
+        for day in days
+    ]
+    found: list[dict[SeriesKey, float]] = [{} for _ in days]
+    for row in conn.execute(_keyed(s, metrics).add_columns(*columns)):
+        key = (row[0], row[1], row[2])
+        for i, value in enumerate(row[3:]):
+            if value is not None:
+                found[i][key] = float(value)
+    return found
+
+
+def first_days(conn: Connection, metrics: Collection[str]) -> dict[SeriesKey, date]:
+    """Each series' first stored day: one seek per series."""
+    s, d = SERIES, SERIES_DAY
+    first = sa.select(sa.func.min(d.c.day)).where(d.c.series_id == s.c.id).scalar_subquery()
+    found = {}
+    for account, platform, metric, number in conn.execute(_keyed(s, metrics).add_columns(first)):
+        if number is not None:
+            found[(account, platform, metric)] = day_of(number)
+    return found
+
+
+def stored_accounts(conn: Connection) -> set[str]:
+    """Accounts holding at least one sample (a series emptied by a deleted revenue day holds none)."""
+    s, d = SERIES, SERIES_DAY
+    has_days = sa.select(d.c.series_id).where(d.c.series_id == s.c.id).exists()
+    return {row[0] for row in conn.execute(sa.select(s.c.account).where(has_days).distinct())}
+
+
+# --- one account's samples: forget and rename -----------------------------------------------------
+
+
+def _of_account(account: str) -> sa.ColumnElement[bool]:
+    s = SERIES
+    return SERIES_DAY.c.series_id.in_(sa.select(s.c.id).where(s.c.account == account).scalar_subquery())
+
+
+def count_of(conn: Connection, account: str) -> int:
+    """How many samples the account holds."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(SERIES_DAY).where(_of_account(account))).scalar_one())
+
+
+def delete_account(conn: Connection, account: str) -> int:
+    """Delete the account's samples and series; returns the samples deleted."""
+    deleted = conn.execute(sa.delete(SERIES_DAY).where(_of_account(account))).rowcount
+    conn.execute(sa.delete(SERIES).where(SERIES.c.account == account))
+    return int(deleted or 0)
+
+
+def rename_account(conn: Connection, old: str, new: str) -> int:
+    """Give OLD's series to NEW (their samples follow by id); returns the samples moved.
+
+    NEW must hold no sample: its empty series (a revenue day deleted after an unknown amount) are dropped first.
+    """
+    moved = count_of(conn, old)
+    conn.execute(sa.delete(SERIES).where(SERIES.c.account == new))
+    conn.execute(sa.update(SERIES).where(SERIES.c.account == old).values(account=new))
+    return moved
