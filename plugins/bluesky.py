@@ -16,7 +16,7 @@ someone else becomes a care item, answered when the account replied below it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -55,6 +55,8 @@ THREAD = "app.bsky.feed.getPostThread"
 THREAD_DEPTH = 10  # reply levels a read asks for; the AppView may serve fewer, and the rest is read from the cut
 MAX_CARE_LOOKBACK = 90
 MAX_THREAD_READS = 1000
+CARE_OPEN = "care_open"  # state: {thread root uri: its time}, threads with an unanswered reply, re-read later
+OPEN_DAYS = 30  # how long such a thread is re-read: the core's unanswered gauge looks back as far
 
 
 @dataclass(frozen=True)
@@ -291,10 +293,14 @@ def fetch(opts: BlueskyOptions, window: Window, http: HttpSession, state: dict[s
     yield _post_stats(recent, window)
     for metric in (m for m, kept in known.items() if not kept):
         yield Unavailable(PLATFORM, metric, f"the AppView returned posts without {POST_COUNTS[metric]}")
-    if for_counts:
-        yield State({**state, COUNTED: known})
+    saved = {**state, COUNTED: known} if for_counts else dict(state)
     if opts.care_thread_reads:
-        yield from care(opts, http, account["did"], [p for p in read if published(p) >= care_from])
+        posts = [p for p in read if published(p) >= care_from]
+        since = datetime.combine(window.today - timedelta(days=OPEN_DAYS - 1), datetime.min.time(), window.timezone)
+        roots = thread_roots(opts, posts) + remembered(state, since, care_from)
+        saved[CARE_OPEN] = yield from care(opts, http, account["did"], roots)
+    if saved != state:
+        yield State(saved)
 
 
 def _care_start(opts: BlueskyOptions, window: Window) -> datetime:
@@ -316,7 +322,7 @@ class _LoginNeeded(Exception):
     """The AppView refused thread reads without a login: care is skipped, everything else is kept."""
 
 
-def thread_roots(opts: BlueskyOptions, posts: list[dict[str, Any]]) -> list[str]:
+def thread_roots(opts: BlueskyOptions, posts: list[dict[str, Any]]) -> list[tuple[str, datetime]]:
     """The posts whose threads to read, newest first: the account's posts that have replies (or an unknown
     count), except an own reply whose parent or root is one of them, as reading that one reads it too."""
     uris = {p["uri"] for p in posts}
@@ -327,30 +333,58 @@ def thread_roots(opts: BlueskyOptions, posts: list[dict[str, Any]]) -> list[str]
         refs = [answer.get_object(reply, key) or {} for key in ("parent", "root")]
         if any(answer.get_text(ref, "uri") in uris for ref in refs) or _count(post, "replyCount") == 0:
             continue
-        roots.append(post["uri"])
+        roots.append((post["uri"], published(post)))
     return roots
 
 
-def care(opts: BlueskyOptions, http: HttpSession, did: str, posts: list[dict[str, Any]]) -> Iterator[Any]:
-    """Care items from the reply threads of `posts`, one list per thread, within the run's thread reads."""
-    roots = thread_roots(opts, posts)
+def remembered(state: dict[str, Any], since: datetime, before: datetime) -> list[tuple[str, datetime]]:
+    """Threads older than the care lookback that a run left with an unanswered reply, newest first, while they
+    are younger than OPEN_DAYS: an answer given late is still picked up. An entry that is unreadable is dropped."""
+    kept = []
+    entries = state.get(CARE_OPEN)
+    for uri, when in (entries.items() if isinstance(entries, dict) else []):
+        try:
+            at = _instant(when)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if isinstance(uri, str) and since <= at < before:
+            kept.append((uri, at))
+    return sorted(kept, key=lambda pair: pair[1], reverse=True)
+
+
+def care(
+    opts: BlueskyOptions, http: HttpSession, did: str, roots: list[tuple[str, datetime]]
+) -> Generator[Any, None, dict[str, str]]:
+    """Care items from the reply threads of `roots`, one list per thread, within the run's thread reads.
+
+    Returns the threads to re-read on later runs (for the state): those with an unanswered reply, not read to
+    the end, or not read at all.
+    """
     reads, unfinished = opts.care_thread_reads, 0
-    for done, root in enumerate(roots):
+    still_open: dict[str, str] = {}
+    for done, (root, at) in enumerate(roots):
         if reads == 0:
             yield _out_of_reads(opts, len(roots) - done, unfinished)
-            return
+            return {**still_open, **{uri: _stamp(when) for uri, when in roots[done:]}}
         thread = Thread()
         try:
             reads -= _read_thread(opts, http, thread, root, reads)
         except _LoginNeeded as refused:
             yield Notice(str(refused))
-            return
+            return {uri: _stamp(when) for uri, when in roots}
         if thread.nodes:
             got = care_items(thread, PLATFORM, did)
             unfinished += got.unfinished
             yield got.items
+            if got.unfinished or any(i.first_reply_at is None and not i.deleted for i in got.items):
+                still_open[root] = _stamp(at)
     if unfinished:
         yield _out_of_reads(opts, 0, unfinished)
+    return still_open
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat()
 
 
 def _read_thread(opts: BlueskyOptions, http: HttpSession, thread: Thread, root: str, reads: int) -> int:

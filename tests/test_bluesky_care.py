@@ -376,3 +376,29 @@ def test_the_parser_reads_a_real_thread_answer(fake: FakeBluesky, httpserver: HT
     result = fetch_once(plugin, raw(httpserver), window(day, day, today=day))
     assert [c["uri"] for c in thread_calls(fake)] == [[post["uri"]]]
     assert result.care == [] and result.notices == []  # the recording has no replies ("replies": [])
+
+
+def test_a_late_answer_on_a_post_older_than_the_care_lookback_is_picked_up_from_a_remembered_thread(
+    fake: FakeBluesky, views: dict[str, Any], httpserver: HTTPServer
+) -> None:
+    first = fetch_once(plugin, raw(httpserver), window(date(2026, 11, 18), date(2026, 11, 24), tz="Europe/Berlin"))
+    answered(fake, views["C"], datetime(2026, 12, 2, 10, tzinfo=BERLIN))
+    fake.requests.clear()
+    later = window(date(2026, 12, 1), date(2026, 12, 3), tz="Europe/Berlin")  # the care lookback starts Fri 27 Nov
+    result = fetch_once(plugin, raw(httpserver), later, state=first.state)
+    # P2's and P3's replies were all answered; C now has a reply, so the depth cap cuts P1's thread at C
+    assert [c["uri"] for c in thread_calls(fake)] == [[views["P1"]["uri"]], [views["C"]["uri"]]]
+    got = {i.item_id: i.first_reply_at for i in result.care}
+    assert got[views["C"]["uri"]] == datetime(2026, 12, 2, 10, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize("today, reads", [(date(2026, 12, 19), 1), (date(2026, 12, 20), 0)])
+def test_a_thread_with_an_unanswered_reply_is_re_read_for_30_days(
+    fake: FakeBluesky, views: dict[str, Any], httpserver: HTTPServer, today: date, reads: int
+) -> None:
+    first = fetch_once(plugin, raw(httpserver), window(date(2026, 11, 18), date(2026, 11, 24), tz="Europe/Berlin"))
+    fake.requests.clear()
+    result = fetch_once(plugin, raw(httpserver), window(today, today, tz="Europe/Berlin"), state=first.state)
+    assert len(thread_calls(fake)) == reads  # P1 (Fri 20 Nov): the 30 days from 20 Nov end on 19 Dec
+    state = first.state if result.state is None else result.state  # no State yielded: nothing changed
+    assert len(state["care_open"]) == reads  # still unanswered, or forgotten
