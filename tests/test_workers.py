@@ -32,9 +32,10 @@ from tracker.locks import Holder, Leases, current_leases, lease_ttl
 from tracker.plugin import Plugin, Sample
 from tracker.registry import Entry, discover
 from tracker.store.db import open_engine
-from tracker.sync import Syncer
+from tracker.sync import Syncer, leases_ahead
 
 ACCOUNTS = [f"client{i:03d}" for i in range(100)]
+WORKERS = 4
 DAYS = 5
 METRICS = ("likes", "comments")
 
@@ -128,7 +129,7 @@ def fleet(tmp_path: Path, pg_url: str) -> Iterator[Fleet]:
     accounts = "".join(f'[accounts.{name}]\nplugin = "fast"\n' for name in ACCOUNTS)
     config = tmp_path / "config.toml"
     config.write_text(
-        f'database = "{pg_url}"\ntimezone = "UTC"\ninitial_days = {DAYS}\nworkers = 4\nplugin_dirs = ["{plugins}"]\n'
+        f'database = "{pg_url}"\ntimezone = "UTC"\ninitial_days = {DAYS}\nworkers = {WORKERS}\nplugin_dirs = ["{plugins}"]\n'
         + accounts,
         encoding="utf-8",
     )
@@ -162,6 +163,7 @@ def test_two_workers_on_one_postgres_sync_each_account_once_and_no_row_twice(fle
     first, second = fleet.start("worker-a"), fleet.start("worker-b")
     fleet.open("start")
     wait_for("both workers to begin their runs", lambda: fleet.sql("SELECT COUNT(*) FROM sync_run")[0][0] == 2)
+    wait_for("both workers to take accounts", lambda: fleet.sql("SELECT COUNT(DISTINCT pid) FROM sync_lease") == [(2,)])
     fleet.open("fetch")
     for proc in (first, second):
         code, out, err = finished(proc)
@@ -170,6 +172,7 @@ def test_two_workers_on_one_postgres_sync_each_account_once_and_no_row_twice(fle
     per_account = Counter(account for account, _ in synced)
     assert sorted(per_account) == ACCOUNTS, "every account was synced"
     assert set(per_account.values()) == {1}, f"synced twice: {[a for a, n in per_account.items() if n > 1]}"
+    assert len({run for _, run in synced}) == 2, "the workers split the accounts"
     assert fleet.sql("SELECT COUNT(*) FROM account_run WHERE status <> 'ok'") == [(0,)]
     samples = fleet.sql("SELECT account, run_id, COUNT(*) FROM sample GROUP BY account, run_id")
     assert sorted(samples) == sorted((account, run, DAYS * len(METRICS)) for account, run in synced)
@@ -185,21 +188,22 @@ def test_a_crashed_workers_accounts_wait_for_its_leases_to_expire_then_a_later_r
     fleet.lease_seconds = 5
     fleet.open("start")
     crashed = fleet.start("worker-a")
+    ahead = leases_ahead(WORKERS)  # a worker takes accounts a batch at a time, as its workers are about to fetch them
     wait_for(
-        "worker-a to hold every account and fetch",
-        lambda: fleet.sql("SELECT COUNT(*) FROM account_run WHERE status = 'running'") == [(len(ACCOUNTS),)],
+        "worker-a to take its first accounts and fetch",
+        lambda: fleet.sql("SELECT COUNT(*) FROM account_run WHERE status = 'running'") == [(ahead,)],
     )
     crashed.send_signal(signal.SIGKILL)
     crashed.wait(30)
     held = dict(fleet.sql("SELECT account, expires_at FROM sync_lease WHERE host = 'worker-a'"))
-    assert sorted(held) == ACCOUNTS
+    assert sorted(held) == ACCOUNTS[:ahead]
     assert {pid for (pid,) in fleet.sql("SELECT DISTINCT pid FROM sync_lease")} == {crashed.pid}
     fleet.open("fetch")
 
     code, out, err = finished(fleet.start("worker-b"))
     assert code == 0, out + err
     taken = fleet.sql("SELECT account, started_at FROM account_run WHERE status = 'ok'")
-    early = [account for account, started in taken if started < held[account]]
+    early = [account for account, started in taken if account in held and started < held[account]]
     assert early == [], f"taken while worker-a's lease was still valid: {early}"
     if len(taken) < len(ACCOUNTS):
         assert f"pid {crashed.pid} on worker-a" in out, "an account left alone names the crashed worker"
@@ -215,7 +219,7 @@ def test_a_crashed_workers_accounts_wait_for_its_leases_to_expire_then_a_later_r
     assert latest == [(account, "ok") for account in ACCOUNTS]
     crashed_run = min(run for (run,) in fleet.sql("SELECT id FROM sync_run"))
     crashed_runs = fleet.sql(f"SELECT status, COUNT(*) FROM account_run WHERE run_id = {crashed_run} GROUP BY status")
-    assert crashed_runs == [("interrupted", len(ACCOUNTS))], "the crashed worker's account runs are closed"
+    assert crashed_runs == [("interrupted", ahead)], "the crashed worker's account runs are closed"
     assert fleet.sql(f"SELECT status FROM sync_run WHERE id = {crashed_run}") == [("interrupted",)]
     assert fleet.sql("SELECT COUNT(*) FROM sample") == [(len(ACCOUNTS) * DAYS * len(METRICS),)]
 

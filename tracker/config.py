@@ -24,12 +24,16 @@ import platformdirs
 
 from tracker.attribution import Attribution
 from tracker.errors import ConfigError
+from tracker.ratelimit import Rate, parse_rate
 from tracker.schedules import schedule_trigger
 from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
 
 APP = "tracker"
 MAX_DAYS = 10_000  # lookback_days, initial_days: about 27 years, back to 1999; more overflows a date
 RESERVED_ACCOUNT = "manual"  # offline sales from `tracker log`
+# Accounts fetched at once. A fetch mostly waits on the platform, so threads are cheap; 16 keep a 2-core box
+# busy with 500 accounts of 50 ms requests, and [rate_limits] keeps every platform within its budget anyway.
+DEFAULT_WORKERS = 16
 ACCOUNT_KEYS = {"plugin", "lookback_days", "initial_days", "timezone", "enabled", "schedule"}
 TOP_KEYS = {
     "database",
@@ -47,6 +51,7 @@ TOP_KEYS = {
     "hourly_rate",
     "effort",
     "care",
+    "rate_limits",
 }
 
 
@@ -202,7 +207,7 @@ class Config:
     currency: str = "EUR"
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     initial_days: int = DEFAULT_INITIAL_DAYS
-    workers: int = 4
+    workers: int = DEFAULT_WORKERS
     plugin_dirs: tuple[Path, ...] = ()
     precedence: tuple[str, ...] = ()
     attribution: Attribution = field(default_factory=Attribution)
@@ -212,6 +217,7 @@ class Config:
     effort: dict[str, Effort] = field(default_factory=dict)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     care: CareConfig = field(default_factory=CareConfig)
+    rate_limits: dict[str, Rate | None] = field(default_factory=dict)  # plugin name -> its budget; None: no limit
 
     def account(self, name: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -297,7 +303,7 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         r.problem("currency", f"must be a three-letter currency code like \"EUR\", not {raw.get('currency')!r}")
     lookback = r.int(raw, "lookback_days", "lookback_days", DEFAULT_LOOKBACK_DAYS, maximum=MAX_DAYS)
     initial = r.int(raw, "initial_days", "initial_days", DEFAULT_INITIAL_DAYS, minimum=1, maximum=MAX_DAYS)
-    workers = r.int(raw, "workers", "workers", 4, minimum=1)
+    workers = r.int(raw, "workers", "workers", DEFAULT_WORKERS, minimum=1)
     plugin_dirs = tuple(_paths(r, raw.get("plugin_dirs", []), base))
     precedence = raw.get("precedence", [])
     if not isinstance(precedence, list) or not all(isinstance(p, str) for p in precedence):
@@ -310,6 +316,7 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     hourly_rate = _money(r, raw, "hourly_rate", "hourly_rate")
     effort = _effort(r, raw.get("effort", {}))
     care = _care(r, raw.get("care", {}))
+    rate_limits = _rate_limits(r, raw.get("rate_limits", {}))
     for name in precedence:
         if not any(a.name == name for a in accounts):
             r.problem("precedence", f"names account {name!r}, which is not configured")
@@ -332,7 +339,22 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         hourly_rate=hourly_rate,
         effort=effort,
         care=care,
+        rate_limits=rate_limits,
     )
+
+
+def _rate_limits(r: _Reader, value: Any) -> dict[str, Rate | None]:
+    """`[rate_limits]`: plugin name = "N/second|minute|hour|day" (or "none"), each checked on its own."""
+    if not isinstance(value, dict):
+        r.problem("rate_limits", 'must be a table like [rate_limits] with facebook = "200/hour"')
+        return {}
+    rates: dict[str, Rate | None] = {}
+    for name, text in value.items():
+        try:
+            rates[name] = parse_rate(text)
+        except ValueError as exc:
+            r.problem(f"rate_limits.{name}", str(exc))
+    return rates
 
 
 def _money(r: _Reader, table: Mapping[str, Any], key: str, label: str) -> float:

@@ -10,6 +10,13 @@ service that hangs twice is down, not slow), and one session, which is one
 account's fetch, has a total `deadline`; past it no request starts and the
 account fails with one line saying it gave up, so one hanging service cannot
 hold a sync for hours.
+
+Before every request it sends, and every retry, a session waits for its
+`gate` (tracker.ratelimit: the plugin's request budget on that host), if the
+sync gave it one; that wait does not count against the deadline. The sync's
+sessions may also share one pool of keep-alive connections
+(`share_connections`), so accounts on one service do not each open a
+connection (and a TLS handshake) of their own.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
@@ -80,6 +89,29 @@ class Budget:
         """Whether one more attempt, after `wait` seconds, would end before the deadline."""
         return self.remaining() >= wait + self.timeout
 
+    def pause(self, seconds: float) -> None:
+        """Move the deadline by time spent waiting for a rate limit: the account was not slow, tracker held it."""
+        if self.ends is not None and seconds > 0:
+            self.ends += seconds
+
+
+Gate = Callable[[str], float]  # called with a request's URL before it is sent; returns the seconds it waited
+
+
+class Pacing:
+    """The session's gate and the URL of its current call, shared with the retries urllib3 copies."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.gate: Gate | None = None
+        self.url = ""
+
+    def wait(self, url: str | None = None) -> None:
+        if url is not None:
+            self.url = url
+        if self.gate is not None:
+            self.budget.pause(self.gate(self.url))
+
 
 class _Retry(Retry):
     """urllib3's Retry, with bounded Retry-After waits that a stop event interrupts, timeouts retried once,
@@ -92,6 +124,7 @@ class _Retry(Retry):
         stop: threading.Event | None = None,
         budget: Budget | None = None,
         timeout_retries: int = TIMEOUT_RETRIES,
+        pacing: Pacing | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -99,11 +132,12 @@ class _Retry(Retry):
         self.stop = stop or threading.Event()
         self.budget = budget or Budget(None)
         self.timeout_retries = timeout_retries
+        self.pacing = pacing or Pacing(self.budget)
 
     def new(self, **kw: Any) -> _Retry:
         retry = super().new(**kw)
         retry.max_wait, retry.stop = self.max_wait, self.stop
-        retry.budget, retry.timeout_retries = self.budget, self.timeout_retries
+        retry.budget, retry.timeout_retries, retry.pacing = self.budget, self.timeout_retries, self.pacing
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -137,6 +171,7 @@ class _Retry(Retry):
             wait = self.get_backoff_time()
         if wait > 0 and self.stop.wait(wait):
             raise SyncInterrupted("stopped while waiting to retry")
+        self.pacing.wait()  # a retry is one more request against the platform's budget
 
 
 class _Response(requests.Response):
@@ -151,6 +186,16 @@ class _Response(requests.Response):
             return super().json(**kwargs)
         except RecursionError:
             raise requests.JSONDecodeError("JSON nested too deeply to decode", "", 0) from None
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, able to use a pool of connections that outlives the session (see share_connections)."""
+
+    shared = False
+
+    def close(self) -> None:
+        if not self.shared:
+            super().close()  # a shared pool is closed by its owner, not by each session that borrowed it
 
 
 class HttpSession(requests.Session):
@@ -172,6 +217,7 @@ class HttpSession(requests.Session):
         self.timeout = timeout
         self.stop = stop or threading.Event()
         self.budget = Budget(deadline)
+        self.pacing = Pacing(self.budget)
         retry = _Retry(
             total=retries,
             backoff_factor=backoff,
@@ -184,15 +230,31 @@ class HttpSession(requests.Session):
             stop=self.stop,
             budget=self.budget,
             timeout_retries=timeout_retries,
+            pacing=self.pacing,
         )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
+        self.adapter = _Adapter(max_retries=retry)
+        self.mount("http://", self.adapter)
+        self.mount("https://", self.adapter)
         self.headers["User-Agent"] = USER_AGENT
         self.sent_secrets: set[str] = set()
 
+    @property
+    def gate(self) -> Gate | None:
+        return self.pacing.gate
+
+    @gate.setter
+    def gate(self, gate: Gate | None) -> None:
+        """What every request and retry waits for first (the sync sets its plugin's rate limit here)."""
+        self.pacing.gate = gate
+
+    def share_connections(self, pool: PoolManager) -> None:
+        """Send through `pool`, whose keep-alive connections other sessions use too; its owner closes it."""
+        self.adapter.poolmanager = pool
+        self.adapter.shared = True
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        """Learn the credentials each request carries, so an answer echoing them can be scrubbed."""
+        """Wait for the gate; learn the credentials each request carries, so an answer echoing them can be scrubbed."""
+        self.pacing.wait(request.url or "")
         for name, value in request.headers.items():
             self.sent_secrets.update(header_secrets(name, str(value)))
         self.sent_secrets.update(url_secrets(request.url or ""))

@@ -15,6 +15,11 @@ SQLite and PostgreSQL. That is why workers on several machines need no
 `SELECT ... FOR UPDATE SKIP LOCKED`: it would hold a transaction open for a
 whole fetch, and SQLite has no such thing.
 
+A sync takes leases a few accounts at a time, as its workers are about to
+fetch them, in one transaction per batch (with the finished accounts' leases
+given back in it): workers on several machines then split the accounts
+between them instead of the first one holding them all.
+
 Workers on several machines start their runs at about the same time and walk
 the same accounts: an account another process finished syncing after this
 `Leases` was made (the run's start) is skipped too, so a worker never syncs
@@ -32,8 +37,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from tracker.errors import AccountBusy, ConfigError, TrackerError
@@ -130,6 +137,17 @@ class Leases:
 
     def acquire(self, account: str) -> None:
         """Take the account's lease, or raise AccountBusy naming who syncs it."""
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            refused = self.take(conn, [account])
+        if account in refused:
+            raise refused[account]
+
+    def take(self, conn: sa.Connection, accounts: list[str]) -> dict[str, AccountBusy]:
+        """Take the leases of `accounts` in the caller's transaction; returns the refused ones and why.
+
+        One insert takes every free lease (a lease another process inserts first is left to it); stale ones
+        are taken over one by one by compare-and-swap on their holder, which is rare.
+        """
         table = SYNC_LEASE
         now = self.now()
         values = {
@@ -139,42 +157,63 @@ class Leases:
             "acquired_at": now,
             "expires_at": now + self.ttl,
         }
-        try:
-            with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-                found = conn.execute(sa.select(table).where(table.c.account == account)).mappings().first()
-                current = LeaseRow(**found) if found else None
-                if current is None:
-                    self._refuse_synced_since_opened(conn, account)
-                    conn.execute(sa.insert(table).values(account=account, **values))
-                elif current.holder == self.holder.id or self.stale(current, now):
-                    if current.holder != self.holder.id:
-                        self._refuse_synced_since_opened(conn, account)
-                        log.warning("%s: recovered a stale sync lock held by %s", account, current.describe())
-                    taken = conn.execute(
-                        sa.update(table)
-                        .where(table.c.account == account, table.c.holder == current.holder)
-                        .values(**values)
-                    )
-                    if taken.rowcount != 1:
-                        raise AccountBusy(f"{account}: another process took it over just now; skipped")
-                else:
-                    raise AccountBusy(f"{account}: being synced by another tracker process ({current.describe()}); skipped")
-        except sa.exc.IntegrityError:
-            raise AccountBusy(f"{account}: another process started syncing it just now; skipped") from None
-        with self._guard:
-            self._held.add(account)
-
-    def _refuse_synced_since_opened(self, conn: sa.Connection, account: str) -> None:
-        """Another process synced the account after this run began (it released the lease a moment ago)."""
-        runs = ACCOUNT_RUN
-        finished = conn.execute(
-            sa.select(sa.func.max(runs.c.finished_at)).where(
-                runs.c.account == account, runs.c.status.in_(ATTEMPTED), runs.c.finished_at >= self.opened
+        wanted = sorted(set(accounts))  # one order for every process: two inserts never wait on each other
+        found = {
+            row["account"]: LeaseRow(**row)
+            for row in conn.execute(sa.select(table).where(table.c.account.in_(wanted))).mappings()
+        }
+        refused: dict[str, AccountBusy] = {}
+        mine = [a for a in wanted if a in found and found[a].holder == self.holder.id]
+        stale = [a for a in wanted if a in found and a not in mine and self.stale(found[a], now)]
+        for account, lease in found.items():
+            if account not in mine and account not in stale:
+                refused[account] = AccountBusy(
+                    f"{account}: being synced by another tracker process ({lease.describe()}); skipped"
+                )
+        synced = self._synced_since_opened(conn, [a for a in wanted if a not in found or a in stale])
+        refused.update(synced)
+        free = [a for a in wanted if a not in found and a not in synced]
+        if free:
+            inserted = conn.execute(
+                _insert(conn, table).values([{"account": a, **values} for a in free]).on_conflict_do_nothing()
+                .returning(table.c.account)
             )
-        ).scalar()
-        if finished is not None:
-            when = f"{finished:%H:%M:%S} UTC"
-            raise AccountBusy(f"{account}: synced by another tracker process at {when}, after this run began; skipped")
+            got = {row[0] for row in inserted}
+            for account in free:
+                if account not in got:
+                    refused[account] = AccountBusy(f"{account}: another process started syncing it just now; skipped")
+        for account in mine + [a for a in stale if a not in synced]:
+            if account in stale:
+                log.warning("%s: recovered a stale sync lock held by %s", account, found[account].describe())
+            taken = conn.execute(
+                sa.update(table)
+                .where(table.c.account == account, table.c.holder == found[account].holder)
+                .values(**values)
+            )
+            if taken.rowcount != 1:
+                refused[account] = AccountBusy(f"{account}: another process took it over just now; skipped")
+        with self._guard:
+            self._held.update(a for a in wanted if a not in refused)
+        return refused
+
+    def _synced_since_opened(self, conn: sa.Connection, accounts: list[str]) -> dict[str, AccountBusy]:
+        """Accounts another process synced after this run began (it released the lease a moment ago)."""
+        if not accounts:
+            return {}
+        runs = ACCOUNT_RUN
+        rows = conn.execute(
+            sa.select(runs.c.account, sa.func.max(runs.c.finished_at))
+            .where(runs.c.account.in_(accounts), runs.c.status.in_(ATTEMPTED), runs.c.finished_at >= self.opened)
+            .group_by(runs.c.account)
+        )
+        return {
+            account: AccountBusy(
+                f"{account}: synced by another tracker process at {finished:%H:%M:%S} UTC, after this run began; "
+                "skipped"
+            )
+            for account, finished in rows
+            if finished is not None
+        }
 
     def stale(self, lease: LeaseRow, now: datetime) -> bool:
         """Expired, or its holder's process is gone (only knowable on the same host)."""
@@ -184,19 +223,29 @@ class Leases:
 
     def release(self, account: str) -> None:
         """Give the lease back; a lease someone else took over in the meantime stays theirs."""
+        self.release_many([account])
+
+    def release_many(self, accounts: list[str]) -> None:
+        """Give back these leases in one transaction."""
         with self._guard:
-            if account not in self._held:
+            if not self._held.intersection(accounts):
                 return
-            self._held.discard(account)
-        table = SYNC_LEASE
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-            conn.execute(sa.delete(table).where(table.c.account == account, table.c.holder == self.holder.id))
+            self.give_back(conn, accounts)
+
+    def give_back(self, conn: sa.Connection, accounts: list[str]) -> None:
+        """Give back these leases (those this syncer holds) in the caller's transaction."""
+        with self._guard:
+            held = sorted(a for a in set(accounts) if a in self._held)
+            self._held.difference_update(held)
+        if held:
+            table = SYNC_LEASE
+            conn.execute(sa.delete(table).where(table.c.account.in_(held), table.c.holder == self.holder.id))
 
     def release_all(self) -> None:
         with self._guard:
             held = list(self._held)
-        for account in held:
-            self.release(account)
+        self.release_many(held)
 
     def renew(self) -> None:
         """Push every held lease's expiry forward, so a long fetch is not mistaken for a crash."""
@@ -232,6 +281,11 @@ class Leases:
             done.set()
             thread.join()
             self.release_all()
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT that can skip rows already there (ON CONFLICT DO NOTHING), on both databases tracker runs on."""
+    return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
 
 
 def current_leases(engine: Engine) -> list[LeaseRow]:

@@ -329,6 +329,9 @@ class Plugin:
     over what window (the report repeats it). `check(options, http)` makes one cheap authenticated call for
     `tracker accounts check` and returns a one-line description of what it
     found, or raises AuthError/NotFound/... naming the exact problem.
+    `rate_limit` ("200/hour"; N per second, minute, hour or day) is the most requests the service takes from one
+    app on one host: the core's HTTP sessions of all the plugin's accounts wait to keep under it, unless the
+    user's config `[rate_limits]` says otherwise.
     """
 
     name: str
@@ -344,6 +347,7 @@ class Plugin:
     metrics: dict[str, str] = field(default_factory=dict)
     check: Callable[[Any, HttpSession], str] | None = None
     attribution: str = ""
+    rate_limit: str | None = None
 
     def reports_on(self, platform: str) -> bool:
         return "*" in self.platforms or platform in self.platforms

@@ -4,6 +4,15 @@ Fetches run concurrently on a bounded thread pool, one HTTP session each; the
 calling thread is the only writer and commits each account whole when its
 fetch ends. One account's failure is recorded with a redacted reason and
 never stops or half-writes another.
+
+The run's own records cost one transaction per batch of accounts, not
+several per account: a batch's leases are taken, its abandoned account runs
+closed and its new account runs started together, just before its fetches
+are queued, with the leases of the accounts finished meanwhile given back in
+the same transaction. Batches are taken as workers are about to need them,
+so several processes on one database split the accounts between them. The
+sessions share keep-alive connections and each plugin's request budget
+(tracker.ratelimit).
 """
 
 from __future__ import annotations
@@ -12,14 +21,15 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from urllib3 import PoolManager
 
 from tracker import options
 from tracker.collect import Fetched, collect, describe_error
@@ -38,6 +48,7 @@ from tracker.errors import (
 from tracker.http import HttpSession
 from tracker.locks import Leases
 from tracker.plugin import Plugin
+from tracker.ratelimit import Gate, RateLimits
 from tracker.redact import Redactor
 from tracker.registry import Registry
 from tracker.store import migrations, writes
@@ -50,6 +61,21 @@ MAX_RATE_LIMIT_WAIT = 120.0
 MAX_ATTEMPTS = 3
 SIGNAL_POLL_SECONDS = 0.5
 STOP_GRACE_SECONDS = 10.0  # how long a stop may take before the process exits without waiting (as the daemon does)
+LEASE_BATCH = 8  # the fewest accounts one bookkeeping transaction takes; more when there are more workers
+WAIT_NOTICE_SECONDS = 1.0  # rate-limit waits of an account adding up to this much are told in a notice
+HOSTS_KEPT = 32  # hosts whose keep-alive connections a run keeps
+
+
+def lease_batch(workers: int) -> int:
+    """How many accounts one bookkeeping transaction takes: enough to keep every worker busy, few enough to
+    leave the rest to other processes."""
+    return max(workers, LEASE_BATCH)
+
+
+def leases_ahead(workers: int) -> int:
+    """How many accounts a run holds at most at once: batches are taken while no more than `workers` are queued."""
+    batch = lease_batch(workers)
+    return batch * (workers // batch + 1)
 
 
 @dataclass
@@ -81,10 +107,14 @@ class Progress(Protocol):
     def started(self, account: str) -> None: ...
     def fetched(self, account: str, samples: int) -> None: ...
     def finished(self, outcome: Outcome) -> None: ...
+    def waiting(self, account: str, seconds: float, why: str) -> None: ...
 
 
 class NoProgress:
     def started(self, account: str) -> None:
+        pass
+
+    def waiting(self, account: str, seconds: float, why: str) -> None:
         pass
 
     def fetched(self, account: str, samples: int) -> None:
@@ -104,18 +134,7 @@ class _AccountFetch:
     state: dict[str, Any]
     previous_cursor: date | None
     account_run_id: int = 0
-
-
-def _as_completed(futures: Iterable[Future[Fetched]]) -> Iterator[Future[Fetched]]:
-    """Futures as they finish, waking the calling thread every SIGNAL_POLL_SECONDS meanwhile.
-
-    Python runs signal handlers only in the main thread, and only when it runs: a SIGTERM that the kernel
-    hands to a fetching worker thread would otherwise wait until some fetch ends, which a stuck plugin never does.
-    """
-    waiting = set(futures)
-    while waiting:
-        done, waiting = wait(waiting, timeout=SIGNAL_POLL_SECONDS, return_when=FIRST_COMPLETED)
-        yield from done
+    gate: Gate | None = None  # the plugin's request budget, when it has one
 
 
 class Syncer:
@@ -193,33 +212,97 @@ class Syncer:
 
     def _run(self, run_id: int, accounts: list[AccountConfig], since: date | None, until: date | None) -> list[Outcome]:
         outcomes: dict[str, Outcome] = {a.name: Outcome(a.name, a.plugin) for a in accounts}
-        jobs: list[_AccountFetch] = []
-        for account in accounts:
+        workers = max(1, min(self.config.workers, len(accounts)))
+        batch = lease_batch(workers)
+        limits = RateLimits.build(self.config.rate_limits, {p.name: p.rate_limit for p in self.registry.plugins()})
+        connections = PoolManager(num_pools=HOSTS_KEPT, maxsize=workers)
+        with self.leases.held(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-sync") as pool:
             try:
-                self.leases.acquire(account.name)  # before reading the cursor, which a holder may move
-                writes.close_abandoned_runs(self.engine, account.name)
-                jobs.append(self._prepare(account, since, until))
-            except (AccountBusy, AccountBlocked) as exc:
-                if isinstance(exc, AccountBlocked):
-                    self.leases.release(account.name)
-                outcomes[account.name].status = "skipped"
-                outcomes[account.name].message = str(exc)
-                self.progress.finished(outcomes[account.name])
-            except TrackerError as exc:
-                self.leases.release(account.name)
-                outcomes[account.name].status = "failed"
-                outcomes[account.name].message = str(exc)
-                self.progress.finished(outcomes[account.name])
+                running: dict[Future[Fetched], _AccountFetch] = {}
+                finished: list[str] = []  # committed; their leases go back with the next batch's transaction
+                taken = 0
+                while True:
+                    while len(running) <= workers and taken < len(accounts):
+                        chunk = accounts[taken : taken + batch]
+                        taken += len(chunk)
+                        for job in self._take(run_id, chunk, since, until, outcomes, finished, limits):
+                            running[pool.submit(self._fetch, job, connections)] = job
+                        finished = []
+                    if not running:
+                        break
+                    done, _ = wait(running, timeout=SIGNAL_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in done:  # the wait wakes often: Python runs signal handlers only in this thread
+                        job = running.pop(future)
+                        outcome = outcomes[job.account.name]
+                        self._finish(run_id, job, future, outcome)
+                        finished.append(job.account.name)
+                        self.progress.finished(outcome)
+            finally:
+                pool.shutdown(wait=True)
+                connections.clear()
         writes.close_abandoned_sync_runs(self.engine, run_id)
-        for job in jobs:
+        return list(outcomes.values())
+
+    def _take(
+        self,
+        run_id: int,
+        chunk: list[AccountConfig],
+        since: date | None,
+        until: date | None,
+        outcomes: dict[str, Outcome],
+        finished: list[str],
+        limits: RateLimits,
+    ) -> list[_AccountFetch]:
+        """One transaction: give back `finished` leases, take the chunk's, start the account runs of those taken.
+
+        The lease comes before the cursor is read, which a holder may move. Accounts another process holds
+        are skipped; those that cannot be prepared give their lease back at once.
+        """
+        jobs: list[_AccountFetch] = []
+        ended: dict[str, tuple[str, TrackerError]] = {}
+        at = self.now or datetime.now(timezone.utc)
+        with writes.bookkeeping(self.engine) as conn:
+            self.leases.give_back(conn, finished)
+            refused = self.leases.take(conn, [a.name for a in chunk])
+            names = [a.name for a in chunk if a.name not in refused]
+            writes.close_abandoned_account_runs(conn, names)
+            stored = self._stored(conn, names)
+            blocked = writes.blocked(conn, names, at)
+            for account in (a for a in chunk if a.name not in refused):
+                try:
+                    jobs.append(
+                        self._prepare(account, since, until, stored.get(account.name), blocked.get(account.name))
+                    )
+                except AccountBlocked as exc:
+                    ended[account.name] = ("skipped", exc)
+                except TrackerError as exc:
+                    ended[account.name] = ("failed", exc)
+            self.leases.give_back(conn, list(ended))
+            ids = writes.start_account_runs(
+                conn, run_id, [(j.account.name, j.plan.window.since, j.plan.window.until) for j in jobs]
+            )
+        for job, account_run_id in zip(jobs, ids, strict=True):
+            job.account_run_id = account_run_id
+            job.gate = limits.gate(job.plugin.name, self.stop, self._reporter(job.account.name))
             outcome = outcomes[job.account.name]
             outcome.since, outcome.until = job.plan.window.since, job.plan.window.until
-            job.account_run_id = writes.start_account_run(
-                self.engine, run_id, job.account.name, job.plan.window.since, job.plan.window.until
-            )
-        with self.leases.held():
-            self._execute(run_id, jobs, outcomes)
-        return list(outcomes.values())
+        for account in chunk:
+            if account.name in refused:
+                ended[account.name] = ("skipped", refused[account.name])
+            if account.name in ended:
+                outcome = outcomes[account.name]
+                outcome.status, error = ended[account.name]
+                outcome.message = str(error)
+                self.progress.finished(outcome)
+        return jobs
+
+    def _reporter(self, name: str) -> Callable[[float, str], None]:
+        def report(seconds: float, why: str) -> None:
+            if seconds >= WAIT_NOTICE_SECONDS:
+                log.info("%s: waiting %.0f s before the next request: %s", name, seconds, why)
+            self.progress.waiting(name, seconds, why)
+
+        return report
 
     def _select(self, names: list[str] | None) -> list[AccountConfig]:
         if not names:
@@ -233,17 +316,22 @@ class Syncer:
             selected.append(account)
         return selected
 
-    def _prepare(self, account: AccountConfig, since: date | None, until: date | None) -> _AccountFetch:
+    def _prepare(
+        self,
+        account: AccountConfig,
+        since: date | None,
+        until: date | None,
+        stored: Account | None,
+        blocked: tuple[datetime, str] | None,
+    ) -> _AccountFetch:
         plugin = self.registry.get(account.plugin)
         where = f"{self.config.path or '<config>'}: accounts.{account.name}"
         opts, problems = options.build(plugin, account.options, where=where, attribution=self.config.attribution)
         if problems:
             raise PluginError("; ".join(problems))
-        blocked = writes.blocked_until(self.engine, account.name, self.now or datetime.now(timezone.utc))
         if blocked is not None and since is None and until is None:
             until_text = blocked[0].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
             raise AccountBlocked(f"{blocked[1]} (an earlier run was told so; waiting until {until_text} UTC); skipped")
-        stored = self._stored(account.name)
         from_option = getattr(opts, plugin.lookback_option, None) if plugin.lookback_option else None
         lookback = next(
             v
@@ -262,29 +350,20 @@ class Syncer:
         state = json.loads(stored.state_json) if stored else {}
         return _AccountFetch(account, plugin, opts, Redactor.for_options(opts), plan, state, stored.last_good_day if stored else None)
 
-    def _stored(self, name: str) -> Account | None:
+    @staticmethod
+    def _stored(conn: Connection, names: list[str]) -> dict[str, Account]:
+        if not names:
+            return {}
         table = Account.__table__
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
-        return Account(**row) if row else None
+        rows = conn.execute(sa.select(table).where(table.c.name.in_(names))).mappings()
+        return {row["name"]: Account(**row) for row in rows}
 
-    def _execute(self, run_id: int, jobs: list[_AccountFetch], outcomes: dict[str, Outcome]) -> None:
-        if not jobs:
-            return
-        workers = max(1, min(self.config.workers, len(jobs)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-sync") as pool:
-            futures: dict[Future[Fetched], _AccountFetch] = {pool.submit(self._fetch, job): job for job in jobs}
-            for future in _as_completed(futures):
-                job = futures[future]
-                outcome = outcomes[job.account.name]
-                self._finish(run_id, job, future, outcome)
-                self.leases.release(job.account.name)
-                self.progress.finished(outcome)
-
-    def _fetch(self, job: _AccountFetch) -> Fetched:
+    def _fetch(self, job: _AccountFetch, connections: PoolManager) -> Fetched:
         name = job.account.name
         self.progress.started(name)
         with self.http_factory(self.stop) as http:  # one session: its deadline bounds every attempt together
+            http.share_connections(connections)
+            http.gate = job.gate
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     return collect(
@@ -327,7 +406,7 @@ class Syncer:
             conversions=fetched.conversions,
             posts=fetched.posts,
             care=fetched.care,
-            notices=[job.redactor.text(n) for n in fetched.notices],
+            notices=[job.redactor.text(n) for n in fetched.notices] + self._wait_notice(job),
             attribution=job.plugin.attribution,
             state=fetched.state,
             last_good_day=next_cursor(job.previous_cursor, job.plan),
@@ -336,6 +415,14 @@ class Syncer:
         outcome.status = "ok"
         outcome.unavailable = sorted({f"{u.platform}.{u.metric}: {u.reason}" for u in fetched.unavailable})
         outcome.notices = result.notices
+
+    @staticmethod
+    def _wait_notice(job: _AccountFetch) -> list[str]:
+        gate = job.gate
+        if gate is None or gate.waited < WAIT_NOTICE_SECONDS:
+            return []
+        rate = gate.limits.rate(gate.plugin)
+        return [f"waited {gate.waited:.0f} s in all before requests: {gate.describe(rate)}"] if rate else []
 
     def _fail(self, job: _AccountFetch, outcome: Outcome, status: str, message: str) -> None:
         outcome.status, outcome.message = status, message

@@ -10,7 +10,8 @@ failure leaves none of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -80,14 +81,33 @@ def finish_run(engine: Engine, run_id: int, status: str) -> None:
 
 
 def start_account_run(engine: Engine, run_id: int, account: str, since: date, until: date) -> int:
-    table = AccountRun.__table__
     with _write(engine) as conn, conn.begin():
-        result = conn.execute(
-            sa.insert(table).values(
-                run_id=run_id, account=account, since=since, until=until, started_at=now(), status="running", rows=0
-            )
-        )
-        return int(result.inserted_primary_key[0])
+        return start_account_runs(conn, run_id, [(account, since, until)])[0]
+
+
+def start_account_runs(conn: Connection, run_id: int, windows: list[tuple[str, date, date]]) -> list[int]:
+    """Record several accounts' runs as started, in one statement; their ids in the order given."""
+    if not windows:
+        return []
+    table = AccountRun.__table__
+    started = now()
+    rows = [
+        {"run_id": run_id, "account": account, "since": since, "until": until, "started_at": started,
+         "status": "running", "rows": 0}
+        for account, since, until in windows
+    ]
+    if len(rows) == 1:
+        key = conn.execute(sa.insert(table).values(**rows[0])).inserted_primary_key
+        return [int(key[0])] if key else []
+    result = conn.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(row[0]) for row in result]
+
+
+@contextmanager
+def bookkeeping(engine: Engine) -> Iterator[Connection]:
+    """One write transaction for the sync's own records of several accounts (leases, runs) at once."""
+    with _write(engine) as conn, conn.begin():
+        yield conn
 
 
 def finish_account_run(engine: Engine, account_run_id: int, status: str, error: str | None = None) -> None:
@@ -398,24 +418,38 @@ def block_account(engine: Engine, run_id: int, account: str, until: datetime, re
 
 def blocked_until(engine: Engine, account: str, at: datetime) -> tuple[datetime, str] | None:
     """(until, reason) if an earlier run learnt the account's quota is spent past `at`."""
-    table = AccountBlock.__table__
     with engine.connect() as conn:
-        row = conn.execute(sa.select(table.c.until, table.c.reason).where(table.c.account == account)).first()
-    if row is None:
-        return None
-    until = row.until if row.until.tzinfo else row.until.replace(tzinfo=timezone.utc)
-    return (until, row.reason) if until > at else None
+        return blocked(conn, [account], at).get(account)
+
+
+def blocked(conn: Connection, accounts: list[str], at: datetime) -> dict[str, tuple[datetime, str]]:
+    """The accounts among these whose quota an earlier run learnt is spent past `at`: (until, reason) each."""
+    table = AccountBlock.__table__
+    found = {}
+    query = sa.select(table.c.account, table.c.until, table.c.reason).where(table.c.account.in_(accounts))
+    for row in conn.execute(query):
+        until = row.until if row.until.tzinfo else row.until.replace(tzinfo=timezone.utc)
+        if until > at:
+            found[row.account] = (until, row.reason)
+    return found
 
 
 def close_abandoned_runs(engine: Engine, account: str) -> int:
     """Mark the account's runs still `running` as interrupted: whoever wrote them died (we hold its lease now)."""
-    table = AccountRun.__table__
     with _write(engine) as conn, conn.begin():
-        result = conn.execute(
-            sa.update(table)
-            .where(table.c.account == account, table.c.status == "running")
-            .values(status="interrupted", finished_at=now(), error="the process ended before this run finished")
-        )
+        return close_abandoned_account_runs(conn, [account])
+
+
+def close_abandoned_account_runs(conn: Connection, accounts: list[str]) -> int:
+    """`close_abandoned_runs` for several accounts, in the caller's transaction (which holds their leases)."""
+    if not accounts:
+        return 0
+    table = AccountRun.__table__
+    result = conn.execute(
+        sa.update(table)
+        .where(table.c.account.in_(accounts), table.c.status == "running")
+        .values(status="interrupted", finished_at=now(), error="the process ended before this run finished")
+    )
     return int(result.rowcount or 0)
 
 
