@@ -377,9 +377,9 @@ def m009_integer_keyed_samples(conn: Connection) -> None:
 
     Every row moves with its value, provisional flag and run id; the old table and its non-covering index go,
     and a view named `sample` shows the same columns as before (dates as dates) for queries typed by hand.
+    `series_day` has no foreign keys: checking two parents per row cost SQLite 45 % of the sync's writes.
     """
     md = sa.MetaData()
-    sa.Table("sync_run", md, sa.Column("id", sa.Integer, primary_key=True))  # exists: only the FK target
     series = sa.Table(
         "series",
         md,
@@ -392,11 +392,11 @@ def m009_integer_keyed_samples(conn: Connection) -> None:
     days = sa.Table(
         "series_day",
         md,
-        sa.Column("series_id", sa.Integer, sa.ForeignKey("series.id"), primary_key=True, autoincrement=False),
+        sa.Column("series_id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("value", sa.Float, nullable=False),
         sa.Column("provisional", sa.Boolean, nullable=False),
-        sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_run.id"), nullable=False),
+        sa.Column("run_id", sa.Integer, nullable=False),
         sqlite_with_rowid=False,
     )
     md.create_all(conn, tables=[series, days])
