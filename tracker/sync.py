@@ -300,7 +300,9 @@ class Syncer:
         def report(seconds: float, why: str) -> None:
             if seconds >= WAIT_NOTICE_SECONDS:
                 log.info("%s: waiting %.0f s before the next request: %s", name, seconds, why)
-            self.progress.waiting(name, seconds, why)
+            told = getattr(self.progress, "waiting", None)  # a display written before waits were told
+            if told is not None:
+                told(name, seconds, why)
 
         return report
 

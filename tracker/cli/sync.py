@@ -43,7 +43,12 @@ class RichProgress:
         with self.lock:
             task = self.tasks[account]
             rows = self.progress.tasks[task].fields["rows"] + samples
-            self.progress.update(task, rows=rows)
+            self.progress.update(task, rows=rows, status="fetching")
+
+    def waiting(self, account: str, seconds: float, why: str) -> None:
+        """A wait for the plugin's request budget ([rate_limits]) long enough to see."""
+        if seconds >= 1:
+            self.progress.update(self.tasks[account], status=f"waiting {seconds:.0f} s: rate limit")
 
     def finished(self, outcome: "Outcome") -> None:
         self.progress.update(self.tasks[outcome.account], total=1, completed=1, status=outcome.status)
