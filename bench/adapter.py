@@ -178,8 +178,8 @@ class HandFigures:
 def hand_report_sql(counters: tuple[str, ...], gauges: tuple[str, ...]) -> str:
     """One statement computing what the report shows for counters and gauges, written for the current schema.
 
-    Counters: summed per platform over the period and the one before, one (series id, day) range per
-    counter series. Gauges: each series' last value on or before the end and on or before the day before
+    Counters: summed per series over the period and the one before, one (series id, day) range per
+    counter series (grouping by series id follows the scan, no sort), then per platform. Gauges: each series' last value on or before the end and on or before the day before
     the start, one primary-key seek each. Days are day numbers (days since 1970-01-01), as stored.
     """
     counter_list = ", ".join(f"'{m}'" for m in counters)
@@ -194,13 +194,18 @@ WITH
         AS at_before
     FROM series s
     WHERE s.metric IN ({gauge_list})
+  ),
+  per_series AS (
+    SELECT s.platform, s.metric,
+      SUM(CASE WHEN d.day >= :start THEN d.value END) AS current_value,
+      SUM(CASE WHEN d.day < :start THEN d.value END) AS previous_value
+    FROM series s JOIN series_day d ON d.series_id = s.id AND d.day >= :prev_start AND d.day <= :end
+    WHERE s.metric IN ({counter_list})
+    GROUP BY s.id
   )
-SELECT 'counter' AS kind, s.platform, s.metric,
-  SUM(CASE WHEN d.day >= :start THEN d.value END) AS current_value,
-  SUM(CASE WHEN d.day < :start THEN d.value END) AS previous_value
-FROM series s JOIN series_day d ON d.series_id = s.id AND d.day >= :prev_start AND d.day <= :end
-WHERE s.metric IN ({counter_list})
-GROUP BY s.platform, s.metric
+SELECT 'counter' AS kind, platform, metric, SUM(current_value), SUM(previous_value)
+FROM per_series
+GROUP BY platform, metric
 UNION ALL
 SELECT 'gauge', platform, metric, SUM(at_end), SUM(at_before)
 FROM last_values

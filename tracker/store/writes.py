@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +29,8 @@ from tracker.store.db import WRITE_OPTION
 from tracker.store.models import Account, AccountBlock, AccountRun, ConversionRecord, MetricStatus, SyncRun
 
 BATCH = 1000
+_SERIES, _DAY = attrgetter("platform", "metric"), attrgetter("day")
+_VALUE, _PROVISIONAL = attrgetter("value"), attrgetter("provisional")
 
 
 def now() -> datetime:
@@ -141,25 +145,19 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
 def _save_samples(conn: Connection, run_id: int, account: str, batch: list[Sample]) -> int:
     """Upsert the samples as (series id, day number, value, provisional, run id) tuples; returns distinct keys.
 
-    The hot path of a sync: one dictionary lookup per sample for its series id and one per day for its number.
+    The hot path of a sync, so no Python runs per sample: the columns are built by `map` and `zip` over the
+    batch (series ids and day numbers looked up in dicts made once per commit) and the driver reads the zip.
     """
     if not batch:
         return 0
-    ids = samples.series_ids(conn, account, {(s.platform, s.metric) for s in batch})
-    numbers: dict[date, int] = {}
-    epoch = samples.EPOCH_ORDINAL
-    rows = [
-        (
-            ids[(s.platform, s.metric)],
-            numbers.get(s.day) or numbers.setdefault(s.day, s.day.toordinal() - epoch),
-            float(s.value),
-            bool(s.provisional),
-            run_id,
-        )
-        for s in batch
-    ]
-    samples.upsert(conn, rows)
-    return len({(r[0], r[1]) for r in rows})
+    pairs = list(map(_SERIES, batch))
+    ids = samples.series_ids(conn, account, set(pairs))
+    days = list(map(_DAY, batch))
+    numbers = {day: samples.day_number(day) for day in set(days)}
+    series, numbered = list(map(ids.__getitem__, pairs)), list(map(numbers.__getitem__, days))
+    values, flags = map(float, map(_VALUE, batch)), map(bool, map(_PROVISIONAL, batch))
+    samples.upsert(conn, zip(series, numbered, values, flags, repeat(run_id)))
+    return len(set(zip(series, numbered)))
 
 
 def _save_conversions(conn: Connection, run_id: int, account: str, conversions: list[Conversion]) -> int:
