@@ -71,7 +71,7 @@ class BlueskyOptions:
         7, help="Days of own posts (today included) whose reply threads are read for customer care (1 to 90)."
     )
     care_thread_reads: int = option(
-        50, help="Most reply threads (getPostThread calls) read per run, newest posts first; 0 turns care off."
+        50, help="Most getPostThread calls per run (0 to 1000), newest posts first; 0 turns care off."
     )
 
     def __post_init__(self) -> None:
