@@ -115,7 +115,7 @@ def test_the_reports_reads_seek_by_series_and_never_scan_the_sample_history(tmp_
         samples.period_sums(conn, date(2026, 1, 1), date(2026, 1, 30), date(2026, 1, 15))
         samples.last_values(conn, [date(2026, 1, 30)], ["followers"])
         samples.first_days(conn, ["followers"])
-        assert len(statements) == 3
+        assert len(statements) == 4  # the two periods of the sums, the last values, the first days
         for statement, parameters in statements:
             plan = " | ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
             assert "SEARCH series_day" in plan or "SEARCH d" in plan, plan

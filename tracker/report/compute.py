@@ -148,9 +148,12 @@ def compute(
         a for a in accounts.values()
         if a.covers_all and a.conversion_source != "none" and (counted is None or a.name in counted)
     ]
+    by_platform: dict[str, dict[SumKey, tuple[float, int, bool]]] = defaultdict(dict)
+    for key, value in sums.items():
+        by_platform[key[1]][key] = value
     result = []
     for platform in _ordered(seen):
-        per_metric = {k: v for k, v in sums.items() if k[1] == platform}
+        per_metric = by_platform[platform]
         conv_accounts = {k[0] for k in per_metric if k[2] in VISIT_METRICS + ORDER_METRICS}
         manual = {a for a in conv_accounts if a in accounts and accounts[a].conversion_source == MANUAL}
         visits_source = _pick(conv_accounts - manual, per_metric, VISIT_METRICS, rank)
@@ -267,8 +270,9 @@ SumKey = samples.SumKey  # account, platform, metric, period
 
 
 def _sums(conn: Connection, start: date, end: date, current_start: date) -> dict[SumKey, tuple[float, int, bool]]:
-    """(sum, days with data, any provisional) per account, platform, metric and period."""
-    return samples.period_sums(conn, start, end, current_start)
+    """(sum, days with data, any provisional) per account, platform, metric and period; gauges are never summed."""
+    gauges = [m.name for m in metrics.METRICS.values() if m.kind is Kind.GAUGE]
+    return samples.period_sums(conn, start, end, current_start, leave_out=gauges)
 
 
 GaugeKey = samples.SeriesKey  # account, platform, metric
