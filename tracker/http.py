@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies, get_netrc_auth
 from urllib3 import PoolManager
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
@@ -188,6 +190,46 @@ class _Response(requests.Response):
             raise requests.JSONDecodeError("JSON nested too deeply to decode", "", 0) from None
 
 
+class Connections:
+    """What the sessions of one sync run share: keep-alive connections, and what the environment says per host.
+
+    requests reads the environment (proxy variables, ~/.netrc, a CA bundle) again on every request; a run
+    reads it once per host, as it does not change while the run lasts.
+    """
+
+    def __init__(self, per_host: int, hosts: int = 32) -> None:
+        self.pool = PoolManager(num_pools=hosts, maxsize=per_host)
+        self._proxies: dict[str, dict[str, str]] = {}
+        self._netrc: dict[str, tuple[str, str] | None] = {}
+        self._lock = threading.Lock()
+        self.bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+    def proxies(self, url: str) -> dict[str, str]:
+        key = _origin(url)
+        with self._lock:
+            if key not in self._proxies:
+                self._proxies[key] = get_environ_proxies(url)
+            return self._proxies[key]
+
+    def netrc(self, url: str) -> tuple[str, str] | None:
+        key = _origin(url)
+        with self._lock:
+            if key not in self._netrc:
+                self._netrc[key] = get_netrc_auth(url)
+            return self._netrc[key]
+
+    def close(self) -> None:
+        self.pool.clear()
+
+
+def _origin(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class _Adapter(HTTPAdapter):
     """requests' adapter, able to use a pool of connections that outlives the session (see share_connections)."""
 
@@ -237,6 +279,7 @@ class HttpSession(requests.Session):
         self.mount("https://", self.adapter)
         self.headers["User-Agent"] = USER_AGENT
         self.sent_secrets: set[str] = set()
+        self.connections: Connections | None = None
 
     @property
     def gate(self) -> Gate | None:
@@ -247,10 +290,42 @@ class HttpSession(requests.Session):
         """What every request and retry waits for first (the sync sets its plugin's rate limit here)."""
         self.pacing.gate = gate
 
-    def share_connections(self, pool: PoolManager) -> None:
-        """Send through `pool`, whose keep-alive connections other sessions use too; its owner closes it."""
-        self.adapter.poolmanager = pool
+    def share_connections(self, connections: Connections) -> None:
+        """Send through the run's keep-alive connections, which other sessions use too; the run closes them."""
+        self.connections = connections
+        self.adapter.poolmanager = connections.pool
         self.adapter.shared = True
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """requests' own, with ~/.netrc read once per host and run instead of once per request."""
+        if self.connections is None or not self.trust_env:
+            return super().prepare_request(request)
+        if not request.auth and not self.auth:
+            request.auth = self.connections.netrc(request.url)
+        return self._untrusting(lambda: super(HttpSession, self).prepare_request(request))
+
+    def merge_environment_settings(  # type: ignore[override]
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """requests' own, with the proxy variables read once per host and run instead of once per request."""
+        if self.connections is None or not self.trust_env or (proxies and "no_proxy" in proxies):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        proxies = dict(proxies or {})
+        for key, value in self.connections.proxies(url).items():
+            proxies.setdefault(key, value)
+        if verify is True or verify is None:
+            verify = self.connections.bundle or verify
+        return self._untrusting(
+            lambda: super(HttpSession, self).merge_environment_settings(url, proxies, stream, verify, cert)
+        )
+
+    def _untrusting(self, step: Callable[[], Any]) -> Any:
+        """`step` without requests reading the environment itself (the caller read it from the run's cache)."""
+        self.trust_env = False
+        try:
+            return step()
+        finally:
+            self.trust_env = True
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         """Wait for the gate; learn the credentials each request carries, so an answer echoing them can be scrubbed."""

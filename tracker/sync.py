@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from urllib3 import PoolManager
 
 from tracker import options
 from tracker.collect import Fetched, collect, describe_error
@@ -45,7 +44,7 @@ from tracker.errors import (
     UnknownAccount,
     UsageError,
 )
-from tracker.http import HttpSession
+from tracker.http import Connections, HttpSession
 from tracker.locks import Leases
 from tracker.plugin import Plugin
 from tracker.ratelimit import Gate, RateLimits
@@ -215,7 +214,7 @@ class Syncer:
         workers = max(1, min(self.config.workers, len(accounts)))
         batch = lease_batch(workers)
         limits = RateLimits.build(self.config.rate_limits, {p.name: p.rate_limit for p in self.registry.plugins()})
-        connections = PoolManager(num_pools=HOSTS_KEPT, maxsize=workers)
+        connections = Connections(per_host=workers, hosts=HOSTS_KEPT)
         with self.leases.held(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-sync") as pool:
             try:
                 running: dict[Future[Fetched], _AccountFetch] = {}
@@ -239,7 +238,7 @@ class Syncer:
                         self.progress.finished(outcome)
             finally:
                 pool.shutdown(wait=True)
-                connections.clear()
+                connections.close()
         writes.close_abandoned_sync_runs(self.engine, run_id)
         return list(outcomes.values())
 
@@ -360,7 +359,7 @@ class Syncer:
         rows = conn.execute(sa.select(table).where(table.c.name.in_(names))).mappings()
         return {row["name"]: Account(**row) for row in rows}
 
-    def _fetch(self, job: _AccountFetch, connections: PoolManager) -> Fetched:
+    def _fetch(self, job: _AccountFetch, connections: Connections) -> Fetched:
         name = job.account.name
         self.progress.started(name)
         with self.http_factory(self.stop) as http:  # one session: its deadline bounds every attempt together
