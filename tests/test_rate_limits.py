@@ -145,6 +145,14 @@ def test_sync_with_a_bad_rate_says_so_in_one_line_with_exit_2(cli, tmp_path, db_
     )
 
 
+def test_config_check_names_a_rate_limit_for_a_plugin_that_is_not_installed(cli, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "{tmp_path / "t.db"}"\n[rate_limits]\nfacebok = "200/hour"\n', encoding="utf-8")
+    result = cli.invoke(app, ["config", "check", "--config", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert f"{config}: rate_limits.facebok: no plugin named 'facebok' (available: " in result.output
+
+
 def test_rate_limits_must_be_a_table(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text('rate_limits = "200/hour"\n', encoding="utf-8")

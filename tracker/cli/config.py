@@ -160,6 +160,10 @@ def problems(path: Path | None) -> tuple[Path | None, int, list[str]]:
         if found_entry.plugin is None:
             continue
         found += options.build(found_entry.plugin, account.options, where=where)[1]
+    installed = {p.name for p in registry.plugins()}
+    for name in sorted(set(cfg.rate_limits) - installed):
+        known = ", ".join(sorted(installed))
+        found.append(f"{cfg.path}: rate_limits.{name}: no plugin named {name!r} (available: {known})")
     return cfg.path, len(cfg.accounts), found
 
 
