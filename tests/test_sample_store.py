@@ -139,3 +139,45 @@ def test_renaming_an_account_moves_its_samples_with_their_series(store):
     commit(store, "page", [Sample("facebook", "likes", date(2026, 1, d), d) for d in (1, 2)])
     assert rename.rename(store, "page", "bakery").samples == 2
     assert rows(store, "SELECT account, COUNT(*) FROM sample GROUP BY account") == [("bakery", 2)]
+
+
+# --- the checks of a page of samples: a series' later samples are held to the same rules as its first ------------
+
+
+def fetched_page(page: list[object]):
+    from tracker.plugin import Plugin
+    from tracker.testing import fetch_once, window
+
+    def fetch(opts, win, http, state):
+        yield list(page)
+
+    return fetch_once(Plugin(name="nums", platforms=("nums",), fetch=fetch), {}, window(date(2026, 1, 1), date(2026, 1, 9)))
+
+
+def test_a_later_sample_of_a_series_out_of_range_is_dropped_with_the_notice_the_first_would_get():
+    page = [Sample("nums", "followers", date(2026, 1, d), 10) for d in (1, 2)] + [Sample("nums", "followers", date(2026, 1, 3), -5)]
+    out = fetched_page(page)
+    assert [s.value for s in out.samples] == [10, 10]
+    assert out.notices == ["nums followers on 2026-01-03 = -5: followers cannot be negative; that number was dropped, the rest kept"]
+
+
+def test_a_later_sample_of_a_series_that_is_not_finite_is_dropped_not_stored():
+    out = fetched_page([Sample("nums", "likes", date(2026, 1, 1), 1.0), Sample("nums", "likes", date(2026, 1, 2), float("inf"))])
+    assert [s.value for s in out.samples] == [1.0]
+    assert "not a finite number" in out.notices[0]
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        (Sample("nums", "likes", date(2026, 1, 10), 1), "outside the window"),
+        (Sample("nums", "likes", date(2026, 1, 2), True), "not a number"),
+        (Sample("nums", "likes", date(2026, 1, 2), "3"), "not a number"),
+    ],
+    ids=["day outside the window", "a bool", "a string"],
+)
+def test_a_later_sample_of_a_series_that_is_malformed_fails_the_fetch_like_the_first(bad, says):
+    from tracker.errors import PluginError
+
+    with pytest.raises(PluginError, match=says):
+        fetched_page([Sample("nums", "likes", date(2026, 1, 1), 1), bad])
