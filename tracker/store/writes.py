@@ -341,7 +341,6 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
     and masking more here could break a cursor the plugin needs back.
     """
     table = Account.__table__
-    existing = conn.execute(sa.select(table).where(table.c.name == result.account)).mappings().first()
     values: dict[str, Any] = {
         "name": result.account,
         "plugin": result.plugin,
@@ -356,11 +355,10 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
         values.update(state_json=json.dumps(result.state, sort_keys=True), state_run_id=run_id)
     if result.last_good_day is not None:
         values["last_good_day"] = result.last_good_day
-    if existing is None:
+    updated = conn.execute(sa.update(table).where(table.c.name == result.account).values(**values)).rowcount
+    if not updated:  # the account's first commit: one statement on every later one
         values.setdefault("state_json", "{}")
         conn.execute(sa.insert(table).values(**values))
-    else:
-        conn.execute(sa.update(table).where(table.c.name == result.account).values(**values))
 
 
 def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None:
