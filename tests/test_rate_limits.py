@@ -105,7 +105,7 @@ def test_without_a_limit_the_same_sync_goes_over_it(fake, make_config, monkeypat
     ("text", "count", "period"),
     [
         ("200/hour", 200, 3600), ("5/second", 5, 1), ("10 / minute", 10, 60), ("1000/Day", 1000, 86400),
-        ("3/hours", 3, 3600),
+        ("3/hours", 3, 3600), ("300/15 minutes", 300, 900), ("3000/5minutes", 3000, 300),
     ],
 )
 def test_a_rate_reads_as_requests_per_second_minute_hour_or_day(text, count, period):
@@ -120,7 +120,9 @@ def test_none_turns_a_default_limit_off():
     assert limits.rate("facebook") is None
 
 
-@pytest.mark.parametrize("value", ['"fast"', '"0/hour"', '"200/week"', '"200"', "200", '"-1/second"'])
+@pytest.mark.parametrize(
+    "value", ['"fast"', '"0/hour"', '"200/week"', '"200"', "200", '"-1/second"', '"5/0 minutes"', '"5/1.5 hours"']
+)
 def test_a_bad_rate_is_one_line_naming_the_key_and_the_form(tmp_path, value):
     path = tmp_path / "config.toml"
     path.write_text(f'[rate_limits]\nfacebook = {value}\n', encoding="utf-8")
@@ -141,7 +143,7 @@ def test_sync_with_a_bad_rate_says_so_in_one_line_with_exit_2(cli, tmp_path, db_
     assert result.exit_code == 2
     assert result.stderr == (
         f'error: {config}: rate_limits.facebook: must be "N/second|minute|hour|day" with N at least 1, '
-        "like \"200/hour\", or \"none\"; not 'fast'\n"
+        "like \"200/hour\" or \"300/15 minutes\", or \"none\"; not 'fast'\n"
     )
 
 

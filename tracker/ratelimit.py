@@ -41,9 +41,9 @@ BUILT_IN: Mapping[str, str] = {
     "facebook": "200/hour",  # Business Use Case budget: 4,800 x engaged users per 24 h; 1 engaged user = 200/h
     "instagram": "200/hour",  # 4,800 x impressions per 24 h, per app-account pair
     "threads": "2000/hour",  # 4,800 x impressions per 24 h, impressions counted at least 10: 48,000 a day
-    "bluesky": "600/minute",  # 3,000 per 5 minutes per address
-    "mastodon": "20/minute",  # 300 per 15 minutes for paging requests (300 per 5 minutes otherwise)
-    "x": "20/minute",  # user lookup: 300 per 15 minutes per app
+    "bluesky": "3000/5 minutes",  # 3,000 per 5 minutes per address
+    "mastodon": "300/15 minutes",  # 300 per 15 minutes for paging requests (300 per 5 minutes otherwise)
+    "x": "300/15 minutes",  # user lookup: 300 per 15 minutes per app
     "tiktok": "600/minute",  # 600 per minute per endpoint
     "pinterest": "1000/day",  # Trial access: 1,000 per day per app
     "plausible": "600/hour",  # Cloud API keys: 600 per hour
@@ -67,14 +67,18 @@ class Rate:
 
 
 def parse_rate(text: str) -> Rate | None:
-    """"200/hour" as a Rate; "none" as None (no limit). Raises ValueError naming the expected form."""
+    """"200/hour" or "300/15 minutes" as a Rate; "none" as None (no limit). Raises ValueError naming the form."""
     cleaned = " ".join(text.split()).lower() if isinstance(text, str) else ""
     if cleaned == NONE:
         return None
-    match = re.fullmatch(r"(\d+)\s*/\s*(second|minute|hour|day)s?", cleaned)
-    if match is None or int(match.group(1)) < 1:
-        raise ValueError(f'must be "{FORM}" with N at least 1, like "200/hour", or "none"; not {text!r}')
-    return Rate(int(match.group(1)), UNITS[match.group(2)], f"{int(match.group(1))}/{match.group(2)}")
+    match = re.fullmatch(r"(\d+)\s*/\s*(?:(\d+)\s*)?(second|minute|hour|day)s?", cleaned)
+    if match is None or int(match.group(1)) < 1 or (match.group(2) is not None and int(match.group(2)) < 1):
+        raise ValueError(
+            f'must be "{FORM}" with N at least 1, like "200/hour" or "300/15 minutes", or "none"; not {text!r}'
+        )
+    count, units, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3)
+    shown = f"{count}/{unit}" if units == 1 else f"{count}/{units} {unit}s"
+    return Rate(count, units * UNITS[unit], shown)
 
 
 class Window:
