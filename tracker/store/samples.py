@@ -77,13 +77,14 @@ def _upsert_sql(conn: Connection) -> str:
 
 
 def upsert(conn: Connection, rows: Iterable[Row]) -> None:
-    """Insert or overwrite rows, one `executemany` of plain tuples on the driver's cursor: a later row of the same
-    key wins. `rows` may be an iterator, which the driver consumes as it goes (no list of a million tuples)."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(_upsert_sql(conn), rows)
-    finally:
-        cursor.close()
+    """Insert or overwrite rows, one driver `executemany` of plain tuples: a later row of the same key wins.
+
+    Through `exec_driver_sql`, which hands the tuples to the driver as they are, so that the engine's error
+    handling (a damaged page, a full disk) sees any failure.
+    """
+    batch = list(rows)
+    if batch:
+        conn.exec_driver_sql(_upsert_sql(conn), batch)
 
 
 def delete(conn: Connection, account: str, platform: str, metric: str, day: date) -> None:

@@ -145,8 +145,8 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
 def _save_samples(conn: Connection, run_id: int, account: str, batch: list[Sample]) -> int:
     """Upsert the samples as (series id, day number, value, provisional, run id) tuples; returns distinct keys.
 
-    The hot path of a sync, so no Python runs per sample: the columns are built by `map` and `zip` over the
-    batch (series ids and day numbers looked up in dicts made once per commit) and the driver reads the zip.
+    The hot path of a sync, so no Python bytecode runs per sample: the columns are built by `map` and `zip`
+    over the batch, with series ids and day numbers looked up in dicts made once per commit.
     """
     if not batch:
         return 0
