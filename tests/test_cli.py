@@ -225,6 +225,14 @@ def test_accounts_check_reports_each_account_in_one_line(cli, tmp_path):
     assert by_name["bad"]["status"] == "failed" and "accounts.bad.seed" in by_name["bad"]["message"]
 
 
+def test_accounts_check_without_accounts_says_how_to_add_one_instead_of_an_empty_table(cli, tmp_path):
+    config = write_config(tmp_path, accounts="")
+    result = invoke(cli, "accounts", "check", "--config", str(config))
+    assert result.exit_code == 0
+    assert "No accounts yet" in result.stdout and "[accounts.NAME]" in result.stdout
+    assert "┏" not in result.stdout and "Details" not in result.stdout
+
+
 def test_sync_with_since_after_until_is_a_usage_error_that_records_no_run(cli, tmp_path):
     import sqlite3
 

@@ -44,6 +44,10 @@ def check(
         output.write_json([asdict(r) for r in results], sys.stdout)
     elif fmt is Format.csv:
         output.write_csv([asdict(r) for r in results], sys.stdout, ["account", "plugin", "status", "message"])
+    elif not results:
+        from tracker.cli.config import NO_ACCOUNTS
+
+        stdout().print(NO_ACCOUNTS.format(path=cfg.path), markup=False, highlight=False)
     else:
         from rich.table import Table
 
