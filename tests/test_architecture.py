@@ -142,3 +142,15 @@ def test_loading_the_config_loads_no_database_http_scheduler_or_plugin(tmp_path:
     )
     code = f"from pathlib import Path\nfrom tracker import config\nassert config.load(Path({str(config)!r})).accounts"
     assert heavy_modules_after(code) == []
+
+
+@pytest.mark.subprocess
+def test_the_report_of_a_database_that_holds_nothing_loads_no_database_or_http_library(tmp_path: Path) -> None:
+    """The first thing a new user runs, and what a cron job runs before the first sync: start-up only."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
+    code = (
+        "from tracker.cli.main import app\n"
+        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    )
+    assert heavy_modules_after(code) == []

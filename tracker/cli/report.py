@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from tracker.config import Config
-    from tracker.report.compute import CareFigures, CareRules, Figures
+    from tracker.report.figures import CareFigures, CareRules, Figures
     from tracker.report.rows import Report, Trend
     from tracker.report.series import Series
 
@@ -74,16 +74,16 @@ def build_report(
     A database that holds nothing (or no file yet) gives the empty report without being opened: there is
     nothing to compute, and nothing stored that a migration could change.
     """
-    from tracker.report import compute, rows
+    from tracker.report import figures, rows
     from tracker.store.probe import holds_nothing
     from tracker.windows import account_today
 
     today = account_today(cfg.timezone)
     end = until or today
     period = Period(end - timedelta(days=days - 1), end)
-    care_rules = compute.CareRules.of(cfg)
+    care_rules = figures.CareRules.of(cfg)
     if holds_nothing(cfg.database):
-        found = Computed(compute.Figures(period, []))
+        found = Computed(figures.Figures(period, []))
     else:
         found = _compute(cfg, period, care_rules, platforms, trends)
     if platforms:

@@ -22,7 +22,6 @@ from rich.table import Table
 
 from tracker.output import write_csv, write_json
 from tracker.report.rows import CareRow, PlatformRow, Report, SourceFigure, care_columns, columns
-from tracker.store.forget import removed_note
 from tracker.words import count
 
 VERDICT_STYLE = {
@@ -256,7 +255,10 @@ def notes(report: Report) -> list[str]:
         lines += [f"  {line}" for line in _row_notes(row, report)]
     lines += _attribution(report.rows)
     lines += _care_basis(report)
-    lines += [removed_note(name).capitalize() + "." for name in report.removed_accounts]
+    if report.removed_accounts:
+        from tracker.store.forget import removed_note  # the store's words; a store that holds nothing has none
+
+        lines += [removed_note(name).capitalize() + "." for name in report.removed_accounts]
     lines.append(f"Revenue in {report.currency}.")
     return lines
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tracker import metrics
 from tracker.config import Effort
-from tracker.report.compute import (
+from tracker.report.figures import (
     CareFigures,
     CareRules,
     CareStats,
