@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.store.models import SERIES, SERIES_DAY
@@ -52,6 +51,8 @@ def series_ids(conn: Connection, account: str, wanted: Iterable[tuple[str, str]]
     ids = _account_series(conn, account)
     missing = sorted(set(wanted) - ids.keys())
     if missing:
+        from sqlalchemy.dialects import postgresql, sqlite  # here: a report never loads the PostgreSQL dialect
+
         insert = postgresql.insert(SERIES) if conn.dialect.name == "postgresql" else sqlite.insert(SERIES)
         conn.execute(
             insert.on_conflict_do_nothing(index_elements=["account", "platform", "metric"]),
