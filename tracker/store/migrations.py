@@ -12,7 +12,8 @@ with SQLAlchemy Core so that SQLite and PostgreSQL take the same steps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracker.errors import NewerSchema
+from tracker.redact import Redactor, is_credential_name
 
 TABLE = "_tracker_migrations"
 # The execution option on which tracker.store.db begins SQLite transactions with BEGIN IMMEDIATE (a writer
@@ -418,3 +420,96 @@ def m009_integer_keyed_samples(conn: Connection) -> None:
         f"CREATE VIEW sample AS SELECT s.account, s.platform, s.metric, {day} AS day, d.value, d.provisional, d.run_id "
         "FROM series s JOIN series_day d ON d.series_id = s.id"
     ))
+
+
+# Text columns older releases filled from what plugins and platforms returned: (table, key columns, column).
+_TEXT_CELLS = (
+    ("account_run", ("id",), "error"),
+    ("account_run", ("id",), "notices"),
+    ("metric_status", ("account", "platform", "metric"), "reason"),
+    ("account_block", ("account",), "reason"),
+    ("top_post", ("account", "platform", "post_id"), "url"),
+)
+
+
+@migration
+def m010_scrub_stored_secrets(conn: Connection) -> None:
+    """Credentials older releases stored in clear (issue 17): URL userinfo, token-like query parameters,
+    `Bearer` values and `access_token=...` in account options, plugin state, run errors, notices and reasons.
+
+    Every cell goes through tracker.redact as this release writes it, and only a cell that changes is
+    rewritten. Options are masked as the sync masks them; a state entry that holds a credential (or is named
+    like one) is dropped, as tracker.collect drops it, since a masked token handed back to a plugin would be
+    used as one and every plugin copes with a missing entry. On SQLite freed space is zeroed while this runs
+    (secure_delete), so the old text is not left in the file's free pages either.
+    """
+    redactor = Redactor()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        secure = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+    _scrub_cells(conn, redactor)
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA secure_delete = {int(bool(secure))}")
+
+
+def _scrub_cells(conn: Connection, redactor: Redactor) -> None:
+    tables = set(sa.inspect(conn).get_table_names())
+    if "account" in tables:
+        rows = conn.execute(sa.text("SELECT name, options_json, state_json FROM account")).all()
+        for name, options, state in rows:
+            scrubbed = {"options_json": _scrubbed_json(options, redactor.mapping, redactor),
+                        "state_json": _scrubbed_json(state, lambda data: _state_without_credentials(data, redactor),
+                                                     redactor)}
+            _update_changed(conn, "account", {"name": name}, {"options_json": options, "state_json": state}, scrubbed)
+    for table, keys, column in _TEXT_CELLS:
+        if table not in tables:
+            continue
+        query = f"SELECT {', '.join(keys)}, {column} FROM {table} WHERE {column} IS NOT NULL"
+        for row in conn.execute(sa.text(query)).all():
+            key, value = dict(zip(keys, row[:-1], strict=True)), row[-1]
+            _update_changed(conn, table, key, {column: value}, {column: redactor.text(value)})
+
+
+def _scrubbed_json(
+    text: str | None, scrub: Callable[[dict[str, object]], dict[str, object]], redactor: Redactor
+) -> str | None:
+    """A JSON object's text with `scrub` applied, unchanged (same text) when there was nothing to scrub."""
+    if not text:
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return redactor.text(text)
+    if not isinstance(data, dict):
+        return text
+    cleaned = scrub(data)
+    return text if cleaned == data else json.dumps(cleaned, sort_keys=True)
+
+
+def _state_without_credentials(state: dict[str, object], redactor: Redactor) -> dict[str, object]:
+    """The entries of a plugin's state that hold no credential the redaction rules can see without the run."""
+    return {key: value for key, value in state.items() if not _holds_credential(key, value, redactor)}
+
+
+def _holds_credential(key: str, value: object, redactor: Redactor) -> bool:
+    if is_credential_name(str(key)):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_credential(k, v, redactor) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_credential("", v, redactor) for v in value)
+    return isinstance(value, str) and redactor.text(value) != value
+
+
+def _update_changed(
+    conn: Connection, table: str, key: Mapping[str, object], before: Mapping[str, object], after: Mapping[str, object]
+) -> None:
+    """One UPDATE of the cells that differ, or none: an untouched row keeps its text byte for byte."""
+    changed = {column: value for column, value in after.items() if value != before[column]}
+    if not changed:
+        return
+    sets = ", ".join(f"{column} = :new_{column}" for column in changed)
+    where = " AND ".join(f"{column} = :key_{column}" for column in key)
+    params = {f"new_{c}": v for c, v in changed.items()} | {f"key_{c}": v for c, v in key.items()}
+    conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {where}"), params)
