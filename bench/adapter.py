@@ -8,8 +8,9 @@ day, value) and gets plain figures back:
   the `series` rows first, then raw `executemany` (SQLite) or `COPY`
   (PostgreSQL) of (series id, day number, ...) into `series_day`, in big
   batches;
-- `store_write` is the store's own write path for one account (what a sync
-  commits), for the ingest figure;
+- `start_account_runs` and `store_write` are the store's own write path (the
+  account runs a sync starts for each batch of accounts it takes, then what it
+  commits for each account), for the ingest figure;
 - `hand_report` is the hand-written SQL statement the report's computation is
   held against: the same figures the report shows, in one statement.
 """
@@ -157,9 +158,16 @@ def finish_run(engine: Engine, run_id: int) -> None:
     writes.finish_run(engine, run_id, "ok")
 
 
-def store_write(engine: Engine, run_id: int, account: str, plugin: str, samples: list[Sample], until: date) -> int:
+def start_account_runs(engine: Engine, run_id: int, windows: list[tuple[str, date, date]]) -> list[int]:
+    """Several accounts' runs started in one transaction, as a sync starts each batch of accounts it takes."""
+    with writes.bookkeeping(engine) as conn:
+        return writes.start_account_runs(conn, run_id, windows)
+
+
+def store_write(
+    engine: Engine, run_id: int, account_run: int, account: str, plugin: str, samples: list[Sample], until: date
+) -> int:
     """One account's samples through the store's own write path, as a sync commits them; returns rows written."""
-    account_run = writes.start_account_run(engine, run_id, account, samples[0].day, until)
     result = writes.AccountResult(
         account=account, plugin=plugin, options_json=json.dumps({}), conversion_source="none",
         covers_all_platforms=False, position=0, samples=samples, last_good_day=until,

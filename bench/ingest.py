@@ -6,6 +6,7 @@ The same 1,002,000 samples (167 accounts x 6 metrics x 1,000 days; quick:
   (account, platform, metric, day; SQLite: `WITHOUT ROWID`), one commit per
   account, rows built before the clock starts: the limit of the driver;
 - the store path alone: `writes.commit_account` per account (adapter.store_write),
+  with the account runs started ACCOUNT_BATCH at a time as a sync starts them,
   Sample objects built before the clock starts;
 - a whole `tracker sync`: the command, start-up included, of accounts of the
   bench's pages plugin (a file in a temporary `plugin_dirs`, no HTTP).
@@ -39,10 +40,13 @@ from harness import Figure, Run, clean_env, fmt_s, ratio, run_process, size_mb, 
 from pages_plugin import METRICS, PLATFORMS
 from report_scale import Dataset, plugin_dir, size_label
 
+from tracker.sync import LEASE_BATCH
+
 SYNC_TARGET = 0.5
 STORE_TARGET = 0.7
 MB_TARGET = 40.0
 CHUNKS = 10
+ACCOUNT_BATCH = LEASE_BATCH  # accounts whose runs the store path starts in one transaction, as a sync does
 
 IntRow = tuple[int, int, int, int, float]
 BASELINE_TABLE = (
@@ -162,8 +166,11 @@ def store_path(run: Run, ds: Dataset, day_major: bool) -> float:
 
     def write() -> None:
         run_id = adapter.start_run(engine)
-        for name, samples, until in work:
-            adapter.store_write(engine, run_id, name, "benchpages", samples, until)
+        for start in range(0, len(work), ACCOUNT_BATCH):
+            chunk = work[start : start + ACCOUNT_BATCH]
+            runs = adapter.start_account_runs(engine, run_id, [(name, s[0].day, until) for name, s, until in chunk])
+            for (name, samples, until), account_run in zip(chunk, runs, strict=True):
+                adapter.store_write(engine, run_id, account_run, name, "benchpages", samples, until)
         adapter.finish_run(engine, run_id)
 
     try:

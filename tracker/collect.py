@@ -252,10 +252,13 @@ def _fetch_all(
 ) -> Fetched:
     """Run one fetch to the end, validating everything it yields."""
     out = Fetched()
+    series: dict[tuple[str, str], tuple[float, float]] = {}  # checked once per fetch: (platform, metric) -> range
     for item in plugin.fetch(opts, window, http, dict(state)):
         if http.stop.is_set():
             raise SyncInterrupted("stopped")
-        if isinstance(item, State):
+        if item.__class__ is list:  # the usual page, first: none of the rarer items below is a list
+            _keep_page(plugin, item, window, out, series, on_page)
+        elif isinstance(item, State):
             json.dumps(item.data)  # state must survive the database
             out.state = item.data
         elif isinstance(item, Unavailable):
@@ -263,12 +266,10 @@ def _fetch_all(
         elif isinstance(item, Notice):
             out.notices.append(str(item.message))
         elif (kind := _kind_of(item)) is not None:
-            _keep(plugin, kind, [item], window, out)
+            _keep(plugin, kind, [item], window, out, series)
             on_page(1)
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, dict)):
-            page = list(item)
-            _keep(plugin, (_kind_of(page[0]) if page else None) or KINDS[Sample], page, window, out)
-            on_page(len(page))
+            _keep_page(plugin, list(item), window, out, series, on_page)
         else:
             raise PluginError(
                 f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, CareItem, PostStat, a list of "
@@ -298,10 +299,31 @@ def _kind_of(item: Any) -> _Kind | None:
     return next((kind for cls, kind in KINDS.items() if isinstance(item, cls)), None)
 
 
-def _keep(plugin: Plugin, kind: _Kind, page: list[Any], window: Window, out: Fetched) -> None:
+def _keep_page(
+    plugin: Plugin,
+    page: list[Any],
+    window: Window,
+    out: Fetched,
+    series: dict[tuple[str, str], tuple[float, float]],
+    on_page: Callable[[int], None],
+) -> None:
+    """A page is of the kind of its first record (a Sample if empty); a record of another kind fails its check."""
+    kind = (KINDS.get(page[0].__class__) or _kind_of(page[0]) if page else None) or KINDS[Sample]
+    _keep(plugin, kind, page, window, out, series)
+    on_page(len(page))
+
+
+def _keep(
+    plugin: Plugin,
+    kind: _Kind,
+    page: list[Any],
+    window: Window,
+    out: Fetched,
+    series: dict[tuple[str, str], tuple[float, float]],
+) -> None:
     """A malformed record is the plugin's bug and fails the account; an implausible one is dropped with a notice."""
     if kind is KINDS[Sample]:
-        _keep_samples(plugin, page, window, out)
+        _keep_samples(plugin, page, window, out, series)
         return
     kept = getattr(out, kind.into)
     for entry in page:
@@ -313,29 +335,31 @@ def _keep(plugin: Plugin, kind: _Kind, page: list[Any], window: Window, out: Fet
             out.notices.append(problem)
 
 
-def _keep_samples(plugin: Plugin, page: list[Any], window: Window, out: Fetched) -> None:
-    """`_keep` for samples, as exact and cheaper: a page holds thousands of samples of a few series.
+def _keep_samples(
+    plugin: Plugin, page: list[Any], window: Window, out: Fetched, ranges: dict[tuple[str, str], tuple[float, float]]
+) -> None:
+    """`_keep` for samples, as exact and cheaper: a fetch yields thousands of samples of a few series.
 
-    A series' platform and metric are checked (check_sample) on its first sample only; later samples of it
+    A series' platform and metric are checked (check_sample) on its first sample of the fetch only, and
+    `ranges` remembers them across pages (a daily page holds one sample per series); later samples of it
     have their day and value compared inline, and anything unusual (a subclass, a day outside the window,
     a value out of range or not a plain number) goes through check_sample and sample_problem, which raise
     or word the notice exactly as for the first.
     """
-    ranges: dict[tuple[str, str], tuple[float, float]] = {}
-    since, until, kept, isfinite = window.since, window.until, out.samples, math.isfinite
+    since, until, keep, isfinite = window.since, window.until, out.samples.append, math.isfinite
     for entry in page:
         bounds = ranges.get((entry.platform, entry.metric)) if entry.__class__ is Sample else None
         if bounds is not None and entry.day.__class__ is date and since <= entry.day <= until:
             value = entry.value
-            number = value if value.__class__ is float else as_float(value) if value.__class__ is int else None
-            if number is not None and isfinite(number) and bounds[0] <= number <= bounds[1]:
-                kept.append(entry)
+            kind = value.__class__  # an int compares with the float bounds exactly, and is always finite
+            if (kind is int or (kind is float and isfinite(value))) and bounds[0] <= value <= bounds[1]:
+                keep(entry)
                 continue
         record = check_sample(plugin, entry, window)
         ranges[(record.platform, record.metric)] = metrics.plausible_range(record.metric)
         problem = sample_problem(record)
         if problem is None:
-            kept.append(record)
+            keep(record)
         else:
             out.notices.append(problem)
 
