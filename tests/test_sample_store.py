@@ -181,3 +181,63 @@ def test_a_later_sample_of_a_series_that_is_malformed_fails_the_fetch_like_the_f
 
     with pytest.raises(PluginError, match=says):
         fetched_page([Sample("nums", "likes", date(2026, 1, 1), 1), bad])
+
+
+def test_report_sums_add_up_accounts_per_platform_and_keep_the_metrics_read_apart_per_account(store):
+    commit(store, "page", [Sample("facebook", m, date(2026, 1, d), d) for m in ("likes", "visits") for d in (3, 6)])
+    commit(store, "shop", [Sample("facebook", "likes", date(2026, 1, 6), 10, provisional=True)])
+    with store.connect() as conn:
+        found = samples.report_sums(conn, date(2026, 1, 2), date(2026, 1, 7), date(2026, 1, 5), each=["visits"])
+    assert found.pooled == {
+        ("facebook", "likes", "previous"): (3.0, False),
+        ("facebook", "likes", "current"): (6.0 + 10, True),
+    }
+    assert found.each == {
+        ("page", "facebook", "visits", "previous"): (3.0, 1, False),
+        ("page", "facebook", "visits", "current"): (6.0, 1, False),
+    }
+    assert found.accounts == {"facebook": {"page", "shop"}}
+
+
+def test_report_sums_leave_out_excluded_accounts_and_gauges_and_read_whole_accounts_apart(store):
+    commit(store, "page", [Sample("facebook", m, date(2026, 1, 6), 1) for m in ("likes", "followers")])
+    commit(store, "gone", [Sample("facebook", "likes", date(2026, 1, 6), 100)])
+    commit(store, "manual", [Sample("facebook", "likes", date(2026, 1, 6), 5)])
+    with store.connect() as conn:
+        found = samples.report_sums(
+            conn, date(2026, 1, 1), date(2026, 1, 7), date(2026, 1, 5), each=(), leave_out=["followers"],
+            excluded=["gone"], whole_accounts=["manual"],
+        )
+    assert found.pooled == {("facebook", "likes", "current"): (1.0, False)}  # no previous day: no figure, not 0
+    assert found.each == {("manual", "facebook", "likes", "current"): (5.0, 1, False)}
+    assert found.accounts == {"facebook": {"page", "manual"}}
+
+
+def test_gauge_reads_give_the_last_values_and_the_first_day_of_each_series_in_one_read(store):
+    commit(store, "page", [Sample("facebook", "followers", date(2026, 1, d), 100 + d) for d in (3, 5, 9)])
+    commit(store, "gone", [Sample("facebook", "followers", date(2026, 1, 4), 7)])
+    with store.connect() as conn:
+        found = samples.gauge_reads(conn, [date(2026, 1, 8), date(2026, 1, 2)], ["followers"], excluded=["gone"])
+    key = ("page", "facebook", "followers")
+    assert found.at == [{key: 105.0}, {}]
+    assert found.first == {key: date(2026, 1, 3)}
+
+
+def test_the_reports_combined_reads_seek_by_series_and_never_scan_the_sample_history(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    statements: list[tuple[str, object]] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "series_day" in statement:
+            statements.append((statement, parameters))
+
+    with engine.connect() as conn:
+        samples.report_sums(conn, date(2026, 1, 1), date(2026, 1, 30), date(2026, 1, 15), each=["visits"])
+        samples.gauge_reads(conn, [date(2026, 1, 30)], ["followers"])
+        assert len(statements) == 2
+        for statement, parameters in list(statements):
+            plan = " | ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "SEARCH series_day" in plan, plan
+            assert "SCAN series_day" not in plan, plan
+    engine.dispose()

@@ -86,17 +86,24 @@ def compute(
     with engine.connect() as conn:
         accounts = _accounts(conn)
         counted = None if configured is None else _counted_accounts(accounts, configured)
-        sums = _only(counted, _sums(conn, previous.start, period.end, period.start))
+        excluded = set() if counted is None else samples.series_accounts(conn) - counted
+        manual = sorted(a.name for a in accounts.values() if a.conversion_source == MANUAL)
+        summed = _sums(conn, previous.start, period.end, period.start, excluded, manual)
+        sums = summed.each
         at = (period.end, period.start - timedelta(days=1), previous.start - timedelta(days=1))
-        gauges_now, gauges_before, gauges_prev_before = (_only(counted, g) for g in _last_values(conn, at))
-        first_days = _only(counted, samples.first_days(conn, ("followers",)))
+        gauges = samples.gauge_reads(conn, at, _GAUGES, excluded)
+        gauges_now, gauges_before, gauges_prev_before = gauges.at
         missing = _only(counted, _missing(conn))
         records = _only(counted, _record_facts(conn, period))
         rank = ranker(accounts, precedence)
         first_party = [a for a in sorted(accounts, key=rank) if accounts[a].conversion_source == FIRST_PARTY]
         first_party = [a for a in first_party if counted is None or a in counted]
         overlap = _overlap(conn, first_party, previous.start, period.end, period.start)
-    seen = sorted({key[1] for key in sums if not _undone_only(key, sums, accounts)} | {key[1] for key in gauges_now})
+    seen = sorted(
+        {key[1] for key in sums if not _undone_only(key, sums, accounts)}
+        | {key[0] for key in summed.pooled}
+        | {key[1] for key in gauges_now}
+    )
     if platforms:
         seen = [p for p in seen if p in platforms]
     covering = [
@@ -106,21 +113,25 @@ def compute(
     by_platform: dict[str, dict[SumKey, tuple[float, int, bool]]] = defaultdict(dict)
     for key, value in sums.items():
         by_platform[key[1]][key] = value
+    pooled_by_platform: dict[str, dict[samples.PooledKey, tuple[float, bool]]] = defaultdict(dict)
+    for pooled_key, pooled_value in summed.pooled.items():
+        pooled_by_platform[pooled_key[0]][pooled_key] = pooled_value
     result = []
     for platform in _ordered(seen):
         per_metric = by_platform[platform]
         conv_accounts = {k[0] for k in per_metric if k[2] in VISIT_METRICS + ORDER_METRICS}
-        manual = {a for a in conv_accounts if a in accounts and accounts[a].conversion_source == MANUAL}
-        visits_source = _pick(conv_accounts - manual, per_metric, VISIT_METRICS, rank)
-        order_sources = _order_sources(conv_accounts - manual, per_metric, rank, accounts)
-        current = _totals(per_metric, "current", visits_source, order_sources, manual)
-        prev = _totals(per_metric, "previous", visits_source, order_sources, manual)
+        logged = {a for a in conv_accounts if a in accounts and accounts[a].conversion_source == MANUAL}
+        visits_source = _pick(conv_accounts - logged, per_metric, VISIT_METRICS, rank)
+        order_sources = _order_sources(conv_accounts - logged, per_metric, rank, accounts)
+        pooled = pooled_by_platform[platform]
+        current = _totals(per_metric, pooled, "current", visits_source, order_sources, logged)
+        prev = _totals(per_metric, pooled, "previous", visits_source, order_sources, logged)
         _subtract(current, overlap, platform, "current", order_sources)
         _subtract(prev, overlap, platform, "previous", order_sources)
         _add_gauges(current, gauges_now, gauges_before, platform)
         _add_gauges(prev, gauges_before, gauges_prev_before, platform)
-        names = sorted({k[0] for k in per_metric} | {k[0] for k in gauges_now if k[1] == platform})
-        counted_orders = {*order_sources, *manual}
+        names = sorted(summed.accounts.get(platform, set()) | {k[0] for k in gauges_now if k[1] == platform})
+        counted_orders = {*order_sources, *logged}
         result.append(
             PlatformFigures(
                 platform=platform,
@@ -130,7 +141,9 @@ def compute(
                 tracked=bool(conv_accounts) or bool(covering),
                 visits_source=visits_source,
                 conversions_source=", ".join(order_sources) or None,
-                followers_since=min((d for (a, p, m), d in first_days.items() if p == platform and m == "followers"), default=None),
+                followers_since=min(
+                    (d for (_a, p, m), d in gauges.first.items() if p == platform and m == "followers"), default=None
+                ),
                 missing=sorted(_missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform)
                 + [UNKNOWN_REVENUE] * ("revenue" in current.unknown),
                 extras={m: v for m, v in current.values.items() if "." in m},
@@ -174,10 +187,10 @@ def _ordered(platforms: list[str]) -> list[str]:
 
 def _accounts(conn: Connection) -> dict[str, _AccountInfo]:
     t = ACCOUNT
-    rows = conn.execute(sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position, t.c.attribution))
+    query = sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position, t.c.attribution)
     return {
-        r.name: _AccountInfo(r.name, r.conversion_source, bool(r.covers_all_platforms), r.position, r.attribution)
-        for r in rows
+        name: _AccountInfo(name, source, bool(covers_all), position, attribution)
+        for name, source, covers_all, position, attribution in conn.execute(query).all()
     }
 
 
@@ -222,21 +235,18 @@ def ranker(accounts: Mapping[str, Ranked], precedence: tuple[str, ...]) -> Rank:
 
 
 SumKey = samples.SumKey  # account, platform, metric, period
-
-
-def _sums(conn: Connection, start: date, end: date, current_start: date) -> dict[SumKey, tuple[float, int, bool]]:
-    """(sum, days with data, any provisional) per account, platform, metric and period; gauges are never summed."""
-    gauges = [m.name for m in metrics.METRICS.values() if m.kind is Kind.GAUGE]
-    return samples.period_sums(conn, start, end, current_start, leave_out=gauges)
-
-
 GaugeKey = samples.SeriesKey  # account, platform, metric
+_GAUGES = tuple(m.name for m in metrics.METRICS.values() if m.kind is Kind.GAUGE)
+# Summed account by account: the source of visits and orders is chosen per account, and a daily average of
+# unique people is taken per account before accounts add. Every other summed metric adds across accounts.
+_EACH = VISIT_METRICS + ORDER_METRICS + tuple(m.name for m in metrics.METRICS.values() if m.kind is Kind.UNIQUE)
 
 
-def _last_values(conn: Connection, days: tuple[date, ...]) -> list[dict[GaugeKey, float]]:
-    """Each gauge's last value on or before each of `days`, per account."""
-    gauges = [m.name for m in metrics.METRICS.values() if m.kind is Kind.GAUGE]
-    return samples.last_values(conn, days, gauges)
+def _sums(
+    conn: Connection, start: date, end: date, current_start: date, excluded: set[str], manual: list[str]
+) -> samples.ReportSums:
+    """The two periods' sums; gauges are never summed, and logged sales are kept account by account."""
+    return samples.report_sums(conn, start, end, current_start, _EACH, _GAUGES, excluded, manual)
 
 
 def _missing(conn: Connection) -> dict[GaugeKey, tuple[str, date]]:
@@ -340,6 +350,7 @@ def _subtract(totals: Totals, overlap: Overlap, platform: str, period: str, coun
 
 def _totals(
     sums: dict[SumKey, tuple[float, int, bool]],
+    pooled: dict[samples.PooledKey, tuple[float, bool]],
     period: str,
     visits_source: str | None,
     order_sources: list[str],
@@ -347,6 +358,10 @@ def _totals(
 ) -> Totals:
     """Vanity from every account; visits from one source; orders from the order sources plus logged offline ones."""
     totals = Totals()
+    for (_platform, metric, p), (value, provisional) in pooled.items():
+        if p == period:
+            totals.values[metric] = totals.values.get(metric, 0.0) + value
+            totals.provisional = totals.provisional or provisional
     for (account, _platform, metric, p), (value, count, provisional) in sums.items():
         if p != period:
             continue

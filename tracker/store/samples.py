@@ -10,6 +10,7 @@ series is one index seek or range: a period costs the period, not the history.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -149,10 +150,129 @@ def _sums_query(first: date, last: date, metrics: Collection[str] | None, leave_
     return query.where(s.c.metric.not_in(sorted(leave_out))) if leave_out else query
 
 
-def last_values(conn: Connection, days: Sequence[date], metrics: Collection[str]) -> list[dict[SeriesKey, float]]:
-    """For each of `days`, each series' last value on or before it: one index seek per series and day."""
+PooledKey = tuple[str, str, str]  # platform, metric, "current" | "previous"
+
+
+@dataclass
+class ReportSums:
+    """The report's sums of two periods: series by series where accounts are weighed apart, else per platform."""
+
+    each: dict[SumKey, tuple[float, int, bool]] = field(default_factory=dict)  # (sum, days with data, provisional)
+    pooled: dict[PooledKey, tuple[float, bool]] = field(default_factory=dict)  # (sum over accounts, provisional)
+    accounts: dict[str, set[str]] = field(default_factory=dict)  # platform -> accounts with a summed day
+
+
+def report_sums(
+    conn: Connection,
+    start: date,
+    end: date,
+    current_start: date,
+    each: Collection[str],
+    leave_out: Collection[str] = (),
+    excluded: Collection[str] = (),
+    whole_accounts: Collection[str] = (),
+) -> ReportSums:
+    """Sums of the days from `start` to `end` (from `current_start` on: "current"), in one statement.
+
+    The database adds up what needs no account of its own: only the metrics in `each`, and every metric of
+    `whole_accounts`, come back series by series; the rest comes back summed per platform and metric, with
+    the accounts each platform's sums hold. `leave_out` names metrics not to read (the gauges), `excluded`
+    accounts not to count.
+    """
+    per = _per_series(start, end, current_start, leave_out, excluded).cte("per_series")
+    apart = per.c.metric.in_(sorted(each))
+    if whole_accounts:
+        apart = sa.or_(apart, per.c.account.in_(sorted(whole_accounts)))
+    one_by_one = sa.select(
+        sa.literal_column("0"), per.c.account, per.c.platform, per.c.metric, per.c.period,
+        per.c.total, per.c.days, per.c.flag,
+    ).where(apart)
+    summed = (
+        sa.select(
+            sa.literal_column("1"), sa.null(), per.c.platform, per.c.metric, per.c.period,
+            sa.func.sum(per.c.total), sa.null(), sa.func.max(per.c.flag),
+        )
+        .where(~apart)
+        .group_by(per.c.platform, per.c.metric, per.c.period)
+    )
+    holding = sa.select(
+        sa.literal_column("2"), per.c.account, per.c.platform, *(sa.null() for _ in range(5))
+    ).group_by(per.c.platform, per.c.account)
+    found = ReportSums()
+    rows = conn.execute(sa.union_all(one_by_one, summed, holding)).all()
+    for kind, account, platform, metric, period, total, days, flag in rows:
+        name = "current" if period == 1 else "previous"
+        if kind == 0:
+            found.each[(account, platform, metric, name)] = (float(total), int(days), bool(flag))
+        elif kind == 1:
+            found.pooled[(platform, metric, name)] = (float(total), bool(flag))
+        else:
+            found.accounts.setdefault(platform, set()).add(account)
+    return found
+
+
+def _per_series(
+    start: date, end: date, current_start: date, leave_out: Collection[str], excluded: Collection[str]
+) -> sa.CompoundSelect[Any]:
+    """(series keys, period 1 current or 0 previous, sum, days with data, any provisional) per series and period.
+
+    Each period is its own range seek per series with plain aggregates grouped by series id, which follows
+    the primary key's order: no sort, and no CASE per stored day (cheaper than one seek over both periods).
+    A period without a day of a series gives no row: no figure, never 0.
+    """
     s, d = SERIES, SERIES_DAY
-    columns = [
+    periods = ((0, start, current_start - timedelta(days=1)), (1, max(start, current_start), end))
+    selects = []
+    for number, first, last in periods:
+        days = sa.and_(d.c.series_id == s.c.id, d.c.day >= day_number(first), d.c.day <= day_number(last))
+        query = (
+            sa.select(
+                s.c.account, s.c.platform, s.c.metric, sa.literal_column(str(number)).label("period"),
+                sa.func.sum(d.c.value).label("total"), sa.func.count().label("days"),
+                sa.func.max(sa.cast(d.c.provisional, sa.Integer)).label("flag"),
+            )
+            .select_from(s.join(d, days))
+            .group_by(s.c.id)
+        )
+        if leave_out:
+            query = query.where(s.c.metric.not_in(sorted(leave_out)))
+        if excluded:
+            query = query.where(s.c.account.not_in(sorted(excluded)))
+        selects.append(query)
+    return sa.union_all(*selects)
+
+
+@dataclass
+class GaugeReads:
+    """Each gauge series' last value on or before each asked day, and its first stored day."""
+
+    at: list[dict[SeriesKey, float]]
+    first: dict[SeriesKey, date]
+
+
+def gauge_reads(
+    conn: Connection, days: Sequence[date], metrics: Collection[str], excluded: Collection[str] = ()
+) -> GaugeReads:
+    """One statement: per series one index seek per day, and one for its first day; `excluded` accounts left out."""
+    s, d = SERIES, SERIES_DAY
+    first = sa.select(sa.func.min(d.c.day)).where(d.c.series_id == s.c.id).scalar_subquery()
+    query = _keyed(s, metrics).add_columns(first, *_last_value_columns(days))
+    if excluded:
+        query = query.where(s.c.account.not_in(sorted(excluded)))
+    found = GaugeReads([{} for _ in days], {})
+    for row in conn.execute(query).all():
+        key = (row[0], row[1], row[2])
+        if row[3] is not None:
+            found.first[key] = day_of(row[3])
+        for i, value in enumerate(row[4:]):
+            if value is not None:
+                found.at[i][key] = float(value)
+    return found
+
+
+def _last_value_columns(days: Sequence[date]) -> list[sa.ScalarSelect[Any]]:
+    s, d = SERIES, SERIES_DAY
+    return [
         sa.select(d.c.value)
         .where(d.c.series_id == s.c.id, d.c.day <= day_number(day))
         .order_by(d.c.day.desc())
@@ -160,8 +280,12 @@ def last_values(conn: Connection, days: Sequence[date], metrics: Collection[str]
         .scalar_subquery()
         for day in days
     ]
+
+
+def last_values(conn: Connection, days: Sequence[date], metrics: Collection[str]) -> list[dict[SeriesKey, float]]:
+    """For each of `days`, each series' last value on or before it: one index seek per series and day."""
     found: list[dict[SeriesKey, float]] = [{} for _ in days]
-    for row in conn.execute(_keyed(s, metrics).add_columns(*columns)):
+    for row in conn.execute(_keyed(SERIES, metrics).add_columns(*_last_value_columns(days))):
         key = (row[0], row[1], row[2])
         for i, value in enumerate(row[3:]):
             if value is not None:
@@ -181,10 +305,21 @@ def first_days(conn: Connection, metrics: Collection[str]) -> dict[SeriesKey, da
 
 
 def stored_accounts(conn: Connection) -> set[str]:
-    """Accounts holding at least one sample (a series emptied by a deleted revenue day holds none)."""
+    """Accounts holding at least one sample (a series emptied by a deleted revenue day holds none).
+
+    One seek per account, not per series: each distinct account (the series index) is checked for a day.
+    """
     s, d = SERIES, SERIES_DAY
-    has_days = sa.select(d.c.series_id).where(d.c.series_id == s.c.id).exists()
-    return {row[0] for row in conn.execute(sa.select(s.c.account).where(has_days).distinct())}
+    names = sa.select(s.c.account).distinct().subquery()
+    has_days = sa.select(d.c.series_id).select_from(s.join(d, d.c.series_id == s.c.id)).where(
+        s.c.account == names.c.account
+    ).exists()
+    return {row[0] for row in conn.execute(sa.select(names.c.account).where(has_days)).all()}
+
+
+def series_accounts(conn: Connection) -> set[str]:
+    """Every account with a series, whether or not it still holds a day (the series' own index alone)."""
+    return {row[0] for row in conn.execute(sa.select(SERIES.c.account).distinct()).all()}
 
 
 # --- one account's samples: forget and rename -----------------------------------------------------
