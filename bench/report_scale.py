@@ -209,8 +209,8 @@ def _load(config: Path) -> Any:
 
 
 def _report_json(cfg: Any) -> dict[str, Any]:
-    from tracker.cli.report import build_report
     from tracker.report import render
+    from tracker.report.build import build_report
 
     out = io.StringIO()
     render.RENDERERS["json"](build_report(cfg, PERIOD_DAYS, None, None), out)

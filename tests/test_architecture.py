@@ -154,3 +154,13 @@ def test_the_report_of_a_database_that_holds_nothing_loads_no_database_or_http_l
         f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
     )
     assert heavy_modules_after(code) == []
+
+
+@pytest.mark.parametrize("path", python_files("tracker"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_report_is_built_by_the_core_and_no_module_takes_it_from_the_command_line(path: Path) -> None:
+    """`tracker.report.build` builds the report for every command and the alerts; tracker/cli/ only calls it."""
+    taken = [name for name, _ in imports(path) if name.startswith("tracker.cli.") and name.endswith(".build_report")]
+    assert not taken, f"{path.name} imports {taken[0]}: use tracker.report.build"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "build_report" not in defined or module_name(path) == "tracker.report.build"

@@ -21,7 +21,7 @@ from tracker import config as cfgmod
 from tracker import manual
 from tracker.cli.explain import arithmetic, build_explanation, notes
 from tracker.cli.main import app
-from tracker.cli.report import build_report
+from tracker.report.build import build_report
 from tracker.plugin import Sample, Unavailable
 from tracker.store.db import open_engine
 

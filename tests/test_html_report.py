@@ -101,7 +101,7 @@ def make_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         assert made.exit_code == 0, made.output
         as_json = invoke([*REPORT, "--config", str(config), "--format", "json"])
         assert as_json.exit_code == 0, as_json.output
-        from tracker.cli.report import build_report
+        from tracker.report.build import build_report
 
         report = build_report(cfg, 30, TODAY, None)
     return Demo(config, html_file, json.loads(as_json.stdout), report)

@@ -73,7 +73,7 @@ def test_a_database_from_an_earlier_schema_upgrades_with_every_row_kept(step, tm
     engine.dispose()
     assert {name: after[name] for name in before} == before
 
-    from tracker.cli.report import build_report
+    from tracker.report.build import build_report
 
     report = build_report(make_config({"x": {"plugin": "demo"}}, database=url), 30, date(2026, 1, 10), None)
     assert report.removed_accounts == []  # the row of account "x" is configured: counted, not called removed
@@ -144,7 +144,7 @@ def stored(url: str) -> list[tuple]:
 
 
 def report_json(make_config, url: str) -> dict:
-    from tracker.cli.report import build_report
+    from tracker.report.build import build_report
 
     cfg = make_config({"page": {"plugin": "demo"}, "shop": {"plugin": "demo"}}, database=url)
     found = build_report(cfg, 30, END, None).to_json()

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import noon
 from tests.fakes.ga4 import FakeGa4, new_key, write_key_file
-from tracker.cli.report import build_report
+from tracker.report.build import build_report
 
 DAY = date(2026, 11, 2)
 TODAY = date(2026, 11, 23)

@@ -18,7 +18,7 @@ from rich.console import Console
 from tests.conftest import noon
 from tests.fakes.ga4 import FakeGa4, new_key, write_key_file
 from tracker import manual
-from tracker.cli.report import build_report
+from tracker.report.build import build_report
 from tracker.plugin import Sample, Unavailable
 from tracker.report import compute, render, rows
 from tracker.report.rows import Report

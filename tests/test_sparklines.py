@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from tests.test_report import store
-from tracker.cli.report import build_report
+from tracker.report.build import build_report
 from tracker.plugin import Sample
 from tracker.report import render
 

@@ -65,7 +65,7 @@ from tracker.config import RESERVED_ACCOUNT, AlertsConfig, Config
 from tracker.errors import AlertDeliveryFailed, ConfigError
 from tracker.http import HttpSession
 from tracker.redact import Redactor, webhook_secrets
-from tracker.report import compute
+from tracker.report import build, compute
 from tracker.status import as_utc, attempted, last_successes
 from tracker.store import samples
 from tracker.store.models import ACCOUNT, METRIC_STATUS, SERIES, SERIES_DAY
@@ -196,7 +196,7 @@ def _side(f: compute.PlatformFigures, period: compute.Period, totals: compute.To
 
 def _sides(cfg: Config, engine: Engine, period: compute.Period) -> dict[str, tuple[Side, Side]]:
     """Per platform (never a bucket): its figures in `period` and the period before, from configured accounts only."""
-    figures = compute.compute(engine, period, None, cfg.precedence, {a.name for a in cfg.accounts})
+    figures = build.platform_figures(cfg, engine, period)
     previous = period.previous()
     return {
         f.platform: (_side(f, period, f.current), _side(f, previous, f.previous))
@@ -406,7 +406,7 @@ def care_alerts(cfg: Config, engine: Engine, now: datetime) -> list[Alert]:
     """Per platform: items that waited more than `unanswered_hours` for a reply, among those of the last 30 days."""
     today = account_today(cfg.timezone, now)
     period = compute.Period(today - timedelta(days=compute.OPEN_DAYS - 1), today)
-    care = compute.care_figures(engine, period, compute.CareRules.of(cfg), now, {a.name for a in cfg.accounts})
+    care = build.care_figures(cfg, engine, period, now)
     found = []
     for platform, figures in care.items():
         if a := unanswered(platform, figures.items, period, cfg.care.unanswered_hours):

@@ -27,14 +27,15 @@ def build_picture(
     cfg: "Config", days: int, until: date | None, platforms: list[str] | None, names: list[str], step: Step
 ) -> "Picture":
     """The report's own figures per bucket, in the report's platform order, with the period's rows for headlines."""
-    from tracker.cli.report import build_report, refuse_unknown
-    from tracker.report import chart, compute
+    from tracker.report import chart
+    from tracker.report.build import build_report, refuse_unknown
+    from tracker.report.period import Period
     from tracker.report.series import series
     from tracker.windows import account_today
 
     chosen = chart.check_metrics(names)
     end = until or account_today(cfg.timezone)
-    period = compute.Period(end - timedelta(days=days - 1), end)
+    period = Period(end - timedelta(days=days - 1), end)
     engine = open_engine(cfg)
     try:
         configured = {a.name for a in cfg.accounts}

@@ -89,7 +89,7 @@ class CopyBar:
 
 def report_json(cfg: Config) -> dict[str, Any]:
     """What `tracker report --format json` prints for this config, but the moment it was made."""
-    from tracker.cli.report import build_report
+    from tracker.report.build import build_report
 
     found = build_report(cfg, 30, None, None).to_json()
     found.pop("generated_at", None)

@@ -19,8 +19,9 @@ def demo(
 ) -> None:
     """Sync 90 days of a made-up bakery into a demo database and show the report."""
     from tracker import config
-    from tracker.cli.report import build_report, show
+    from tracker.cli.report import show
     from tracker.cli.sync import run_sync, summary
+    from tracker.report.build import build_report
     from tracker.windows import account_today
 
     path = config.data_dir() / "demo" / "demo.db"

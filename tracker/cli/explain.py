@@ -76,7 +76,7 @@ def _period(cfg: "Config", day: datetime | None, days: int | None, until: dateti
 def build_explanation(cfg: "Config", platform: str, metric: str, start: date, end: date) -> "Explanation":
     """The explanation of one figure of `tracker report` for the same config and period."""
     from tracker import explain as core
-    from tracker.report.compute import Period
+    from tracker.report.period import Period
     from tracker.windows import account_today
 
     registry = load_registry(cfg)
