@@ -41,7 +41,6 @@ from tracker.plugin import (
     ApiError,
     Attribution,
     Conversion,
-    content_id,
     ConversionSource,
     HttpSession,
     NotFound,
@@ -51,12 +50,14 @@ from tracker.plugin import (
     State,
     Unavailable,
     Window,
+    content_id,
     option,
 )
 
 from . import _csv_read as read
 from ._csv_attribution import decide
 from ._csv_columns import PRESETS, Columns, Recognised, analytics_export, resolve, shown_header
+from ._csv_seen import Interned, Tally
 
 DEFAULT_EXCLUDED = ["cancelled", "canceled", "voided", "failed", "expired", "trash", "draft", "checkout-draft"]
 KINDS = {"order": "order", "sale": "order", "purchase": "order", "lead": "lead", "enquiry": "lead",
@@ -305,20 +306,16 @@ def _records(
 ) -> Iterator[_Row]:
     """Every row of the file, in order, as a record or the reason it gives none."""
     cols = layout.cols
-    numbers: set[str] = set()
-    occurrences: Counter[str] = Counter()
-    shared: dict[Any, Any] = {}  # one object per distinct day, platform, note...: a million rows repeat them
     coupons = {k.lower(): v for k, v in opts.coupons.items()}
     latest = window.today + timedelta(days=1)
-    with read.open_rows(path, scanned, _DELIMITERS[opts.delimiter]) as rows:
+    share, amounts = Interned(), Interned()  # one object per distinct day, platform, note, amount...
+    with Tally() as numbers, Tally() as occurrences, read.open_rows(path, scanned, _DELIMITERS[opts.delimiter]) as rows:
         for line, cells in rows.rows():
             number = _cell(cells, cols.id)
             amount_cell = _cell(cells, cols.amount)
             refund_row = amount_cell.lstrip("(").startswith("-") or amount_cell.startswith("(")
-            if number and number in numbers and not refund_row:
+            if number and numbers.add(number) > 1 and not refund_row:
                 continue  # a further line item of an order already read (Shopify: one row per line item)
-            if number:
-                numbers.add(number)
             try:
                 if not _wanted(_status(cells, cols), opts):
                     continue
@@ -335,16 +332,14 @@ def _records(
             if amount is not None and amount < 0:
                 key = f"{key}-refund-{day:%Y%m%d}"
             if not number or key != number:  # order numbers are unique already (later line items were skipped)
-                occurrences[key] += 1
-                if occurrences[key] > 1:
-                    key = f"{key}-{occurrences[key]}"
+                seen = occurrences.add(key)
+                if seen > 1:
+                    key = f"{key}-{seen}"
             decision = decide(cells, cols, coupons, opts.attribution)
             yield _Row(Conversion(
-                id=key, platform=shared.setdefault(decision.platform, decision.platform),
-                day=shared.setdefault(day, day), kind=kind, amount=amount,
-                currency=shared.setdefault(("currency", c := _currency(cells, cols, opts)), c),
-                basis=decision.basis, ref=f"{path.name} line {line}",
-                note=shared.setdefault(decision.note, decision.note), export=export,
+                id=key, platform=share(decision.platform), day=share(day), kind=kind, amount=amounts(amount),
+                currency=share(_currency(cells, cols, opts)), basis=decision.basis, ref=f"{path.name} line {line}",
+                note=share(decision.note), export=export,
             ))
 
 
