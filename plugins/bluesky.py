@@ -38,6 +38,7 @@ from tracker.plugin import (
 )
 
 from ._bluesky_threads import Thread, add_answer, care_items
+from ._bounds import within
 
 PLATFORM = "bluesky"
 PROFILE = "app.bsky.actor.getProfile"
@@ -53,6 +54,7 @@ POST_COUNTS = {"post_likes": "likeCount", "post_reposts": "repostCount", "post_r
 COUNTED = "counted"  # state: {metric: whether the AppView's posts carry its count}
 THREAD = "app.bsky.feed.getPostThread"
 THREAD_DEPTH = 10  # reply levels a read asks for; the AppView may serve fewer, and the rest is read from the cut
+MAX_POST_LOOKBACK = 365  # a year of posts re-read on every sync is the most that could still pay
 MAX_CARE_LOOKBACK = 90
 MAX_THREAD_READS = 1000
 CARE_OPEN = "care_open"  # state: {thread root uri: its time}, threads with an unanswered reply, re-read later
@@ -64,7 +66,8 @@ class BlueskyOptions:
     handle: str = option(help="The account's handle (baeckerei-lindner.bsky.social) or, better, its DID (did:plc:...).")
     base_url: str = option("https://public.api.bsky.app", help="The public AppView; no login is needed.")
     post_lookback_days: int = option(
-        7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
+        7, help="Days of recent posts whose counts still change; they are re-read and marked provisional "
+        f"(0 to {MAX_POST_LOOKBACK})."
     )
 
     care_lookback_days: int = option(
@@ -75,12 +78,9 @@ class BlueskyOptions:
     )
 
     def __post_init__(self) -> None:
-        if self.post_lookback_days < 0:
-            raise ValueError("post_lookback_days must be 0 or more")
-        if not 1 <= self.care_lookback_days <= MAX_CARE_LOOKBACK:
-            raise ValueError(f"care_lookback_days must be from 1 to {MAX_CARE_LOOKBACK}")
-        if not 0 <= self.care_thread_reads <= MAX_THREAD_READS:
-            raise ValueError(f"care_thread_reads must be from 0 to {MAX_THREAD_READS}")
+        within("post_lookback_days", self.post_lookback_days, 0, MAX_POST_LOOKBACK)
+        within("care_lookback_days", self.care_lookback_days, 1, MAX_CARE_LOOKBACK)
+        within("care_thread_reads", self.care_thread_reads, 0, MAX_THREAD_READS)
 
 
 def _retry_after(response: Any) -> float:

@@ -23,6 +23,8 @@ from datetime import date, datetime, time, timedelta
 
 from tracker.plugin import CareItem, ConversionSource, HttpSession, Plugin, Sample, State, Window, option
 
+from ._bounds import within
+
 EPOCH = date(2024, 1, 1)
 PROVISIONAL_DAYS = 2
 
@@ -61,10 +63,15 @@ PROFILES: dict[str, Profile] = {
 }
 DIRECT = Profile(0, 0, 0, 0, 0, 0, 0, visits=25.0, lead_chance=0.01, order_chance=0.03, basket=35.0)
 
+MAX_SEED = 2**31 - 1  # any seed gives different data; a bound keeps a typo like 1e9999 out
+
 
 @dataclass(frozen=True)
 class DemoOptions:
-    seed: int = option(7, help="Changes every number; the same seed always gives the same data.")
+    seed: int = option(7, help=f"Changes every number; the same seed always gives the same data (0 to {MAX_SEED}).")
+
+    def __post_init__(self) -> None:
+        within("seed", self.seed, 0, MAX_SEED)
 
 
 def _rng(seed: int, platform: str, metric: str, day: date) -> random.Random:

@@ -33,6 +33,7 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
 from ._graph import (
     Comment,
     Graph,
@@ -99,8 +100,7 @@ class FacebookOptions:
     )
 
     def __post_init__(self) -> None:
-        if not 0 <= self.care_lookback_days <= MAX_CARE_LOOKBACK_DAYS:
-            raise ValueError(f"care_lookback_days must be between 0 and {MAX_CARE_LOOKBACK_DAYS}")
+        within("care_lookback_days", self.care_lookback_days, 0, MAX_CARE_LOOKBACK_DAYS)
 
 
 def _graph(opts: FacebookOptions, http: HttpSession) -> Graph:

@@ -54,6 +54,7 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
 from ._google_auth import AccessToken, load_credentials
 
 PLATFORM = "google_business"
@@ -137,10 +138,7 @@ class GoogleBusinessOptions:
                 f"account_id {self.account_id!r} must be the account's number, the digits after accounts/ "
                 '(e.g. "107812345678901234567")'
             )
-        if not 0 <= self.care_lookback_days <= MAX_CARE_LOOKBACK_DAYS:
-            raise ValueError(
-                f"care_lookback_days {self.care_lookback_days} must be between 0 and {MAX_CARE_LOOKBACK_DAYS}"
-            )
+        within("care_lookback_days", self.care_lookback_days, 0, MAX_CARE_LOOKBACK_DAYS)
 
     @property
     def location(self) -> str:

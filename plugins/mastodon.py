@@ -44,6 +44,8 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
+
 PLATFORM = "mastodon"
 PAGE_SIZE = 40  # the documented maximum of /accounts/:id/statuses
 AUTH_REQUIRED = "requires an authenticated user"
@@ -56,6 +58,7 @@ POST_COUNTS = {
 }
 COUNTED = "counted"  # state: {metric: whether this server's statuses carry its count}
 NOTIFICATIONS_PAGE = 80  # the documented maximum of /notifications
+POST_LOOKBACK_MAX = 365  # a year of statuses re-read on every sync is the most that could still pay
 CARE_LOOKBACK_MAX = 60
 CARE_THREADS_MAX = 250  # below the 300 requests a token may make in five minutes
 RATE_RESERVE = 30  # requests left in the rate-limit window below which care stops: the metrics come first
@@ -69,24 +72,22 @@ class MastodonOptions:
         None, help="Optional user token (scope read); needed only on servers that refuse anonymous API calls."
     )
     post_lookback_days: int = option(
-        7, help="Days of recent posts whose counts still change; they are re-read and marked provisional."
+        7, help="Days of recent posts whose counts still change; they are re-read and marked provisional "
+        f"(0 to {POST_LOOKBACK_MAX})."
     )
 
     care_lookback_days: int = option(
-        7, help=f"Days of mentions and replies re-read on every run for customer care (0-{CARE_LOOKBACK_MAX})."
+        7, help=f"Days of mentions and replies re-read on every run for customer care (0 to {CARE_LOOKBACK_MAX})."
     )
     care_max_threads: int = option(
-        100, help=f"At most this many threads (context calls) read per run for customer care (0-{CARE_THREADS_MAX}; "
+        100, help=f"At most this many threads (context calls) read per run for customer care (0 to {CARE_THREADS_MAX}; "
         "0 turns care off)."
     )
 
     def __post_init__(self) -> None:
-        if self.post_lookback_days < 0:
-            raise ValueError("post_lookback_days must be 0 or more")
-        if not 0 <= self.care_lookback_days <= CARE_LOOKBACK_MAX:
-            raise ValueError(f"care_lookback_days must be between 0 and {CARE_LOOKBACK_MAX}")
-        if not 0 <= self.care_max_threads <= CARE_THREADS_MAX:
-            raise ValueError(f"care_max_threads must be between 0 and {CARE_THREADS_MAX}")
+        within("post_lookback_days", self.post_lookback_days, 0, POST_LOOKBACK_MAX)
+        within("care_lookback_days", self.care_lookback_days, 0, CARE_LOOKBACK_MAX)
+        within("care_max_threads", self.care_max_threads, 0, CARE_THREADS_MAX)
 
 
 def _headers(opts: MastodonOptions) -> dict[str, str]:

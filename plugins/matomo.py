@@ -36,6 +36,7 @@ from tracker.plugin import (
 )
 
 from ._analytics import Tally
+from ._bounds import within
 
 PAGE_SIZE = 500  # rows per day table per request (filter_limit)
 MAX_DAYS = 31  # days per request: keeps one request's archiving work (and its time) bounded
@@ -54,17 +55,23 @@ COLUMNS = {  # metric -> the report column it comes from, for "missing" notes
 MATOMO = Endpoint("Matomo")  # for parsing rows read elsewhere
 AUTH_HINTS = ("token_auth", "'view' access", "can't access", "authenticat", "not logged in")
 
+MAX_SITE_ID = 2**32 - 1  # idSite is an unsigned 32-bit column in Matomo's schema
+
 
 @dataclass(frozen=True)
 class MatomoOptions:
     base_url: str = option(help="Your Matomo's address, e.g. https://stats.example.com (the folder with index.php).")
-    site_id: int = option(help="The website's ID in Matomo (idSite, shown under Administration -> Websites).")
+    site_id: int = option(help="The website's ID in Matomo (idSite, shown under Administration -> Websites; "
+                          f"1 to {MAX_SITE_ID}).")
     token: Secret = option(help="A token_auth of a user with view access (Administration -> Personal -> Security).")
     goals: list[str] = option([], help='Goal IDs to count, e.g. ["1", "ecommerceOrder"]; empty = all goals.')
     attribution: Attribution = option(
         Attribution(),
         help='Extra referrer hosts / UTM sources -> platform, e.g. { hosts = { "social.example" = "mastodon" } }',
     )
+
+    def __post_init__(self) -> None:
+        within("site_id", self.site_id, 1, MAX_SITE_ID)
 
 
 def _endpoint(opts: MatomoOptions) -> str:

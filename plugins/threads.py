@@ -39,6 +39,7 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
 from ._graph import (
     PACIFIC,
     THROTTLE_CODES,
@@ -56,6 +57,7 @@ VERSION = "v1.0"  # the only Threads API version
 PROVISIONAL_DAYS = 3  # Meta revises recent days (up to 48 h late, as on Instagram)
 EARLIEST = date(2024, 4, 13)  # since/until before 1712991600 (this Pacific midnight) do not work
 PAGE_SIZE = 100  # `limit` of the media list
+MAX_POST_LOOKBACK = 365  # a year of posts re-read on every sync is the most that could still pay
 REPOST = "REPOST_FACADE"  # someone else's post the account reposted: not its own, no insights
 
 SERIES = {"views": "profile_views"}
@@ -92,14 +94,14 @@ class ThreadsOptions:
                                 "as ${ENV_VAR}; it lasts 60 days unless refreshed.")
     base_url: str = option("https://graph.threads.net", help="Threads API host; change only for tests or a proxy.")
     post_lookback_days: int = option(
-        7, help="Days of recent posts whose views still change; they are re-read and marked provisional."
+        7, help="Days of recent posts whose views still change; they are re-read and marked provisional "
+        f"(1 to {MAX_POST_LOOKBACK})."
     )
 
     def __post_init__(self) -> None:
         if not self.user_id.isdigit():
             raise ValueError(f"user_id must be the numeric Threads user id (GET /me?fields=id), not {self.user_id!r}")
-        if self.post_lookback_days < 1:
-            raise ValueError("post_lookback_days must be at least 1")
+        within("post_lookback_days", self.post_lookback_days, 1, MAX_POST_LOOKBACK)
 
 
 class Unserved(MetricRejected):

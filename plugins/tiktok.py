@@ -52,6 +52,8 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
+
 PLATFORM = "tiktok"
 BUSINESS_HOST = "https://business-api.tiktok.com"
 DISPLAY_HOST = "https://open.tiktokapis.com"
@@ -59,6 +61,7 @@ BUSINESS_ROOT = "/open_api/v1.3"
 DISPLAY_ROOT = "/v2"
 HISTORY_DAYS = 60  # the Accounts API serves daily metrics for the last 60 days only
 MAX_DAYS = 30  # days per business/get request: not a documented limit, it keeps each answer small
+MAX_POST_LOOKBACK = 365  # a year of videos re-read on every sync is the most that could still pay
 REVISION_DAYS = 4  # data arrives T + 24-48 h (UTC): the last days are re-read and provisional
 PAGE_SIZE = 20  # max_count: 1..20 on both APIs
 RATE_WAIT = 60.0  # both APIs count requests per minute
@@ -142,7 +145,8 @@ class TikTokOptions:
         help=f"API host; default {BUSINESS_HOST} with business_id, else {DISPLAY_HOST}. Tests point it at a fake.",
     )
     post_lookback_days: int = option(
-        7, help="Days of recent videos (and daily numbers) re-read every sync and marked provisional; at least 4."
+        7, help="Days of recent videos (and daily numbers) re-read every sync and marked provisional; "
+        f"{REVISION_DAYS} to {MAX_POST_LOOKBACK}."
     )
 
     def __post_init__(self) -> None:
@@ -155,11 +159,8 @@ class TikTokOptions:
                 "business_id must be the open_id from the Accounts API token answer (letters, digits, - _ . :), "
                 f"not {self.business_id!r}"
             )
-        if self.post_lookback_days < REVISION_DAYS:
-            raise ValueError(
-                f"post_lookback_days must be at least {REVISION_DAYS}: TikTok's figures settle within "
-                f"{REVISION_DAYS} days"
-            )
+        within("post_lookback_days", self.post_lookback_days, REVISION_DAYS, MAX_POST_LOOKBACK,
+               f"TikTok's figures settle within {REVISION_DAYS} days")
 
 
 @dataclass(frozen=True)

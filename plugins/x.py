@@ -38,8 +38,11 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
+
 PLATFORM = "x"
 PAGE_SIZE = 100  # max_results: 5..100
+MAX_POST_LOOKBACK = 365  # a year of posts re-read on every sync is the most that could still pay
 POST_COUNTS = {
     "like_count": "post_likes",
     "retweet_count": "post_reposts",
@@ -62,7 +65,8 @@ class XOptions:
         False, help="Also read recent posts' likes, reposts, replies, quotes: X bills every post read."
     )
     post_lookback_days: int = option(
-        7, help="Posts younger than this many days still gain likes: their days are marked provisional."
+        7, help="Posts younger than this many days still gain likes: their days are marked provisional "
+        f"(1 to {MAX_POST_LOOKBACK})."
     )
 
     def __post_init__(self) -> None:
@@ -77,8 +81,7 @@ class XOptions:
             )
         if self.user_id and not re.fullmatch(r"[0-9]{1,20}", self.user_id):
             raise ValueError(f"user_id must be the account's numeric id, not {self.user_id!r}")
-        if self.post_lookback_days < 1:
-            raise ValueError("post_lookback_days must be at least 1")
+        within("post_lookback_days", self.post_lookback_days, 1, MAX_POST_LOOKBACK)
 
 
 @dataclass(frozen=True)

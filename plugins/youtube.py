@@ -45,6 +45,8 @@ from tracker.plugin import (
     option,
 )
 
+from ._bounds import within
+
 PLATFORM = "youtube"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 REVISION_DAYS = 3  # Analytics days younger than this may still change
@@ -83,12 +85,11 @@ class YouTubeOptions:
     )
     care_lookback_days: int = option(
         CARE_LOOKBACK_DAYS,
-        help=f"Days of comment threads re-read on every sync for customer care (0: no care; at most {CARE_MAX_DAYS}).",
+        help=f"Days of comment threads re-read on every sync for customer care (0 to {CARE_MAX_DAYS}; 0: no care).",
     )
 
     def __post_init__(self) -> None:
-        if not 0 <= self.care_lookback_days <= CARE_MAX_DAYS:
-            raise ValueError(f"care_lookback_days must be between 0 and {CARE_MAX_DAYS}")
+        within("care_lookback_days", self.care_lookback_days, 0, CARE_MAX_DAYS)
 
 
 def _envelope(response: Any) -> tuple[str, set[str], str]:

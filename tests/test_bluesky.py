@@ -233,5 +233,5 @@ def test_the_parser_reads_a_real_post_view(fake: FakeBluesky, httpserver: HTTPSe
 
 
 def test_a_negative_post_lookback_is_refused_as_a_config_problem(httpserver: HTTPServer) -> None:
-    with pytest.raises(AssertionError, match="post_lookback_days must be 0 or more"):
+    with pytest.raises(AssertionError, match="post_lookback_days -1 must be between 0 and 365"):
         make_options(plugin, raw(httpserver, post_lookback_days=-1))

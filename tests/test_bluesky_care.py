@@ -325,7 +325,7 @@ def test_care_thread_reads_zero_turns_care_off(fake: FakeBluesky, views: dict[st
 def test_care_bounds_out_of_range_are_refused_as_a_config_problem(
     httpserver: HTTPServer, option: str, value: int
 ) -> None:
-    with pytest.raises(AssertionError, match=f"{option} must be from"):
+    with pytest.raises(AssertionError, match=f"{option} {value} must be between"):
         make_options(plugin, raw(httpserver, **{option: value}))
 
 

@@ -278,7 +278,7 @@ def test_a_message_run_begun_before_the_care_start_gets_its_late_reply_under_its
 
 
 def test_a_care_lookback_beyond_a_year_is_refused_as_a_config_problem(raw: dict[str, Any]) -> None:
-    with pytest.raises(AssertionError, match="care_lookback_days must be between 0 and 365"):
+    with pytest.raises(AssertionError, match="care_lookback_days 400 must be between 0 and 365"):
         make_options(plugin, {**raw, "care_lookback_days": 400}, ENV)
 
 

@@ -233,7 +233,7 @@ def test_media_without_comments_or_older_than_the_care_lookback_are_not_read(
 
 
 def test_an_instagram_care_lookback_beyond_a_year_is_refused_as_a_config_problem(raw: dict[str, Any]) -> None:
-    with pytest.raises(AssertionError, match="care_lookback_days must be between 0 and 365"):
+    with pytest.raises(AssertionError, match="care_lookback_days 366 must be between 0 and 365"):
         make_options(plugin, {**raw, "care_lookback_days": 366}, ENV)
 
 

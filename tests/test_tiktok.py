@@ -484,7 +484,7 @@ def test_a_refresh_token_in_the_token_option_is_a_config_problem_without_its_val
 
 
 def test_a_post_lookback_shorter_than_tiktoks_revisions_is_refused(httpserver: HTTPServer) -> None:
-    with pytest.raises(AssertionError, match="post_lookback_days must be at least 4"):
+    with pytest.raises(AssertionError, match="post_lookback_days 2 must be between 4 and 365"):
         make_options(plugin, display(httpserver, post_lookback_days=2), env=ENV)
 
 
