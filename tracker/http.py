@@ -356,7 +356,8 @@ class HttpSession(requests.Session):
             if isinstance(exc, TimedOut) or not _read_timed_out(exc):
                 raise
             raise self._timed_out(method, url) from None
-        log.debug("%s %s -> %s", method, redact_url(response.url or url), response.status_code)
+        if log.isEnabledFor(logging.DEBUG):  # redacting the URL costs more than the rest of this method
+            log.debug("%s %s -> %s", method, redact_url(response.url or url), response.status_code)
         return response
 
     def _timed_out(self, method: str, url: str) -> ServiceTimedOut:

@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -158,10 +157,7 @@ class Leases:
             "expires_at": now + self.ttl,
         }
         wanted = sorted(set(accounts))  # one order for every process: two inserts never wait on each other
-        found = {
-            row["account"]: LeaseRow(**row)
-            for row in conn.execute(sa.select(table).where(table.c.account.in_(wanted))).mappings()
-        }
+        found = {row["account"]: LeaseRow(**row) for row in conn.execute(_LEASES_OF, {"b_accounts": wanted}).mappings()}
         refused: dict[str, AccountBusy] = {}
         mine = [a for a in wanted if a in found and found[a].holder == self.holder.id]
         stale = [a for a in wanted if a in found and a not in mine and self.stale(found[a], now)]
@@ -174,10 +170,7 @@ class Leases:
         refused.update(synced)
         free = [a for a in wanted if a not in found and a not in synced]
         if free:
-            inserted = conn.execute(
-                _insert(conn, table).values([{"account": a, **values} for a in free]).on_conflict_do_nothing()
-                .returning(table.c.account)
-            )
+            inserted = conn.execute(_TAKE_FREE[conn.dialect.name], [{"account": a, **values} for a in free])
             got = {row[0] for row in inserted}
             for account in free:
                 if account not in got:
@@ -200,12 +193,7 @@ class Leases:
         """Accounts another process synced after this run began (it released the lease a moment ago)."""
         if not accounts:
             return {}
-        runs = ACCOUNT_RUN
-        rows = conn.execute(
-            sa.select(runs.c.account, sa.func.max(runs.c.finished_at))
-            .where(runs.c.account.in_(accounts), runs.c.status.in_(ATTEMPTED), runs.c.finished_at >= self.opened)
-            .group_by(runs.c.account)
-        )
+        rows = conn.execute(_SYNCED_SINCE, {"b_accounts": accounts, "b_since": self.opened})
         return {
             account: AccountBusy(
                 f"{account}: synced by another tracker process at {finished:%H:%M:%S} UTC, after this run began; "
@@ -239,8 +227,7 @@ class Leases:
             held = sorted(a for a in set(accounts) if a in self._held)
             self._held.difference_update(held)
         if held:
-            table = SYNC_LEASE
-            conn.execute(sa.delete(table).where(table.c.account.in_(held), table.c.holder == self.holder.id))
+            conn.execute(_GIVE_BACK, {"b_accounts": held, "b_holder": self.holder.id})
 
     def release_all(self) -> None:
         with self._guard:
@@ -283,9 +270,27 @@ class Leases:
             self.release_all()
 
 
-def _insert(conn: sa.Connection, table: sa.Table) -> Any:
-    """An INSERT that can skip rows already there (ON CONFLICT DO NOTHING), on both databases tracker runs on."""
-    return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
+# The statements a sync runs for every batch of accounts, built once: SQLAlchemy then compiles each once
+# (expanding parameters take any number of accounts) instead of building and caching them per batch.
+_LEASES_OF = sa.select(SYNC_LEASE).where(SYNC_LEASE.c.account.in_(sa.bindparam("b_accounts", expanding=True)))
+_GIVE_BACK = sa.delete(SYNC_LEASE).where(
+    SYNC_LEASE.c.account.in_(sa.bindparam("b_accounts", expanding=True)),
+    SYNC_LEASE.c.holder == sa.bindparam("b_holder"),
+)
+_SYNCED_SINCE = (
+    sa.select(ACCOUNT_RUN.c.account, sa.func.max(ACCOUNT_RUN.c.finished_at))
+    .where(
+        ACCOUNT_RUN.c.account.in_(sa.bindparam("b_accounts", expanding=True)),
+        ACCOUNT_RUN.c.status.in_(ATTEMPTED),
+        ACCOUNT_RUN.c.finished_at >= sa.bindparam("b_since", type_=ACCOUNT_RUN.c.finished_at.type),
+    )
+    .group_by(ACCOUNT_RUN.c.account)
+)
+# Every free lease in one INSERT that skips rows already there (ON CONFLICT DO NOTHING) and says which it took.
+_TAKE_FREE = {
+    name: dialect.insert(SYNC_LEASE).on_conflict_do_nothing().returning(SYNC_LEASE.c.account)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def current_leases(engine: Engine) -> list[LeaseRow]:

@@ -8,6 +8,7 @@ the database only ever sees the reference.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import types
@@ -20,6 +21,13 @@ from tracker.attribution import Attribution
 from tracker.plugin import Plugin, Secret
 
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+@functools.cache
+def _hints(options: type) -> dict[str, Any]:
+    """An options class's resolved annotations, once per class: a sync builds options for every account, and
+    resolving them (typing.get_type_hints) cost more than the rest of building them."""
+    return typing.get_type_hints(options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +71,7 @@ def _type_name(hint: Any) -> str:
 def describe(plugin: Plugin) -> list[OptionInfo]:
     if plugin.options is None:
         return []
-    hints = typing.get_type_hints(plugin.options)
+    hints = _hints(plugin.options)
     infos = []
     for f in dataclasses.fields(plugin.options):
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
@@ -167,7 +175,7 @@ def build(
     if plugin.options is None:
         extra = sorted(raw)
         return None, [f"{where}.{k}: unknown option (plugin {plugin.name} takes no options)" for k in extra]
-    hints = typing.get_type_hints(plugin.options)
+    hints = _hints(plugin.options)
     fields = {f.name: f for f in dataclasses.fields(plugin.options)}
     problems: list[str] = []
     for key in sorted(set(raw) - set(fields)):

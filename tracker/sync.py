@@ -51,7 +51,7 @@ from tracker.ratelimit import Gate, RateLimits
 from tracker.redact import Redactor
 from tracker.registry import Registry
 from tracker.store import migrations, writes
-from tracker.store.models import Account
+from tracker.store.models import ACCOUNT, Account
 from tracker.windows import Plan, account_today, next_cursor, plan_window
 
 log = logging.getLogger("tracker.sync")
@@ -63,6 +63,7 @@ STOP_GRACE_SECONDS = 10.0  # how long a stop may take before the process exits w
 LEASE_BATCH = 8  # the fewest accounts one bookkeeping transaction takes; more when there are more workers
 WAIT_NOTICE_SECONDS = 1.0  # rate-limit waits of an account adding up to this much are told in a notice
 HOSTS_KEPT = 32  # hosts whose keep-alive connections a run keeps
+_STORED = sa.select(ACCOUNT).where(ACCOUNT.c.name.in_(sa.bindparam("b_names", expanding=True)))  # built once
 
 
 def lease_batch(workers: int) -> int:
@@ -355,8 +356,7 @@ class Syncer:
     def _stored(conn: Connection, names: list[str]) -> dict[str, Account]:
         if not names:
             return {}
-        table = Account.__table__
-        rows = conn.execute(sa.select(table).where(table.c.name.in_(names))).mappings()
+        rows = conn.execute(_STORED, {"b_names": names}).mappings()
         return {row["name"]: Account(**row) for row in rows}
 
     def _fetch(self, job: _AccountFetch, connections: Connections) -> Fetched:

@@ -28,6 +28,7 @@ from tracker.store import care, posts, samples
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import (
     ACCOUNT,
+    ACCOUNT_BLOCK,
     ACCOUNT_RUN,
     METRIC_STATUS,
     AccountBlock,
@@ -51,6 +52,12 @@ _RUNS_INSERT = sa.insert(ACCOUNT_RUN).returning(ACCOUNT_RUN.c.id, sort_by_parame
 _RUN_UPDATE = sa.update(ACCOUNT_RUN).where(ACCOUNT_RUN.c.id == sa.bindparam("b_id"))
 _STATUSES_OF = sa.select(METRIC_STATUS.c.platform, METRIC_STATUS.c.metric).where(
     METRIC_STATUS.c.account == sa.bindparam("b_account")
+)
+_BLOCKS_OF = sa.select(ACCOUNT_BLOCK.c.account, ACCOUNT_BLOCK.c.until, ACCOUNT_BLOCK.c.reason).where(
+    ACCOUNT_BLOCK.c.account.in_(sa.bindparam("b_accounts", expanding=True))
+)
+_ABANDONED = sa.update(ACCOUNT_RUN).where(
+    ACCOUNT_RUN.c.account.in_(sa.bindparam("b_accounts", expanding=True)), ACCOUNT_RUN.c.status == "running"
 )
 
 
@@ -438,10 +445,8 @@ def blocked_until(engine: Engine, account: str, at: datetime) -> tuple[datetime,
 
 def blocked(conn: Connection, accounts: list[str], at: datetime) -> dict[str, tuple[datetime, str]]:
     """The accounts among these whose quota an earlier run learnt is spent past `at`: (until, reason) each."""
-    table = AccountBlock.__table__
     found = {}
-    query = sa.select(table.c.account, table.c.until, table.c.reason).where(table.c.account.in_(accounts))
-    for row in conn.execute(query):
+    for row in conn.execute(_BLOCKS_OF, {"b_accounts": accounts}):
         until = row.until if row.until.tzinfo else row.until.replace(tzinfo=timezone.utc)
         if until > at:
             found[row.account] = (until, row.reason)
@@ -458,11 +463,10 @@ def close_abandoned_account_runs(conn: Connection, accounts: list[str]) -> int:
     """`close_abandoned_runs` for several accounts, in the caller's transaction (which holds their leases)."""
     if not accounts:
         return 0
-    table = AccountRun.__table__
     result = conn.execute(
-        sa.update(table)
-        .where(table.c.account.in_(accounts), table.c.status == "running")
-        .values(status="interrupted", finished_at=now(), error="the process ended before this run finished")
+        _ABANDONED,
+        {"b_accounts": accounts, "status": "interrupted", "finished_at": now(),
+         "error": "the process ended before this run finished"},
     )
     return int(result.rowcount or 0)
 
