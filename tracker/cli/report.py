@@ -85,10 +85,25 @@ def show(report: "Report", fmt: Format | ReportFormat, cfg: "Config | None" = No
         from tracker.report import html
 
         html.save(html.document(report, fmt.value, cfg), output, sys.stdout)
+    elif fmt.value == "table" and not report.rows:
+        sys.stdout.write("".join(f"{line}\n" for line in render.empty_lines(report)))
     elif fmt.value == "table":
         render.table(report, stdout())
     else:
         render.RENDERERS[fmt.value](report, sys.stdout)
+
+
+def _trends_wanted(cfg: "Config", fmt: ReportFormat, care: bool) -> bool:
+    """Sparklines for a person at a colour terminal, where there is data to draw.
+
+    A database that holds nothing has none, and asking the terminal would load Rich for nothing.
+    """
+    from tracker.store.probe import holds_nothing
+
+    if fmt is not ReportFormat.table or care or holds_nothing(cfg.database):
+        return False
+    console = stdout()
+    return console.is_terminal and not console.no_color
 
 
 @friendly
@@ -117,7 +132,7 @@ def report(
     cfg = load_config(config)
     if care and (output is not None or fmt.value not in ("table", "json", "csv")):
         raise UsageError("--care prints a table, json or csv to standard output; leave out --output and html/markdown")
-    trends = fmt is ReportFormat.table and stdout().is_terminal and not stdout().no_color and not care
+    trends = _trends_wanted(cfg, fmt, care)
     found = build_report(cfg, days, until.date() if until else None, platform, sort.value, trends)
     if care:
         show_care(found, fmt)

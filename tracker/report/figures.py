@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from statistics import median
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -117,6 +116,8 @@ class CareStats:
 
     @property
     def median(self) -> float | None:
+        from statistics import median  # here: most reports never ask, and the module takes milliseconds to load
+
         return median(self.minutes) if self.minutes else None
 
     @property

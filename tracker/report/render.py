@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
-
-from rich import box
-from rich.console import Console, RenderableType
-from rich.measure import Measurement
-from rich.table import Table
+from typing import IO, TYPE_CHECKING
 
 from tracker.output import write_csv, write_json
 from tracker.report.rows import CareRow, PlatformRow, Report, SourceFigure, care_columns, columns
 from tracker.words import count
+
+if TYPE_CHECKING:  # Rich is imported where a table is drawn: the empty report and JSON or CSV never need it
+    from rich.console import Console, RenderableType
+    from rich.table import Table
 
 VERDICT_STYLE = {
     "converts": "bold green",
@@ -190,6 +189,9 @@ def _shows(layout: Layout, header: str) -> bool:
 
 
 def _table(report: Report, layout: Layout) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(
         title=title(report),
         caption=caption(report, layout.changes, _shows(layout, "Reach/day"), _shows(layout, "Trend")) or None,
@@ -217,6 +219,8 @@ def _trend(report: Report, row: PlatformRow) -> str:
 
 
 def _blocks(report: Report) -> Table:
+    from rich.table import Table
+
     """One block per platform, label beside value: for terminals too narrow for any table."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
@@ -231,6 +235,8 @@ def _blocks(report: Report) -> Table:
 
 
 def _fits(console: Console, renderable: RenderableType, width: int) -> bool:
+    from rich.measure import Measurement
+
     """Its natural width (measured without a limit, since Rich clamps to the one given) fits in `width`."""
     unlimited = console.options.update_width(10 * width)
     return Measurement.get(console, unlimited, renderable).maximum <= width
@@ -353,10 +359,16 @@ def _effort(row: PlatformRow, currency: str) -> str:
     return text + (f", {' and '.join(per)} per conversion" if per else "")
 
 
+def empty_lines(report: Report) -> list[str]:
+    """The table of a report with no platform: plain sentences, which need no Rich to print."""
+    return [NO_DATA, *notes(report)[:-1]]
+
+
 def table(report: Report, console: Console) -> None:
+    from rich.table import Table
+
     if not report.rows:
-        console.print(NO_DATA)
-        for line in notes(report)[:-1]:
+        for line in empty_lines(report):
             console.print(line, highlight=False, markup=False)
         return
     chosen = choose(report, console)
@@ -434,6 +446,9 @@ def care_notes(report: Report) -> list[str]:
 
 
 def care_table(report: Report, console: Console) -> None:
+    from rich import box
+    from rich.table import Table
+
     """The detailed care view: one row per platform and channel, in a table if it fits, else a block per row."""
     if not report.care:
         console.print(NO_CARE, highlight=False, markup=False)
