@@ -134,3 +134,17 @@ def samples() -> Callable[[str], list[dict[str, Any]]]:
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture
+def httpserver(httpserver: Any) -> Iterator[Any]:
+    """pytest-httpserver's fake server, failing the test at teardown if a request matched no handler.
+
+    Such a request is answered 500 and only recorded, and so is an exception in a fake's handler; a test that
+    passed anyway would hide a plugin calling the API wrongly (a path, method, parameter or header the fake
+    does not serve) or a broken fake. A test that sends one on purpose clears it with
+    `httpserver.clear_assertions()` and says why.
+    """
+    yield httpserver
+    httpserver.check_assertions()
+    httpserver.check_handler_errors()

@@ -76,9 +76,12 @@ def new_server() -> Iterator[Callable[[], HTTPServer]]:
         return server
 
     yield new
+    # requests no handler matched and errors in a fake's handler, as conftest's httpserver checks them
+    unmatched = [a for server in started for a in (*server.assertions, *server.handler_errors)]
     for server in started:
         server.clear()
         server.stop()
+    assert not unmatched, unmatched[0]
 
 
 def seed(new_server: Callable[[], HTTPServer], today: date) -> tuple[FakeLinkedIn, dict[str, dict[str, Any]]]:

@@ -52,8 +52,11 @@ def fake() -> CountedPlausible:
     server = HTTPServer(threaded=True)  # requests from several workers at once, as a platform gets them
     server.start()
     yield CountedPlausible(server, key=KEY)
+    # requests no handler matched and errors in a fake's handler, as conftest's httpserver checks them
+    unmatched = [*server.assertions, *server.handler_errors]
     server.clear()
     server.stop()
+    assert not unmatched, unmatched[0]
 
 
 def sync_sites(fake: CountedPlausible, make_config, monkeypatch, rate: str) -> tuple[list[Outcome], Waits]:

@@ -244,7 +244,8 @@ def test_the_fake_channel_has_the_keys_and_types_of_a_real_one(fake: FakeYouTube
 def test_the_parser_reads_a_real_channel_response(httpserver: HTTPServer) -> None:
     real = _real()
     httpserver.expect_request("/youtube/v3/channels").respond_with_json({**real, "items": real["items"][:1]})
-    result = fetch_once(plugin, raw(httpserver, token=False), window(TODAY, TODAY), env=ENV)
+    care_off = raw(httpserver, token=False, care_lookback_days=0)  # only channels.list is served here
+    result = fetch_once(plugin, care_off, window(TODAY, TODAY), env=ENV)
     got = {s.metric: s.value for s in result.samples}
     stats = real["items"][0]["statistics"]
     assert got == {
