@@ -257,7 +257,11 @@ def _fetch_all(
         if http.stop.is_set():
             raise SyncInterrupted("stopped")
         if item.__class__ is list:  # the usual page, first: none of the rarer items below is a list
-            _keep_page(plugin, item, window, out, series, on_page)
+            if item and item[0].__class__ is Sample:  # what _keep_page would find, without its two calls
+                _keep_samples(plugin, item, window, out, series)
+                on_page(len(item))
+            else:
+                _keep_page(plugin, item, window, out, series, on_page)
         elif isinstance(item, State):
             json.dumps(item.data)  # state must survive the database
             out.state = item.data

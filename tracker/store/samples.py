@@ -9,6 +9,7 @@ series is one index seek or range: a period costs the period, not the history.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -47,23 +48,35 @@ def series_ids(conn: Connection, account: str, wanted: Iterable[tuple[str, str]]
     """(platform, metric) -> series id of the account, creating the series that do not exist yet.
 
     One read of the account's few series per commit; new ones are inserted with ON CONFLICT DO NOTHING, so a
-    concurrent writer of the same series (a logged sale beside a sync) cannot make the commit fail.
+    concurrent writer of the same series (a logged sale beside a sync) cannot make the commit fail. The insert
+    returns the ids it made; the account's series are read again only if a concurrent writer made some first.
     """
     ids = _account_series(conn, account)
     missing = sorted(set(wanted) - ids.keys())
     if missing:
-        from sqlalchemy.dialects import postgresql, sqlite  # here: a report never loads the PostgreSQL dialect
-
-        insert = postgresql.insert(SERIES) if conn.dialect.name == "postgresql" else sqlite.insert(SERIES)
-        conn.execute(
-            insert.on_conflict_do_nothing(index_elements=["account", "platform", "metric"]),
-            [{"account": account, "platform": p, "metric": m} for p, m in missing],
+        rows = conn.execute(
+            _series_insert(conn.dialect.name), [{"account": account, "platform": p, "metric": m} for p, m in missing]
         )
-        ids = _account_series(conn, account)
+        ids.update({(p, m): i for p, m, i in rows})
+        if not ids.keys() >= set(missing):
+            ids = _account_series(conn, account)
     return ids
 
 
-_SERIES_OF = sa.select(SERIES.c.platform, SERIES.c.metric, SERIES.c.id).where(SERIES.c.account == sa.bindparam("b_account"))
+@functools.cache
+def _series_insert(dialect: str) -> Any:
+    """The series' insert for this database, built once per process (a sync makes series on every first commit)."""
+    from sqlalchemy.dialects import postgresql, sqlite  # here: a report never loads the PostgreSQL dialect
+
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(SERIES)
+    return insert.on_conflict_do_nothing(index_elements=["account", "platform", "metric"]).returning(
+        SERIES.c.platform, SERIES.c.metric, SERIES.c.id
+    )
+
+
+_SERIES_OF = sa.select(SERIES.c.platform, SERIES.c.metric, SERIES.c.id).where(
+    SERIES.c.account == sa.bindparam("b_account")
+)
 
 
 def _account_series(conn: Connection, account: str) -> dict[tuple[str, str], int]:
