@@ -13,6 +13,7 @@ import functools
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import repeat
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,12 +94,16 @@ def _upsert_sql(conn: Connection) -> str:
     )
 
 
-def flags(conn: Connection, provisional: Iterable[Any]) -> Iterator[bool] | Iterator[int]:
+def flags(conn: Connection, provisional: Sequence[Any]) -> Iterator[bool] | Iterator[int]:
     """The `provisional` column's values as the driver binds them fastest: 0 and 1 for SQLite (its driver binds
     an exact int at once, but looks a bool up among its adapters first, which took a third of the upsert's
-    time), True and False for PostgreSQL (whose boolean column refuses integers)."""
+    time), True and False for PostgreSQL (whose boolean column refuses integers). A batch without a provisional
+    value, the usual, is one value repeated."""
+    sqlite = conn.dialect.name == "sqlite"
+    if not any(provisional):
+        return repeat(0) if sqlite else repeat(False)
     truths = map(bool, provisional)
-    return map(int, truths) if conn.dialect.name == "sqlite" else truths
+    return map(int, truths) if sqlite else truths
 
 
 def upsert(conn: Connection, rows: Iterable[Row]) -> None:

@@ -40,6 +40,7 @@ from tracker.store.models import (
 
 BATCH = 1000
 _SERIES, _DAY = attrgetter("platform", "metric"), attrgetter("day")
+_PLATFORM, _METRIC = attrgetter("platform"), attrgetter("metric")
 _VALUE, _PROVISIONAL = attrgetter("value"), attrgetter("provisional")
 
 # The statements every account's commit runs, built once with bound parameters: SQLAlchemy compiles each once
@@ -175,14 +176,28 @@ def _save_samples(conn: Connection, run_id: int, account: str, batch: list[Sampl
     """
     if not batch:
         return 0
-    pairs = list(map(_SERIES, batch))
-    ids = samples.series_ids(conn, account, set(pairs))
     days = list(map(_DAY, batch))
     numbers = {day: samples.day_number(day) for day in set(days)}
-    series, numbered = list(map(ids.__getitem__, pairs)), list(map(numbers.__getitem__, days))
-    values, flags = map(float, map(_VALUE, batch)), samples.flags(conn, map(_PROVISIONAL, batch))
+    numbered = list(map(numbers.__getitem__, days))
+    series = _series_column(conn, account, batch)
+    values = map(float, map(_VALUE, batch))
+    flags = samples.flags(conn, list(map(_PROVISIONAL, batch)))
     samples.upsert(conn, list(zip(series, numbered, values, flags, repeat(run_id))))
-    return len(dict.fromkeys(zip(series, numbered)))  # a dict of small-int pairs hashes faster than a set here
+    return len(dict.fromkeys(zip(series, numbered)))
+
+
+def _series_column(conn: Connection, account: str, batch: list[Sample]) -> list[int]:
+    """Each sample's series id. An account's samples are mostly of one platform: its series are then told
+    apart by metric alone, without a (platform, metric) pair made and hashed per sample."""
+    platforms = set(map(_PLATFORM, batch))
+    if len(platforms) == 1:
+        (platform,) = platforms
+        ids = samples.series_ids(conn, account, {(platform, m) for m in set(map(_METRIC, batch))})
+        by_metric = {m: i for (p, m), i in ids.items() if p == platform}
+        return list(map(by_metric.__getitem__, map(_METRIC, batch)))
+    pairs = list(map(_SERIES, batch))
+    ids = samples.series_ids(conn, account, set(pairs))
+    return list(map(ids.__getitem__, pairs))
 
 
 def _save_conversions(conn: Connection, run_id: int, account: str, conversions: list[Conversion]) -> int:
