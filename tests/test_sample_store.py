@@ -241,3 +241,17 @@ def test_the_reports_combined_reads_seek_by_series_and_never_scan_the_sample_his
             assert "SEARCH series_day" in plan, plan
             assert "SCAN series_day" not in plan, plan
     engine.dispose()
+
+
+def test_report_reads_leave_out_more_accounts_than_a_statement_may_bind_and_names_with_quotes(store):
+    commit(store, "o'brien", [Sample("facebook", "likes", date(2026, 1, 6), 3)])
+    commit(store, "kept", [Sample("facebook", m, date(2026, 1, 6), 1) for m in ("likes", "followers")])
+    removed = [f"gone{i}" for i in range(40_000)] + ["o'brien"]
+    with store.connect() as conn:
+        found = samples.report_sums(
+            conn, date(2026, 1, 1), date(2026, 1, 7), date(2026, 1, 5), each=(), leave_out=["followers"], excluded=removed
+        )
+        gauges = samples.gauge_reads(conn, [date(2026, 1, 7)], ["followers"], excluded=removed)
+    assert found.pooled == {("facebook", "likes", "current"): (1.0, False)}
+    assert found.accounts == {"facebook": {"kept"}}
+    assert gauges.at == [{("kept", "facebook", "followers"): 1.0}]
