@@ -196,6 +196,18 @@ MATRIX: dict[str, tuple[str, ...]] = {
         "test_secrets::test_no_token_or_piece_of_one_is_left_anywhere_after_sync_schedule_alerts_and_status",
         "test_secrets::test_a_graph_message_echoing_a_long_token_leaves_no_piece_of_it",
     ),
+    (
+        "A database an older release wrote with a credential in clear (a `base_url` with `user:password@`, "
+        "a token in a plugin's state, an error echoing `access_token=...`)"
+    ): (
+        "test_scrub_migration::test_the_first_command_leaves_no_fragment_of_a_stored_secret_in_any_table",
+        "test_scrub_migration::test_the_scrub_changes_only_the_cells_that_held_a_secret",
+        "test_scrub_migration::test_no_fragment_of_a_stored_secret_is_left_in_the_sqlite_files_bytes",
+    ),
+    "A numeric plugin option outside its range (`post_lookback_days = 100000`)": (
+        "test_option_bounds::test_an_absurd_post_lookback_is_one_line_naming_file_account_key_and_value",
+        "test_option_bounds::test_a_demo_seed_past_its_range_is_refused_with_its_value",
+    ),
 }
 
 
