@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tracker.plugin import CareItem, Channel, Endpoint
@@ -23,7 +23,7 @@ NOT_FOUND = "app.bsky.feed.defs#notFoundPost"
 BLOCKED = "app.bsky.feed.defs#blockedPost"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as AT Protocol record keys use it
 TID_LENGTH = 13
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIRST_TID_YEAR = 2022  # Bluesky's first posts; an earlier "TID" is some other record key
 
 

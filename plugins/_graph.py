@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -134,7 +134,7 @@ def backoff(what: str, wait: float, why: str) -> RateLimited | QuotaExhausted:
     would), so it says the account gave up and when to sync again, never that a retry is on its way.
     """
     wait = max(wait, 1.0)
-    until = datetime.now(timezone.utc) + timedelta(seconds=wait)
+    until = datetime.now(UTC) + timedelta(seconds=wait)
     if wait > LONG_WAIT:
         return QuotaExhausted(f"{what}: {why}; Graph allows calls again in about {wait / 60:.0f} min", until=until)
     return RateLimited(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tracker.plugin import (
@@ -89,7 +89,7 @@ def _retry_after(response: Any) -> float:
         reset = float(response.headers["ratelimit-reset"])
     except (KeyError, ValueError):
         return DEFAULT_RATE_WAIT
-    return max(1.0, reset - datetime.now(timezone.utc).timestamp())
+    return max(1.0, reset - datetime.now(UTC).timestamp())
 
 
 def _call(http: HttpSession, opts: BlueskyOptions, nsid: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def profile(opts: BlueskyOptions, http: HttpSession) -> dict[str, Any]:
 def _instant(value: str) -> datetime:
     """Bluesky times carry some offset (or `Z`); compare them as instants."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def published(post: dict[str, Any]) -> datetime:
@@ -384,7 +384,7 @@ def care(
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat()
+    return at.astimezone(UTC).isoformat()
 
 
 def _read_thread(opts: BlueskyOptions, http: HttpSession, thread: Thread, root: str, reads: int) -> int:

@@ -19,7 +19,7 @@ import json
 import time  # noqa: F401  # the clock the access token reads; tests pin it through this module
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,7 +99,7 @@ class _InvalidArgument(ApiError):
 
 
 def _next_hour() -> datetime:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 

@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,7 @@ SHARE_METRICS = {
     "clickCount": "linkedin.clicks",
     "engagement": "linkedin.engagement_rate",
 }
-UTC = ZoneInfo("UTC")  # LinkedIn quotas reset at midnight UTC
+QUOTA_ZONE = ZoneInfo("UTC")  # LinkedIn quotas reset at midnight UTC
 NETWORK_SIZES = Endpoint("LinkedIn", "/rest/networkSizes")  # for parsing a body read elsewhere
 
 
@@ -85,7 +85,7 @@ def _urn(opts: LinkedInOptions) -> str:
 
 
 def _millis(day: date) -> int:
-    return int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp() * 1000)
 
 
 def time_intervals(since: date, until: date) -> str:
@@ -97,7 +97,7 @@ def time_intervals(since: date, until: date) -> str:
 def _bucket_day(element: dict[str, Any]) -> date:
     """A bucket belongs to the UTC day its time range starts on."""
     start = float(element["timeRange"]["start"]) / 1000  # checked by _elements: a number, or its text
-    return datetime.fromtimestamp(start, tz=timezone.utc).date()
+    return datetime.fromtimestamp(start, tz=UTC).date()
 
 
 def _error(response: Any, opts: LinkedInOptions) -> Exception:
@@ -132,7 +132,7 @@ def _error(response: Any, opts: LinkedInOptions) -> Exception:
     if status == 404:
         return NotFound(f"LinkedIn has no organization {opts.organization_id}: check organization_id ({message})")
     if status == 429:
-        until = next_midnight(UTC)
+        until = next_midnight(QUOTA_ZONE)
         return QuotaExhausted(
             f"LinkedIn's daily API quota for this app or member is used up ({message}); it resets at 00:00 UTC, "
             f"so this account is skipped until {until:%Y-%m-%d %H:%M} UTC",
@@ -172,7 +172,7 @@ def _elements(answer: Endpoint, body: dict[str, Any]) -> list[dict[str, Any]]:
         start = answer.number((answer.get_object(element, "timeRange", required=True) or {}).get("start"),
                               'under "timeRange.start"')
         try:
-            datetime.fromtimestamp(start / 1000, tz=timezone.utc)
+            datetime.fromtimestamp(start / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):  # no calendar day: year 0, or past what time_t holds
             raise answer.unreadable(f'expected a time in milliseconds under "timeRange.start", got {start:g}') from None
         answer.get_object(element, "followerGains")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tracker.plugin import (
@@ -115,7 +115,7 @@ def _retry_after(response: Any) -> float:
         at = datetime.fromisoformat(reset.replace("Z", "+00:00"))
     except ValueError:
         return DEFAULT_RATE_WAIT
-    return max(1.0, (at - datetime.now(timezone.utc)).total_seconds())
+    return max(1.0, (at - datetime.now(UTC)).total_seconds())
 
 
 def _raise_for(response: Any, opts: MastodonOptions, what: str) -> None:

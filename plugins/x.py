@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tracker.plugin import (
@@ -199,7 +199,7 @@ def lookup_user(client: Client) -> User:
 
 def _utc(day: date, window: Window) -> datetime:
     """Start of `day` in the account's timezone, in UTC (X's times are UTC)."""
-    return datetime(day.year, day.month, day.day, tzinfo=window.timezone).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=window.timezone).astimezone(UTC)
 
 
 def _rfc3339(moment: datetime) -> str:

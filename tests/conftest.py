@@ -6,7 +6,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from tracker import config as cfgmod
 from tracker.http import HttpSession
 from tracker.registry import Registry, discover
 from tracker.store.db import open_engine
-from tracker.sync import SyncResult, Syncer
+from tracker.sync import Syncer, SyncResult
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 
@@ -112,7 +112,7 @@ def run_sync(registry: Registry) -> Callable[..., SyncResult]:
 
 
 def noon(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
 
 @pytest.fixture

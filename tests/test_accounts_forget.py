@@ -7,18 +7,17 @@ import pty
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+import tracker.store.models  # noqa: F401  (registers every table in SQLModel.metadata)
 from tracker import manual
 from tracker.locks import Leases
 from tracker.plugin import CareItem, Conversion, ConversionSource, Plugin, PostStat, Sample, State, Unavailable, option
 from tracker.registry import Entry, discover
-from tracker.store import models  # noqa: F401  (registers every table in SQLModel.metadata)
 from tracker.store import writes
 from tracker.store.db import open_engine
 from tracker.store.forget import removed_accounts, stored_accounts
@@ -41,7 +40,7 @@ def kiosk_fetch(opts, window, http, state):
     yield Unavailable(opts.platform, "profile_views", "retired by the platform")
     yield [Conversion(id=f"{opts.platform}-1", platform=opts.platform, day=window.until, amount=10.0)]
     yield [PostStat(opts.platform, f"{opts.platform}-post-1", "", window.until, 5, 1, 0)]
-    yield [CareItem(opts.platform, "comment", "c-1", datetime.combine(window.until, time(9), timezone.utc))]
+    yield [CareItem(opts.platform, "comment", "c-1", datetime.combine(window.until, time(9), UTC))]
     yield State({"last_day": window.until.isoformat()})
 
 
@@ -64,8 +63,8 @@ def stocked(make_config, run_sync, db_url):
     engine = open_engine(db_url)
     try:
         for name in ACCOUNTS:
-            writes.block_account(engine, result.run_id, name, datetime(2099, 1, 1, tzinfo=timezone.utc), "quota spent")
-            Leases(engine, now=lambda: datetime(2020, 1, 1, tzinfo=timezone.utc)).acquire(name)
+            writes.block_account(engine, result.run_id, name, datetime(2099, 1, 1, tzinfo=UTC), "quota spent")
+            Leases(engine, now=lambda: datetime(2020, 1, 1, tzinfo=UTC)).acquire(name)
     finally:
         engine.dispose()
     return db_url

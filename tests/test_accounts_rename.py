@@ -7,7 +7,7 @@ import pty
 import subprocess
 import sys
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -104,8 +104,8 @@ def stocked(synced, db_url):
     """bakery and shop synced, bakery also with a quota block and a stale lock: a row in every table."""
     engine = open_engine(db_url)
     try:
-        writes.block_account(engine, synced, "bakery", datetime(2099, 1, 1, tzinfo=timezone.utc), "quota spent")
-        Leases(engine, now=lambda: datetime(2020, 1, 1, tzinfo=timezone.utc)).acquire("bakery")
+        writes.block_account(engine, synced, "bakery", datetime(2099, 1, 1, tzinfo=UTC), "quota spent")
+        Leases(engine, now=lambda: datetime(2020, 1, 1, tzinfo=UTC)).acquire("bakery")
     finally:
         engine.dispose()
     return db_url
@@ -291,7 +291,7 @@ def test_rename_refuses_while_a_sync_of_the_new_name_runs(cli, tmp_path, stocked
 def test_rename_takes_over_a_dead_syncs_lock_of_the_new_name(cli, tmp_path, stocked):
     engine = open_engine(stocked)
     try:
-        Leases(engine, now=lambda: datetime(2020, 1, 1, tzinfo=timezone.utc)).acquire("bakehouse")  # long expired
+        Leases(engine, now=lambda: datetime(2020, 1, 1, tzinfo=UTC)).acquire("bakehouse")  # long expired
     finally:
         engine.dispose()
     before = rows_per_table(stocked, "bakery")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,7 +90,7 @@ def test_a_backdated_post_counts_on_the_day_the_server_indexed_it(fake: FakeBlue
 
 
 def test_a_future_dated_post_counts_on_the_day_the_server_indexed_it(fake: FakeBluesky, httpserver: HTTPServer) -> None:
-    fake.post(datetime(2030, 1, 1, tzinfo=timezone.utc), likes=4, indexed=at(TODAY - timedelta(days=1), 10))
+    fake.post(datetime(2030, 1, 1, tzinfo=UTC), likes=4, indexed=at(TODAY - timedelta(days=1), 10))
     result = fetch_once(plugin, raw(httpserver), window(TODAY - timedelta(days=3), TODAY, tz="Europe/Berlin"))
     assert {s.day: s.value for s in result.samples if s.metric == "post_likes"}[TODAY - timedelta(days=1)] == 4
 

@@ -30,7 +30,7 @@ inbound still 8, answered 8, minutes 0, 30, 30, 60, 90, 120, 120, 480: median (6
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,8 +49,8 @@ from tracker_plugins.bluesky import plugin
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PERIOD = compute.Period(date(2026, 11, 16), date(2026, 11, 24))
-SYNC = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
-RESYNC = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+SYNC = datetime(2026, 11, 24, 12, tzinfo=UTC)
+RESYNC = datetime(2026, 11, 25, 12, tzinfo=UTC)
 MAX_DID, LOTTE_DID = "did:plc:m4xp0w3r99aaaaaaaaaaaaaa", "did:plc:l0tt3kr4us3aaaaaaaaaaaaa"
 PEOPLE = {
     "erika": (OTHER_DID, "erika-mustermann.bsky.social", "Erika Mustermann", "Habt ihr morgen Zimtschnecken?"),

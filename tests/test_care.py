@@ -30,7 +30,7 @@ import json
 import re
 import threading
 from dataclasses import fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,8 +40,8 @@ from rich.console import Console
 
 from tracker import alerts
 from tracker import config as cfgmod
-from tracker.collect import Fetched, collect
 from tracker.cli.main import app
+from tracker.collect import Fetched, collect
 from tracker.errors import ConfigError, PluginError
 from tracker.http import HttpSession
 from tracker.plugin import CareItem, Plugin, Sample
@@ -58,7 +58,7 @@ from .test_cli import invoke
 BERLIN = ZoneInfo("Europe/Berlin")
 START, END = date(2026, 11, 16), date(2026, 11, 29)
 PERIOD = compute.Period(START, END)
-AFTER = datetime(2026, 12, 3, 12, tzinfo=timezone.utc)  # when the report is made: after the period
+AFTER = datetime(2026, 12, 3, 12, tzinfo=UTC)  # when the report is made: after the period
 HOLIDAY = "2026-11-25"
 
 
@@ -255,7 +255,7 @@ def test_times_are_stored_in_utc(engine):
     store(engine, "shop", [ITEMS[1]])
     [row] = stored_rows(engine)
     assert (row["created_at"], row["first_reply_at"]) == (
-        datetime(2026, 11, 20, 16, tzinfo=timezone.utc), datetime(2026, 11, 23, 9, tzinfo=timezone.utc),
+        datetime(2026, 11, 20, 16, tzinfo=UTC), datetime(2026, 11, 23, 9, tzinfo=UTC),
     )
 
 
@@ -264,7 +264,7 @@ def test_a_resync_records_a_reply_that_appeared_and_counts_the_item_once(engine)
     store(engine, "shop", [waiting])
     store(engine, "shop", [ITEMS[0]])
     [row] = stored_rows(engine)
-    assert row["first_reply_at"] == berlin(16, 10, 30).astimezone(timezone.utc)
+    assert row["first_reply_at"] == berlin(16, 10, 30).astimezone(UTC)
     care = figures(engine)["instagram"]
     assert (care.inbound, care.answered) == (1, 1)
 
@@ -272,7 +272,7 @@ def test_a_resync_records_a_reply_that_appeared_and_counts_the_item_once(engine)
 def test_a_resync_that_no_longer_sees_the_reply_keeps_it(engine):
     store(engine, "shop", [ITEMS[0]])
     store(engine, "shop", [item("A", "comment", berlin(16, 10))])
-    assert stored_rows(engine)[0]["first_reply_at"] == berlin(16, 10, 30).astimezone(timezone.utc)
+    assert stored_rows(engine)[0]["first_reply_at"] == berlin(16, 10, 30).astimezone(UTC)
 
 
 def test_a_deleted_item_is_kept_marked_and_not_counted(engine):
@@ -371,7 +371,7 @@ def test_unanswered_open_counts_late_items_of_the_last_30_days_at_the_periods_en
 
 def test_the_gauge_is_read_now_when_the_period_ends_today(desk_engine):
     """On Friday the 27th at 12:00 UTC, G (Thu 12:00 Berlin) has waited 25 hours: not late yet; H has not arrived."""
-    assert figures(desk_engine, now=datetime(2026, 11, 27, 12, tzinfo=timezone.utc))["instagram"].items.open == 3
+    assert figures(desk_engine, now=datetime(2026, 11, 27, 12, tzinfo=UTC))["instagram"].items.open == 3
 
 
 def test_figures_per_channel(desk_engine):
@@ -561,7 +561,7 @@ def test_a_wide_table_shows_the_care_column(desk_engine):
 
 # --- alerts -----------------------------------------------------------------------------------------------------
 
-NOW = datetime(2026, 11, 27, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
 def waiting_since(engine, age: timedelta) -> None:
@@ -651,7 +651,7 @@ def test_a_plugin_that_yields_only_care_items_passes_the_conformance_kit():
         pass
 
     def fetch(opts, window, http, state):
-        at = datetime.combine(window.until, datetime.min.time(), timezone.utc).replace(hour=9)
+        at = datetime.combine(window.until, datetime.min.time(), UTC).replace(hour=9)
         yield [CareItem("forum", "comment", "c-1", at, at + timedelta(hours=2))]
 
     fetched = check_plugin(Plugin(name="forum", platforms=("forum",), fetch=fetch, options=NoOptions),

@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from tracker.cli.main import app
-from tracker.windows import account_today
 from tracker.config import local_timezone
+from tracker.windows import account_today
 from tracker_plugins import demo as demo_data
 
 SEED = 7

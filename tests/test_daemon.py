@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -84,7 +84,7 @@ def test_the_daemon_syncs_on_schedule_survives_a_failing_account_and_stops_clean
     writes.finish_account_run(engine, writes.start_account_run(engine, run_id, "slow", datetime.now().date(), datetime.now().date()), "ok")
     writes.finish_run(engine, run_id, "ok")
     engine.dispose()
-    start = datetime.now(timezone.utc).replace(microsecond=0)
+    start = datetime.now(UTC).replace(microsecond=0)
     config = tmp_path / "config.toml"
     config.write_text(
         f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\nplugin_dirs = ["{folder}"]\n'

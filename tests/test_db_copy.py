@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def value_for(column: sa.Column[Any]) -> object:
     if isinstance(kind, (sa.Float, sa.Numeric)):
         return 0.1 + 0.2  # not exactly 0.3: a float must survive to the last bit
     if isinstance(kind, sa.DateTime):
-        return datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=timezone.utc)
+        return datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
     if isinstance(kind, sa.Date):
         return date(2026, 2, 28)
     return "ünïcode 'quoted' \\ text"
@@ -69,7 +69,7 @@ def fill_empty_tables(url: str) -> None:
 
 def normal(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     return value
 
 

@@ -24,7 +24,7 @@ Inbound 8 (A, B, C1, E, F, two T1 runs, T2), answered 6: reply rate 75 %. Minute
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 PAGE = "1234567890"
 PERIOD = compute.Period(date(2026, 11, 16), date(2026, 11, 29))
 SYNC_DAY = date(2026, 11, 30)
-AFTER = datetime(2026, 12, 3, 12, tzinfo=timezone.utc)
+AFTER = datetime(2026, 12, 3, 12, tzinfo=UTC)
 ENV = {"TEST_TOKEN": TOKEN}
 NAMES = ("Erika Mustermann", "Max Power", "Lotte Krause")
 TEXTS = ("Habt ihr morgen Zimtschnecken?", "Wann habt ihr Sonntag offen?", "Gibt es die Brezeln auch vegan?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -240,7 +240,7 @@ def test_hourly_token_quota_stops_the_account_until_the_next_hour(fake: FakeGa4)
     fake.fail_next(429, "RESOURCE_EXHAUSTED", "Exhausted property tokens for a project per hour.")
     error = raises_domain_error(plugin, options(fake), window(NOV2, NOV2))
     assert isinstance(error, QuotaExhausted)
-    assert error.until is not None and error.until.minute == 0 and error.until > datetime.now(timezone.utc)
+    assert error.until is not None and error.until.minute == 0 and error.until > datetime.now(UTC)
 
 
 def test_daily_token_quota_stops_the_account_until_pacific_midnight(fake: FakeGa4) -> None:

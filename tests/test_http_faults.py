@@ -15,7 +15,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -75,7 +75,7 @@ def sync_with(make_config: Any, registry: Any, db_url: str) -> Callable[..., Syn
         config = make_config({"masto": {"plugin": "mastodon", "instance": instance, "acct": "baeckerei"}})
         engine = open_engine(config.database)
         try:
-            syncer = Syncer(config, registry, engine, now=datetime(2026, 11, 23, 12, tzinfo=timezone.utc),
+            syncer = Syncer(config, registry, engine, now=datetime(2026, 11, 23, 12, tzinfo=UTC),
                             http_factory=lambda stop: HttpSession(stop=stop, backoff=0.01, **http))
             return syncer.run()
         finally:

@@ -21,7 +21,7 @@ Inbound 5 (A, B, C1, E, F), answered 4: reply rate 80 %. Minutes sorted 20, 50, 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 USER = "17841405822304914"
 PERIOD = compute.Period(date(2026, 11, 16), date(2026, 11, 29))
 SYNC_DAY = date(2026, 11, 30)
-AFTER = datetime(2026, 12, 3, 12, tzinfo=timezone.utc)
+AFTER = datetime(2026, 12, 3, 12, tzinfo=UTC)
 ENV = {"TEST_TOKEN": TOKEN}
 HANDLES = ("erika.mustermann", "max_power_99", "lotte.krause")
 TEXTS = ("Habt ihr morgen Zimtschnecken?", "Wie lange habt ihr offen?", "Sieht lecker aus!")

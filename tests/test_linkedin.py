@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from zoneinfo import ZoneInfo
-
-from tracker.plugin import next_midnight
-from tracker_plugins.linkedin import (
-    LinkedInOptions,
-    check,
-    follower_count,
-    plugin,
-    share_metrics,
-    time_intervals,
-)
 from tests.conftest import SHARED_FIXTURES, noon
 from tests.fakes.linkedin import FakeLinkedIn
 from tracker.errors import ApiError, AuthError, QuotaExhausted
 from tracker.http import HttpSession
+from tracker.plugin import next_midnight
 from tracker.testing import check_plugin, fetch_once, make_options, raises_domain_error, window
+from tracker_plugins.linkedin import LinkedInOptions, check, follower_count, plugin, share_metrics, time_intervals
 
 TODAY = date(2026, 11, 20)
 TOKEN = "li-test-token-5f8a"
@@ -107,7 +99,7 @@ def test_last_days_are_marked_provisional_because_linkedin_still_revises_them(fa
 
 def test_todays_incomplete_utc_day_is_never_requested(fake, config, run_sync):
     run_sync(config(), now=noon(TODAY))
-    end = int(datetime.combine(TODAY, time(), tzinfo=timezone.utc).timestamp() * 1000)
+    end = int(datetime.combine(TODAY, time(), tzinfo=UTC).timestamp() * 1000)
     calls = fake.calls("organizationalEntityFollowerStatistics") + fake.calls("organizationalEntityShareStatistics")
     for call in calls:
         assert f"end:{end})" in call.query
@@ -132,7 +124,7 @@ def test_backfill_asks_share_statistics_only_for_the_last_12_months(fake, config
     run_sync(cfg, since=TODAY - timedelta(days=500), until=TODAY - timedelta(days=1), now=noon(TODAY))
     (call,) = fake.calls("organizationalEntityShareStatistics")
     oldest = TODAY - timedelta(days=364)
-    assert f"start:{int(datetime.combine(oldest, time(), tzinfo=timezone.utc).timestamp() * 1000)}," in call.query
+    assert f"start:{int(datetime.combine(oldest, time(), tzinfo=UTC).timestamp() * 1000)}," in call.query
     impressions = {r["day"] for r in samples(cfg.database) if r["metric"] == "impressions"}
     assert min(impressions) == str(oldest)
 
@@ -152,7 +144,7 @@ def test_pagination_none_statistics_buckets_all_come_in_one_response_despite_pag
 
 def test_daily_quota_429_stops_the_account_until_next_midnight_utc_without_retrying(fake, httpserver):
     fake.quota["organizationalEntityShareStatistics"] = 0
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     error = raises_domain_error(plugin, raw(httpserver), window(TODAY - timedelta(days=7), TODAY), env=ENV)
     assert isinstance(error, QuotaExhausted)
     assert error.until in (next_midnight(ZoneInfo("UTC"), before), next_midnight(ZoneInfo("UTC")))

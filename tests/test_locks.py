@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from tracker.plugin import Plugin, Sample
 from tracker.registry import Entry, discover
 from tracker.sync import Syncer
 
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def other_process_on(host, pid):

@@ -21,7 +21,7 @@ only at 10:00) = 2.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,7 +103,7 @@ def care(cfg, now: datetime) -> compute.CareFigures:
 
 def utc(at: datetime) -> str:
     """A time as SQLite holds it."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def stored_items(cfg) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ Generic over the tables, so a new migration is covered the day it lands.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ def value_for(column: sa.Column) -> object:
     if isinstance(kind, (sa.Float, sa.Numeric)):
         return 1.5
     if isinstance(kind, sa.DateTime):
-        return datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+        return datetime(2026, 1, 1, 12, tzinfo=UTC)
     if isinstance(kind, sa.Date):
         return date(2026, 1, 1)
     return "facebook" if column.name == "platform" else "x"

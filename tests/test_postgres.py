@@ -1,6 +1,6 @@
 """The same store, sync and report on a real PostgreSQL server (agencies outgrow one SQLite file)."""
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 import sqlalchemy as sa
@@ -70,7 +70,7 @@ def test_the_same_sync_gives_the_same_report_on_sqlite_and_postgres(pg_url, make
 
 
 def test_postgres_sync_leases_keep_a_second_process_out_and_recover_stale_ones(pg):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from tracker.errors import AccountBusy
     from tracker.locks import Holder, Leases
@@ -82,5 +82,5 @@ def test_postgres_sync_leases_keep_a_second_process_out_and_recover_stale_ones(p
         second.acquire("shop")
     first.release("shop")
     second.acquire("shop")
-    later = Leases(pg, holder=Holder("box-c", 333, "c"), now=lambda: datetime.now(timezone.utc) + timedelta(hours=1))
+    later = Leases(pg, holder=Holder("box-c", 333, "c"), now=lambda: datetime.now(UTC) + timedelta(hours=1))
     later.acquire("shop")  # box-b's lease expired an hour ago: taken over

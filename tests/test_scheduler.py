@@ -2,7 +2,7 @@
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from tracker.scheduler import ClockWatch, Daemon
 from tracker.schedules import jobs_for
 
 # Tests never read the real clock: the demo's numbers depend on the day, and so would their alerts.
-PINNED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+PINNED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -39,7 +39,7 @@ class FakeClock:
 
 def clock_at_the_real_time():
     """For tests that compare the clock with run times, which the store records from the real clock."""
-    return FakeClock(wall=datetime.now(timezone.utc))
+    return FakeClock(wall=datetime.now(UTC))
 
 
 def query(engine, sql):
@@ -77,14 +77,14 @@ def test_the_daily_job_next_runs_at_the_configured_time_in_its_time_zone(make_co
     cfg = make_config({"bakery": {"plugin": "demo"}}, schedule={"sync": "30 6 * * *", "timezone": "Europe/Berlin"})
     job = jobs_for(cfg)[0]
     # 06:30 in Berlin is 05:30 UTC in November (CET, UTC+1)
-    assert job.next_run(datetime(2026, 11, 27, 5, 29, tzinfo=timezone.utc)) == datetime(2026, 11, 27, 5, 30, tzinfo=timezone.utc)
-    assert job.next_run(datetime(2026, 11, 27, 5, 31, tzinfo=timezone.utc)) == datetime(2026, 11, 28, 5, 30, tzinfo=timezone.utc)
+    assert job.next_run(datetime(2026, 11, 27, 5, 29, tzinfo=UTC)) == datetime(2026, 11, 27, 5, 30, tzinfo=UTC)
+    assert job.next_run(datetime(2026, 11, 27, 5, 31, tzinfo=UTC)) == datetime(2026, 11, 28, 5, 30, tzinfo=UTC)
 
 
 def test_a_cron_expression_may_start_with_a_seconds_field(make_config):
     cfg = make_config({"bakery": {"plugin": "demo"}}, schedule={"sync": "*/10 * * * * *"})
-    at = datetime(2026, 11, 27, 5, 0, 1, tzinfo=timezone.utc)
-    assert jobs_for(cfg)[0].next_run(at) == datetime(2026, 11, 27, 5, 0, 10, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 27, 5, 0, 1, tzinfo=UTC)
+    assert jobs_for(cfg)[0].next_run(at) == datetime(2026, 11, 27, 5, 0, 10, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("bad", ["25:00", "every day", "61 * * * *"])

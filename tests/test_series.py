@@ -2,10 +2,10 @@
 
 from datetime import date, timedelta
 
+from tests.test_report import store
 from tracker.plugin import Sample
 from tracker.report import compute, rows
 from tracker.report.series import Step, buckets, series
-from tests.test_report import store
 
 END = date(2026, 3, 31)
 PERIOD = compute.Period(END - timedelta(days=13), END)  # 14 days

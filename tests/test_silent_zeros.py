@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from tracker.plugin import Sample, Unavailable
 from tracker.store import writes
 from tracker.store.db import open_engine
 from tracker.testing import fetch_once, make_options, window
-from tracker_plugins import bluesky, ga4, linkedin, mastodon, matomo, plausible, x, youtube
+from tracker_plugins import bluesky, ga4, linkedin, mastodon, plausible, x, youtube
 
 TODAY = date(2026, 11, 23)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -274,7 +274,7 @@ def test_bluesky_window_without_posts_still_reports_a_count_the_older_post_lacke
 
 def test_x_post_without_quote_count_stores_no_post_quotes_and_reports_it_missing(httpserver: HTTPServer) -> None:
     fake = FakeX(httpserver, token="x-test-bearer-91c2")
-    fake.add_post(datetime(2026, 11, 21, 9, tzinfo=timezone.utc), likes=4, quotes=None)
+    fake.add_post(datetime(2026, 11, 21, 9, tzinfo=UTC), likes=4, quotes=None)
     raw = {"username": "baecker_lindner", "token": "${T}", "base_url": httpserver.url_for("/"), "post_metrics": True}
     result = fetch_once(x.plugin, raw, window(NOV20, TODAY), env={"T": "x-test-bearer-91c2"})
     assert "post_quotes" not in {s.metric for s in result.samples}

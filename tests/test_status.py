@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from tracker import status
 from tracker.cli.main import app
@@ -34,7 +34,7 @@ def test_status_shows_each_accounts_last_run_rows_and_why_it_failed(make_config,
     cfg = make_config({"bakery": {"plugin": "demo"}, "down": {"plugin": "broken"}, "new": {"plugin": "demo", "enabled": False}})
     synced = run_sync(cfg, now=noon(TODAY), plugins=registry_with_failing())
     rows = next(o.rows for o in synced.outcomes if o.account == "bakery")
-    accounts = by_account(status.snapshot(cfg, engine, datetime.now(timezone.utc)))
+    accounts = by_account(status.snapshot(cfg, engine, datetime.now(UTC)))
     assert (accounts["bakery"].last_status, accounts["bakery"].last_rows, accounts["bakery"].last_error) == ("ok", rows, "")
     assert (accounts["down"].last_status, accounts["down"].last_error) == ("failed", "the token was refused")
     assert accounts["down"].last_success_at is None
@@ -46,10 +46,10 @@ def test_three_failures_in_a_row_is_failing_repeatedly_and_two_is_not(make_confi
     registry = registry_with_failing()
     for _ in range(2):
         run_sync(cfg, now=noon(TODAY), plugins=registry)
-    two = by_account(status.snapshot(cfg, engine, datetime.now(timezone.utc)))["down"]
+    two = by_account(status.snapshot(cfg, engine, datetime.now(UTC)))["down"]
     assert (two.failures_in_a_row, two.failing_repeatedly) == (2, False)
     run_sync(cfg, now=noon(TODAY), plugins=registry)
-    three = by_account(status.snapshot(cfg, engine, datetime.now(timezone.utc)))["down"]
+    three = by_account(status.snapshot(cfg, engine, datetime.now(UTC)))["down"]
     assert (three.failures_in_a_row, three.failing_repeatedly) == (3, True)
 
 
@@ -69,17 +69,17 @@ def test_a_good_run_resets_the_failure_count(make_config, run_sync, engine):
     run_sync(cfg, now=noon(TODAY), plugins=registry)
     flaky["fail"] = True
     run_sync(cfg, now=noon(TODAY), plugins=registry)
-    assert by_account(status.snapshot(cfg, engine, datetime.now(timezone.utc)))["f"].failures_in_a_row == 1
+    assert by_account(status.snapshot(cfg, engine, datetime.now(UTC)))["f"].failures_in_a_row == 1
 
 
 def test_the_next_run_comes_from_the_accounts_schedule(make_config, engine):
     cfg = make_config(
         {"bakery": {"plugin": "demo"}, "snap": {"plugin": "demo", "schedule": "hourly"}}, schedule={"sync": "06:30"}
     )
-    now = datetime(2026, 11, 27, 12, 10, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 12, 10, tzinfo=UTC)
     accounts = by_account(status.snapshot(cfg, engine, now))
-    assert accounts["bakery"].next_run == datetime(2026, 11, 28, 6, 30, tzinfo=timezone.utc)
-    assert accounts["snap"].next_run == datetime(2026, 11, 27, 13, 0, tzinfo=timezone.utc)
+    assert accounts["bakery"].next_run == datetime(2026, 11, 28, 6, 30, tzinfo=UTC)
+    assert accounts["snap"].next_run == datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
 
 
 def test_staleness_is_days_since_each_platforms_newest_sample(make_config, run_sync, engine):

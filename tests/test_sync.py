@@ -2,7 +2,7 @@
 
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -311,10 +311,10 @@ def test_a_plugin_option_can_set_the_lookback(make_config, run_sync):
 
 
 def test_a_spent_quota_with_a_reset_time_skips_the_account_until_then(make_config, run_sync):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     calls = []
-    reset = datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc)
+    reset = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 
     def fetch(opts, window, http, state):
         calls.append(1)

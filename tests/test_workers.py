@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,7 @@ def test_a_crashed_workers_accounts_wait_for_its_leases_to_expire_then_a_later_r
         assert f"pid {crashed.pid} on worker-a" in out, "an account left alone names the crashed worker"
 
     last_expiry = max(held.values())
-    wait_for("worker-a's leases to expire", lambda: datetime.now(timezone.utc).replace(tzinfo=None) > last_expiry)
+    wait_for("worker-a's leases to expire", lambda: datetime.now(UTC).replace(tzinfo=None) > last_expiry)
     code, out, err = finished(fleet.start("worker-c"))
     assert code == 0, out + err
     latest = fleet.sql(

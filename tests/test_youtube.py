@@ -14,8 +14,8 @@ from tests.conftest import SHARED_FIXTURES, noon
 from tests.fakes.youtube import CHANNEL_ID, QUOTA, RATE, FakeYouTube
 from tracker.errors import AuthError, NotFound, QuotaExhausted, RateLimited
 from tracker.http import HttpSession
-from tracker.testing import check_plugin, fetch_once, make_options, raises_domain_error, window
 from tracker.plugin import next_midnight
+from tracker.testing import check_plugin, fetch_once, make_options, raises_domain_error, window
 from tracker_plugins.youtube import PACIFIC, PAGE_ROWS, plugin
 
 KEY, TOKEN = "yt-key-abc", "yt-oauth-xyz"

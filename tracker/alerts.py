@@ -51,7 +51,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
@@ -461,7 +461,7 @@ def stale_syncs(cfg: Config, engine: Engine, now: datetime, accounts: list[str])
 
 
 def _stale_figures(last: datetime | None, cfg: Config) -> tuple[Figure, ...]:
-    when = None if last is None else last.astimezone(timezone.utc).isoformat(timespec="seconds")
+    when = None if last is None else last.astimezone(UTC).isoformat(timespec="seconds")
     return (Figure("last_success", when), Figure("stale_days", cfg.alerts.stale_days))
 
 
@@ -530,7 +530,7 @@ def post(url: str, found: list[Alert], now: datetime) -> None:
     """POST the alerts as JSON; the message names only the host (credentials hidden), since webhook paths carry tokens."""
     target = resolve_webhook(url)
     where = Redactor.of(webhook_secrets(target)).url("{0.scheme}://{0.netloc}".format(urlsplit(target)))
-    body: dict[str, Any] = {"generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"), "alerts": [a.to_json() for a in found]}
+    body: dict[str, Any] = {"generated_at": now.astimezone(UTC).isoformat(timespec="seconds"), "alerts": [a.to_json() for a in found]}
     try:
         with HttpSession(timeout=15, retries=2) as http:
             response = http.post(target, json=body)

@@ -15,7 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -169,7 +169,7 @@ class BusinessHours:
             return 0.0
         if self.always:
             return (end - start).total_seconds() / 60
-        start_utc, end_utc = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
         total = 0.0
         day = start.astimezone(tz).date()
         last = end.astimezone(tz).date()
@@ -188,7 +188,7 @@ class BusinessHours:
 
 def _at(day: date, minutes: int, tz: ZoneInfo) -> datetime:
     """`minutes` after midnight of `day`, as wall-clock time in `tz` (24:00 is the next midnight), in UTC."""
-    return (datetime.combine(day, time(0), tz) + timedelta(minutes=minutes)).astimezone(timezone.utc)
+    return (datetime.combine(day, time(0), tz) + timedelta(minutes=minutes)).astimezone(UTC)
 
 
 @dataclass(frozen=True)

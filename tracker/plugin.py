@@ -38,15 +38,7 @@ from typing import Any, Union
 from zoneinfo import ZoneInfo
 
 from tracker.attribution import Attribution
-from tracker.errors import (
-    ApiError,
-    AuthError,
-    NotFound,
-    PluginError,
-    QuotaExhausted,
-    RateLimited,
-    UnexpectedResponse,
-)
+from tracker.errors import ApiError, AuthError, NotFound, PluginError, QuotaExhausted, RateLimited, UnexpectedResponse
 from tracker.http import HttpSession
 from tracker.ids import CONTENT_ID_PREFIX, content_id
 from tracker.shape import Endpoint, expect_list, expect_object, read_json

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -34,9 +34,9 @@ from sqlalchemy.engine import Engine
 
 from tracker import alerts, status
 from tracker.config import Config
+from tracker.daemon_log import fields
 from tracker.errors import TrackerError
 from tracker.http import HttpSession
-from tracker.daemon_log import fields
 from tracker.registry import Registry
 from tracker.schedules import Job, due, jobs_for
 from tracker.sync import Syncer, SyncResult
@@ -56,7 +56,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def monotonic(self) -> float:
         return time.monotonic()

@@ -9,7 +9,7 @@ threads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,7 @@ class Job:
 
     def next_run(self, after: datetime) -> datetime | None:
         fire = self.trigger().get_next_fire_time(None, after)
-        return fire.astimezone(timezone.utc) if fire else None
+        return fire.astimezone(UTC) if fire else None
 
     def interval(self, at: datetime) -> timedelta:
         """The gap between the next two runs: how old a last sync may be before it counts as missed."""

@@ -10,7 +10,7 @@ longer in the config is named, not counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,8 +19,8 @@ from tracker import metrics
 from tracker.config import RESERVED_ACCOUNT, Config
 from tracker.locks import current_leases
 from tracker.schedules import jobs_for
-from tracker.store.forget import removed_accounts, removed_note
 from tracker.store import samples
+from tracker.store.forget import removed_accounts, removed_note
 from tracker.store.models import ACCOUNT_RUN, SERIES, SERIES_DAY, AccountRun
 from tracker.windows import account_today
 
@@ -71,7 +71,7 @@ class Status:
 
 def as_utc(moment: datetime) -> datetime:
     """Stored times are UTC; some drivers hand them back without the zone."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def last_successes(engine: Engine) -> dict[str, datetime]:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -35,7 +35,6 @@ from tracker.collect import Fetched, collect, describe_error
 from tracker.config import AccountConfig, Config
 from tracker.errors import (
     AccountBlocked,
-    AccountBusy,
     PluginError,
     QuotaExhausted,
     RateLimited,
@@ -260,7 +259,7 @@ class Syncer:
         """
         jobs: list[_AccountFetch] = []
         ended: dict[str, tuple[str, TrackerError]] = {}
-        at = self.now or datetime.now(timezone.utc)
+        at = self.now or datetime.now(UTC)
         with writes.bookkeeping(self.engine) as conn:
             self.leases.give_back(conn, finished)
             refused = self.leases.take(conn, [a.name for a in chunk])
@@ -332,7 +331,7 @@ class Syncer:
         if problems:
             raise PluginError("; ".join(problems))
         if blocked is not None and since is None and until is None:
-            until_text = blocked[0].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+            until_text = blocked[0].astimezone(UTC).strftime("%Y-%m-%d %H:%M")
             raise AccountBlocked(f"{blocked[1]} (an earlier run was told so; waiting until {until_text} UTC); skipped")
         from_option = getattr(opts, plugin.lookback_option, None) if plugin.lookback_option else None
         lookback = next(

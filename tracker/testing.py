@@ -34,11 +34,11 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
 from tracker import options
+from tracker.collect import Fetched, collect
 from tracker.errors import TrackerError
 from tracker.http import HttpSession
 from tracker.plugin import Plugin, Window
 from tracker.registry import validate
-from tracker.collect import Fetched, collect
 
 __all__ = [
     "Reshaped",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -43,12 +43,12 @@ TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 
 def stamp(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def tid(at: datetime, clock: int) -> str:
     """A record key as clients make it: microseconds since 1970 and a 10-bit clock id, base32-sortable."""
-    micros = round((at - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1_000_000)
+    micros = round((at - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
     value, chars = (micros << 10) | (clock % 1024), []
     for _ in range(13):
         value, digit = divmod(value, 32)
@@ -203,7 +203,7 @@ class FakeBluesky:
     def _json(self, body: Any, status: int = 200) -> Response:
         headers = {}
         if self.rate_headers:
-            reset = int(datetime.now(timezone.utc).timestamp() + self.reset_in)
+            reset = int(datetime.now(UTC).timestamp() + self.reset_in)
             headers = {"ratelimit-limit": "3000", "ratelimit-remaining": "0" if status == 429 else "2999",
                        "ratelimit-reset": str(reset), "ratelimit-policy": "3000;w=300"}
         return Response(

@@ -31,7 +31,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -88,13 +88,13 @@ def graph_error(code: int, message: str, subcode: int | None = None, **extra: An
 
 def end_time(day: date) -> str:
     """Graph stamps the value of Pacific day D with D+1 00:00 Pacific, written in UTC."""
-    instant = datetime.combine(day + timedelta(days=1), time(), PACIFIC).astimezone(timezone.utc)
+    instant = datetime.combine(day + timedelta(days=1), time(), PACIFIC).astimezone(UTC)
     return instant.strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 def graph_stamp(at: datetime) -> str:
     """How Graph writes `created_time`, `updated_time` and Instagram's `timestamp`: UTC with `+0000`."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 def pacific_seconds(day: date) -> int:
@@ -146,7 +146,7 @@ class FakeConversation:
 
     @property
     def updated(self) -> datetime:
-        return max(m.created for m in self.messages) if self.messages else datetime(2020, 1, 1, tzinfo=timezone.utc)
+        return max(m.created for m in self.messages) if self.messages else datetime(2020, 1, 1, tzinfo=UTC)
 
 
 @dataclass

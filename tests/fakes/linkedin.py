@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -38,11 +38,11 @@ class Recorded:
 
 
 def _millis(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def _day(ms: int) -> date:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date()
 
 
 def _months_apart_at_least_14(start: date, end: date) -> bool:
@@ -57,7 +57,7 @@ class FakeLinkedIn:
     token: str = "li-test-token-5f8a"
     name: str = "Bäckerei Lindner"
     followers: int = 1873
-    today: date = field(default_factory=lambda: datetime.now(timezone.utc).date())
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
     token_error: str | None = None  # e.g. "EXPIRED_ACCESS_TOKEN"
     forbidden: bool = False
     quota: dict[str, int] = field(default_factory=dict)  # resource -> calls left today

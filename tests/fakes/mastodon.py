@@ -18,7 +18,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,7 +41,7 @@ def snowflake(at: datetime, seq: int = 0) -> str:
 
 
 def iso(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -205,7 +205,7 @@ class FakeMastodon:
     # --- handlers ------------------------------------------------------------
 
     def _json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        reset = (datetime.now(timezone.utc) + self.reset_in).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        reset = (datetime.now(UTC) + self.reset_in).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         base = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0" if status == 429 else str(self.remaining),
                 "X-RateLimit-Reset": reset}
         return Response(

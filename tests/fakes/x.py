@@ -15,7 +15,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -136,7 +136,7 @@ class FakeX:
         for name in ("start_time", "end_time"):
             if name in args and not RFC3339.match(args[name]):
                 return self._invalid_request({name: [args[name]]}, f"Invalid {name} format")
-            if name in args and _time(args[name]) > datetime.now(timezone.utc):
+            if name in args and _time(args[name]) > datetime.now(UTC):
                 return self._invalid_request({name: [args[name]]}, f"Invalid '{name}':'{args[name]}'. '{name}' must be "
                                              "a minimum of 10 seconds prior to the request time.")
         if user_id != self.user_id:

@@ -2,7 +2,7 @@
 
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,7 +29,7 @@ def alerts(
     try:
         cfg = load_config(config)
         engine = open_engine(cfg)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             found = alerts_mod.evaluate(cfg, engine, now)
         finally:

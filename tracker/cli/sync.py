@@ -84,7 +84,7 @@ class HardStop:
         self.stop = threading.Event()
         self.hurry = threading.Event()
         self.done = threading.Event()
-        self.syncer: "Syncer | None" = None
+        self.syncer: Syncer | None = None
 
     def signalled(self, *_: Any) -> None:
         if self.stop.is_set():

@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -514,8 +514,8 @@ def _care_items(conn: Connection, start: date, end: date) -> list[_StoredItem]:
     t = CARE_ITEM
     query = sa.select(t.c.account, t.c.platform, t.c.channel, t.c.created_at, t.c.first_reply_at).where(
         t.c.deleted == sa.false(),
-        t.c.created_at >= datetime.combine(start, time(0), timezone.utc),
-        t.c.created_at < datetime.combine(end + timedelta(days=1), time(0), timezone.utc),
+        t.c.created_at >= datetime.combine(start, time(0), UTC),
+        t.c.created_at < datetime.combine(end + timedelta(days=1), time(0), UTC),
     )
     return [_StoredItem(r.account, r.platform, r.channel, r.created_at, r.first_reply_at) for r in conn.execute(query)]
 

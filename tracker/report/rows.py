@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tracker import metrics
@@ -441,7 +441,7 @@ def build(
         previous_end=previous.end,
         days=period.days,
         currency=currency,
-        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         rows=[build_row(f, period.days, currency, costs, future, care.get(f.platform)) for f in platforms],
         today=today,
         removed_accounts=removed_accounts or [],

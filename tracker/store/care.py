@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +62,7 @@ def save(conn: Connection, run_id: int, account: str, items: list[CareItem]) -> 
     salt = database_salt(conn)
     keyed = {item_hash(salt, i.platform, i.item_id): i for i in items}  # pages may overlap: the last one wins
     own = [key for key, i in keyed.items() if i.from_account]
-    recorded_at = datetime.now(timezone.utc)
+    recorded_at = datetime.now(UTC)
     rows = [_row(account, key, i, run_id, recorded_at) for key, i in keyed.items() if not i.from_account]
     stmt = _insert(conn, CARE_ITEM)
     stored, new = CARE_ITEM.c.first_reply_at, stmt.excluded.first_reply_at
@@ -93,8 +93,8 @@ def _row(account: str, key: str, item: CareItem, run_id: int, recorded_at: datet
         "item_hash": key,
         "platform": item.platform,
         "channel": getattr(item.channel, "value", item.channel),
-        "created_at": item.created_at.astimezone(timezone.utc),  # the column type stores UTC and gives it back aware
-        "first_reply_at": None if item.first_reply_at is None else item.first_reply_at.astimezone(timezone.utc),
+        "created_at": item.created_at.astimezone(UTC),  # the column type stores UTC and gives it back aware
+        "first_reply_at": None if item.first_reply_at is None else item.first_reply_at.astimezone(UTC),
         "deleted": item.deleted,
         "run_id": run_id,
         "recorded_at": recorded_at,

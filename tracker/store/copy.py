@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -342,7 +342,7 @@ def _save_progress(conn: Connection, table: sa.Table, state: _Done, *, new: bool
         "last_key": json.dumps(state.last_key) if state.last_key is not None else None,
         "rows": state.rows,
         "finished": state.finished,
-        "updated_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        "updated_at": datetime.now(UTC).replace(tzinfo=None),
     }
     if new:
         conn.execute(sa.delete(table).where(table.c.table_name == state.table))
@@ -395,8 +395,8 @@ def _fitted(kind: sa.types.TypeEngine[Any], value: Any) -> Any:
         return value
     keeps_zone = isinstance(kind, sa.DateTime) and kind.timezone
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc) if keeps_zone else value
-    utc = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if keeps_zone else value
+    utc = value.astimezone(UTC)
     return utc if keeps_zone else utc.replace(tzinfo=None)
 
 

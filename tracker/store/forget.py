@@ -13,7 +13,7 @@ when and with what outcome, holds no number any report counts, and a
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -148,8 +148,8 @@ def refuse_if_syncing(conn: Connection, name: str, unchanged: str = "nothing del
         return
     lease = LeaseRow(**found)
     if lease.expires_at.tzinfo is None:  # some drivers hand stored UTC times back without the zone
-        lease = LeaseRow(**{**found, "expires_at": lease.expires_at.replace(tzinfo=timezone.utc)})
-    if not Leases(conn.engine).stale(lease, datetime.now(timezone.utc)):
+        lease = LeaseRow(**{**found, "expires_at": lease.expires_at.replace(tzinfo=UTC)})
+    if not Leases(conn.engine).stale(lease, datetime.now(UTC)):
         raise AccountBusy(f"{name}: being synced right now ({lease.describe()}); {unchanged}, try again when it ends")
 
 

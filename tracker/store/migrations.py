@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -143,7 +143,7 @@ def migrate(engine: Engine) -> list[str]:
         for step in MIGRATIONS:
             if step.name in names:
                 step.apply(conn)
-                conn.execute(record.insert().values(name=step.name, applied_at=datetime.now(timezone.utc)))
+                conn.execute(record.insert().values(name=step.name, applied_at=datetime.now(UTC)))
     return names
 
 

@@ -15,7 +15,7 @@ has no field for them).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,7 +40,7 @@ def save(conn: Connection, run_id: int, account: str, posts: list[PostStat]) -> 
     if not posts:
         return 0
     latest = {(p.platform, p.post_id): p for p in posts}  # pages may overlap: the last read wins
-    read_at = datetime.now(timezone.utc)
+    read_at = datetime.now(UTC)
     rows = [_row(account, run_id, read_at, p) for p in latest.values()]
     _upsert(conn, rows)
     _trim(conn, account, {(p.platform, p.published) for p in latest.values()})

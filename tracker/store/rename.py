@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker.config import RESERVED_ACCOUNT, AccountConfig
 from tracker.errors import UnknownAccount, UsageError
-from tracker.store.db import WRITE_OPTION
 from tracker.store import samples
+from tracker.store.db import WRITE_OPTION
 from tracker.store.forget import ACCOUNT_COLUMNS, SAMPLES, Rows, count, refuse_if_syncing, removed_accounts, stored_in
 from tracker.store.models import ACCOUNT, SYNC_LEASE
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from itertools import repeat
 from operator import attrgetter
 from typing import Any
@@ -64,7 +64,7 @@ _ABANDONED = sa.update(ACCOUNT_RUN).where(
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _write(engine: Engine) -> Any:
@@ -481,7 +481,7 @@ def blocked(conn: Connection, accounts: list[str], at: datetime) -> dict[str, tu
     """The accounts among these whose quota an earlier run learnt is spent past `at`: (until, reason) each."""
     found = {}
     for row in conn.execute(_BLOCKS_OF, {"b_accounts": accounts}):
-        until = row.until if row.until.tzinfo else row.until.replace(tzinfo=timezone.utc)
+        until = row.until if row.until.tzinfo else row.until.replace(tzinfo=UTC)
         if until > at:
             found[row.account] = (until, row.reason)
     return found
