@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 
 from tracker.plugin import (
     CareItem,
@@ -131,7 +132,7 @@ def _read(graph: Graph, page_id: str, metrics: Sequence[str], window: Window) ->
 def _insights(graph: Graph, opts: FacebookOptions, window: Window) -> Iterator[list[Sample] | Unavailable]:
     asked = list(METRICS)
     for chunk in window.chunks(MAX_DAYS):
-        pages, refused = request_metrics(asked, lambda metrics: _read(graph, opts.page_id, metrics, chunk))
+        pages, refused = request_metrics(asked, partial(_read, graph, opts.page_id, window=chunk))
         for metric, reason in refused.items():
             asked.remove(metric)
             yield Unavailable(PLATFORM, METRICS[metric], f"Graph refused {metric}: {reason}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from tracker.plugin import (
     CareItem,
@@ -196,7 +197,7 @@ def _insights(graph: Graph, opts: InstagramOptions, window: Window) -> Iterator[
     yield _snapshot(node, window)
 
     for chunk in window.chunks(MAX_DAYS):
-        pages, refused = request_metrics(list(TIME_SERIES), lambda m: _series(graph, opts, TIME_SERIES, m, chunk))
+        pages, refused = request_metrics(list(TIME_SERIES), partial(_series, graph, opts, TIME_SERIES, window=chunk))
         yield from _refused(TIME_SERIES, refused)
         yield from pages
         if refused:
@@ -206,7 +207,7 @@ def _insights(graph: Graph, opts: InstagramOptions, window: Window) -> Iterator[
 
     asked = list(TOTAL_VALUE)
     for day in window.days():
-        pages, refused = request_metrics(asked, lambda m: _totals(graph, opts, m, day, window))
+        pages, refused = request_metrics(asked, partial(_totals, graph, opts, day=day, window=window))
         yield from _refused(TOTAL_VALUE, refused)
         asked = [m for m in asked if m not in refused]
         yield from pages

@@ -151,8 +151,8 @@ def expected_days(linkedin: FakeLinkedIn, today: date) -> dict[tuple[str, str, d
                  ("yt", "youtube.views_total", today): 184223})
     on_d = [2, 5 + 7, 1 + 2, 2 + 0, 1 + 0]  # the two posts of D, the 00:30 one included
     for account, snapshot in {"tw": (1843, 212, 967), "masto": (418, 97, 356), "sky": (612, 140, 233)}.items():
-        want.update({(account, m, today): v for m, v in zip(("followers", "following", "posts_total"), snapshot)})
-        want.update({(account, m, d): v for m, v in zip(PER_POST, on_d)})
+        want.update({(account, m, today): v for m, v in zip(("followers", "following", "posts_total"), snapshot, strict=True)})
+        want.update({(account, m, d): v for m, v in zip(PER_POST, on_d, strict=True)})
         want[(account, "posts", d - timedelta(days=1))] = 0  # the 00:30 post is not on the UTC day
     want[("tw", "x.listed_count", today)] = 14
     want[("tw", "x.post_impressions", d)] = 100 * (5 + 7)

@@ -115,7 +115,7 @@ def old_database(url: str, monkeypatch: pytest.MonkeyPatch, rows: list[tuple]) -
         add_runs(conn)
         conn.execute(
             sa.text("INSERT INTO sample VALUES (:a, :p, :m, :d, :v, :prov, :run)"),
-            [dict(zip(("a", "p", "m", "d", "v", "prov", "run"), r)) for r in rows],
+            [dict(zip(("a", "p", "m", "d", "v", "prov", "run"), r, strict=True)) for r in rows],
         )
     engine.dispose()
     monkeypatch.setattr(migrations, "MIGRATIONS", head)

@@ -52,7 +52,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,7 +77,7 @@ INTERACTION_METRICS = ("engagements", *compute.ENGAGEMENT_PARTS)
 CONVERSION_METRIC = "conversions"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     ZERO_CONVERSIONS = "zero_conversions"
     VANITY_UP_CONVERSIONS_DOWN = "vanity_up_conversions_down"
     CONVERSION_RATE_BELOW_BASELINE = "conversion_rate_below_baseline"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 # Larger than any one account's daily count or amount (the largest platforms have ~3e9 users), and small enough
 # that decades of such days still add up to a finite number.
@@ -35,13 +35,13 @@ PLAUSIBLE_MAX = 1e12
 EARLIEST_DAY = date(2000, 1, 1)
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     VANITY = "vanity"
     CONVERSION = "conversion"
     CARE = "care"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     GAUGE = "gauge"
     COUNTER = "counter"
     UNIQUE = "unique"

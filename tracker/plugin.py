@@ -33,8 +33,8 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from enum import Enum
-from typing import Any, Union
+from enum import StrEnum
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from tracker.attribution import Attribution
@@ -97,7 +97,7 @@ class Unavailable:
     reason: str
 
 
-class Basis(str, Enum):
+class Basis(StrEnum):
     """How a conversion was tied to a platform; the report states it beside every figure."""
 
     SESSION_SOURCE = "session_source"
@@ -134,7 +134,7 @@ class Conversion:
     export: str = ""
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     """Where an inbound item reached the account; the detailed care report (`tracker report --care`) splits by it."""
 
     COMMENT = "comment"  # a comment on one of the account's posts, videos or media
@@ -221,10 +221,10 @@ class State:
     data: dict[str, Any]
 
 
-Yielded = Union[
-    Sample, Iterable[Sample], Unavailable, Conversion, Iterable[Conversion], CareItem, Iterable[CareItem], PostStat,
-    Iterable[PostStat], Notice, State,
-]
+Yielded: TypeAlias = (
+    Sample | Iterable[Sample] | Unavailable | Conversion | Iterable[Conversion] | CareItem | Iterable[CareItem]
+    | PostStat | Iterable[PostStat] | Notice | State
+)
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ def option(default: Any = dataclasses.MISSING, *, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
-class ConversionSource(str, Enum):
+class ConversionSource(StrEnum):
     """How a plugin's conversion numbers are known; first-party data wins over analytics."""
 
     NONE = "none"

@@ -3,7 +3,7 @@
 import io
 import sys
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +12,7 @@ import typer
 from tracker.cli.common import ConfigOption, Format, friendly, load_config, stdout
 
 
-class SortKey(str, Enum):
+class SortKey(StrEnum):
     conversions = "conversions"
     engagement = "engagement"
     revenue = "revenue"
@@ -21,7 +21,7 @@ class SortKey(str, Enum):
     platform = "platform"
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     """The shared formats plus files to send; only `tracker report` takes html and markdown."""
 
     table = Format.table.value

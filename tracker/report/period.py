@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,6 @@ class Period:
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
 
-class Step(str, Enum):
+class Step(StrEnum):
     day = "day"
     week = "week"

@@ -8,7 +8,7 @@ zero conversions is "likes, no customers", however popular.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from tracker import metrics
 from tracker.words import count, plural
@@ -17,7 +17,7 @@ from tracker.words import count, plural
 LOW_YIELD_ENGAGEMENT_PER_CONVERSION = 500
 
 
-class Code(str, Enum):
+class Code(StrEnum):
     CONVERTS = "converts"
     LOW_YIELD = "converts_little"
     VANITY_ONLY = "vanity_only"
