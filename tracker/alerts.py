@@ -49,7 +49,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -62,6 +61,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker import metrics
 from tracker.config import RESERVED_ACCOUNT, AlertsConfig, Config
+from tracker.envref import env_name
 from tracker.errors import AlertDeliveryFailed, ConfigError
 from tracker.http import HttpSession
 from tracker.redact import Redactor, webhook_secrets
@@ -518,12 +518,12 @@ def retired_metrics(engine: Engine, accounts: list[str]) -> list[Alert]:
 
 def resolve_webhook(url: str, env: dict[str, str] | None = None) -> str:
     env = dict(os.environ) if env is None else env
-    match = re.fullmatch(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url)
-    if not match:
+    name = env_name(url)
+    if name is None:
         return url
-    if not env.get(match.group(1)):
-        raise ConfigError(f"alerts.webhook_url: environment variable {match.group(1)} is not set")
-    return env[match.group(1)]
+    if not env.get(name):
+        raise ConfigError(f"alerts.webhook_url: environment variable {name} is not set")
+    return env[name]
 
 
 def post(url: str, found: list[Alert], now: datetime) -> None:

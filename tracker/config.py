@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from tracker.attribution import Attribution
+from tracker.envref import is_env_ref
 from tracker.errors import ConfigError
 from tracker.ratelimit import Rate, parse_rate
 from tracker.schedules import schedule_trigger
@@ -519,7 +520,7 @@ def _alerts(r: _Reader, value: Any) -> AlertsConfig:
     }
     url = value.get("webhook_url")
     if url is not None and not (
-        isinstance(url, str) and (url.startswith(("http://", "https://")) or re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", url))
+        isinstance(url, str) and (url.startswith(("http://", "https://")) or is_env_ref(url))
     ):
         r.problem("alerts.webhook_url", "must be an http(s) URL or a ${ENV_VAR} reference holding one")
         url = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import re
 import types
 import typing
 from collections.abc import Mapping
@@ -18,9 +17,8 @@ from datetime import date
 from typing import Any, Union
 
 from tracker.attribution import Attribution
+from tracker.envref import env_name, resolve_env
 from tracker.plugin import Plugin, Secret
-
-ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 @functools.cache
@@ -101,19 +99,17 @@ def _coerce(value: Any, hint: Any, env: Mapping[str, str], resolve: bool, base: 
             raise _Problem("must be a table with `hosts` and/or `sources`, like { sources = { newsletter = \"email\" } }")
         return (base or Attribution()).extended(value.get("hosts"), value.get("sources"))
     if hint is Secret:
-        match = ENV_REF.match(value) if isinstance(value, str) else None
-        if not match:
+        name = env_name(value)
+        if name is None:
             raise _Problem("is a secret: write it as a reference to an environment variable, like \"${MY_TOKEN}\"")
         if not resolve:
             return Secret("")
-        name = match.group(1)
         if not env.get(name):
             raise _Problem(f"environment variable {name} is not set")
         return Secret(env[name])
     if isinstance(value, str) and hint is not str:
-        match = ENV_REF.match(value)
-        if match and resolve:
-            value = env.get(match.group(1), value)
+        if resolve:
+            value = resolve_env(value, env, unset=value)
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -131,11 +127,11 @@ def _coerce(value: Any, hint: Any, env: Mapping[str, str], resolve: bool, base: 
     if hint is str:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             value = str(value)
-            match = ENV_REF.match(value)
-            if match and resolve:
-                if match.group(1) not in env:
-                    raise _Problem(f"environment variable {match.group(1)} is not set")
-                value = env[match.group(1)]
+            name = env_name(value)
+            if name and resolve:
+                if name not in env:
+                    raise _Problem(f"environment variable {name} is not set")
+                value = env[name]
             return value
         raise _Problem(f"must be text, not {value!r}")
     if hint is date:

@@ -25,6 +25,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
+from tracker.envref import is_env_ref, resolve_env
+
 if TYPE_CHECKING:
     from tracker.config import Config
 
@@ -33,7 +35,6 @@ URL_MASK = "REDACTED"
 FRAGMENT = 8  # a run of this many characters of a secret is hidden
 SHORTEST = 4  # a shorter "secret" is hidden nowhere: it would blank ordinary words
 TOKEN_LIKE_SEGMENT = 16  # a webhook path segment this long is taken for its token
-ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 # Query parameters hidden when a URL is shown (paging cursors too: harmless to hide).
 SENSITIVE = re.compile(
@@ -164,7 +165,7 @@ class Redactor:
                 secrets, whole = _config_value_secrets(value, env)
                 found += secrets
                 phrases += whole
-        webhook = _resolved(cfg.alerts.webhook_url or "", env)
+        webhook = resolve_env(cfg.alerts.webhook_url or "", env)
         if webhook:
             found += webhook_secrets(webhook)
             phrases.append(webhook)  # a webhook URL often carries its token in the path
@@ -274,11 +275,6 @@ def _option_secrets(value: Any) -> list[str]:
     return []
 
 
-def _resolved(value: str, env: Mapping[str, str]) -> str:
-    match = ENV_REF.match(value)
-    return env.get(match.group(1), "") if match else value
-
-
 def _config_value_secrets(value: Any, env: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(secrets, phrases) of one config value, read without the plugin's option types.
 
@@ -290,10 +286,10 @@ def _config_value_secrets(value: Any, env: Mapping[str, str]) -> tuple[list[str]
         return [s for p in pairs for s in p[0]], [s for p in pairs for s in p[1]]
     if not isinstance(value, str):
         return [], []
-    resolved = _resolved(value, env)
+    resolved = resolve_env(value, env)
     if "://" in resolved:
         return url_secrets(resolved), []
-    if not ENV_REF.match(value):
+    if not is_env_ref(value):
         return [], []
     return ([], [resolved]) if re.search(r"[/\\\s]", resolved) else ([resolved], [])
 
@@ -312,12 +308,12 @@ def literal_secrets(cfg: Config) -> list[str]:
     """The config keys that hold a credential written out in the file (not a ${ENV_VAR}): `config check` warns."""
     held: list[str] = []
     webhook = cfg.alerts.webhook_url or ""
-    if webhook and not ENV_REF.match(webhook) and webhook_secrets(webhook):
+    if webhook and not is_env_ref(webhook) and webhook_secrets(webhook):
         held.append("alerts.webhook_url")
     for account in cfg.accounts:
         for key, value in account.options.items():
             values = value if isinstance(value, list) else [value]
-            if any(isinstance(v, str) and not ENV_REF.match(v) and url_secrets(v) for v in values):
+            if any(isinstance(v, str) and not is_env_ref(v) and url_secrets(v) for v in values):
                 held.append(f"accounts.{account.name}.{key}")
     if url_secrets(cfg.database):
         held.append("database")
