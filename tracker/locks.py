@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from tracker.errors import AccountBusy, ConfigError, TrackerError
+from tracker.runs import RunStatus
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import ACCOUNT_RUN, SYNC_LEASE
 
@@ -50,7 +51,7 @@ log = logging.getLogger("tracker.locks")
 
 DEFAULT_TTL = timedelta(minutes=10)
 TTL_ENV = "TRACKER_LEASE_SECONDS"
-ATTEMPTED = ("ok", "failed")  # an interrupted account run is not an attempt: its account is synced again
+ATTEMPTED = (RunStatus.OK, RunStatus.FAILED)  # an interrupted account run is not an attempt: its account is synced again
 
 
 def lease_ttl() -> timedelta:

@@ -25,6 +25,7 @@ from tracker import metrics
 from tracker.config import RESERVED_ACCOUNT
 from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.plugin import Basis, Conversion
+from tracker.runs import RunStatus
 from tracker.store import writes
 from tracker.store.models import CONVERSION
 
@@ -72,9 +73,9 @@ def log(
         _commit(engine, run_id, record)
     except BaseException:
         with contextlib.suppress(Exception):  # the database may be what failed: keep the first error
-            writes.finish_run(engine, run_id, "failed")
+            writes.finish_run(engine, run_id, RunStatus.FAILED)
         raise
-    writes.finish_run(engine, run_id, "ok")
+    writes.finish_run(engine, run_id, RunStatus.OK)
     return record.id
 
 
@@ -114,7 +115,7 @@ def _commit(engine: Engine, run_id: int, record: Conversion) -> None:
         writes.commit_account(engine, run_id, account_run, result)
     except BaseException:
         with contextlib.suppress(Exception):
-            writes.finish_account_run(engine, account_run, "failed", "the sale could not be stored")
+            writes.finish_account_run(engine, account_run, RunStatus.FAILED, "the sale could not be stored")
         raise
 
 

@@ -38,6 +38,7 @@ from tracker.daemon_log import fields
 from tracker.errors import TrackerError
 from tracker.http import HttpSession
 from tracker.registry import Registry
+from tracker.runs import RunStatus
 from tracker.schedules import Job, due, jobs_for
 from tracker.sync import Syncer, SyncResult
 
@@ -130,7 +131,7 @@ class Daemon:
             )
             result = syncer.run(names, trigger=trigger)
             for o in result.outcomes:
-                level = logging.INFO if o.status in ("ok", "skipped") else logging.WARNING
+                level = logging.INFO if o.status in (RunStatus.OK, RunStatus.SKIPPED) else logging.WARNING
                 log.log(level, "account synced", extra=fields(run=result.run_id, account=o.account, status=o.status, rows=o.rows, message=o.message))
             self._alert()
             return result

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from tracker import metrics
 from tracker.config import RESERVED_ACCOUNT, Config
 from tracker.locks import current_leases
+from tracker.runs import RunStatus
 from tracker.schedules import jobs_for
 from tracker.store import samples
 from tracker.store.forget import removed_accounts, removed_note
@@ -33,7 +34,7 @@ class AccountStatus:
     plugin: str
     enabled: bool
     last_run_at: datetime | None
-    last_status: str | None  # ok | failed | interrupted | running; None: never synced
+    last_status: str | None  # a RunStatus word; None: never synced
     last_rows: int | None
     last_error: str
     last_success_at: datetime | None
@@ -77,7 +78,7 @@ def as_utc(moment: datetime) -> datetime:
 def last_successes(engine: Engine) -> dict[str, datetime]:
     """When each account last finished a sync successfully."""
     t = ACCOUNT_RUN
-    query = sa.select(t.c.account, sa.func.max(t.c.finished_at)).where(t.c.status == "ok").group_by(t.c.account)
+    query = sa.select(t.c.account, sa.func.max(t.c.finished_at)).where(t.c.status == RunStatus.OK).group_by(t.c.account)
     with engine.connect() as conn:
         return {row[0]: as_utc(row[1]) for row in conn.execute(query) if row[1] is not None}
 
@@ -100,9 +101,9 @@ def failures_in_a_row(runs: list[AccountRun]) -> int:
     """Failed runs since the last good one; interrupted and running ones neither count nor reset."""
     count = 0
     for run in runs:
-        if run.status == "ok":
+        if run.status == RunStatus.OK:
             break
-        if run.status == "failed":
+        if run.status == RunStatus.FAILED:
             count += 1
     return count
 

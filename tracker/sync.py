@@ -49,6 +49,7 @@ from tracker.plugin import Plugin
 from tracker.ratelimit import Gate, RateLimits
 from tracker.redact import Redactor
 from tracker.registry import Registry
+from tracker.runs import RunStatus
 from tracker.store import migrations, writes
 from tracker.store.models import ACCOUNT, Account
 from tracker.windows import Plan, account_today, next_cursor, plan_window
@@ -85,7 +86,7 @@ class Outcome:
     plugin: str
     since: date | None = None
     until: date | None = None
-    status: str = "pending"  # ok | failed | interrupted | skipped
+    status: RunStatus = RunStatus.PENDING
     rows: int = 0
     message: str = ""
     unavailable: list[str] = field(default_factory=list)
@@ -99,7 +100,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status in ("ok", "skipped") for o in self.outcomes)  # skipped: another process syncs it
+        return all(o.status in (RunStatus.OK, RunStatus.SKIPPED) for o in self.outcomes)  # skipped: another process syncs it
 
 
 class Progress(Protocol):
@@ -180,7 +181,7 @@ class Syncer:
             self._close(run_id, exc)
             raise
         statuses = {o.status for o in outcomes}
-        status = "interrupted" if "interrupted" in statuses else ("failed" if "failed" in statuses else "ok")
+        status = next((s for s in (RunStatus.INTERRUPTED, RunStatus.FAILED) if s in statuses), RunStatus.OK)
         writes.finish_run(self.engine, run_id, status)
         return SyncResult(run_id, outcomes)
 
@@ -192,7 +193,7 @@ class Syncer:
         """
         if self.run_id is None:
             return []
-        names = writes.close_run(self.engine, self.run_id, "interrupted", reason)
+        names = writes.close_run(self.engine, self.run_id, RunStatus.INTERRUPTED, reason)
         with contextlib.suppress(Exception):
             self.leases.release_all()
         return names
@@ -205,7 +206,7 @@ class Syncer:
         interrupted = isinstance(exc, (KeyboardInterrupt, SyncInterrupted))
         reason = str(exc) if isinstance(exc, TrackerError) else f"the run stopped: {type(exc).__name__}"
         with contextlib.suppress(Exception):
-            writes.close_run(self.engine, run_id, "interrupted" if interrupted else "failed", reason)
+            writes.close_run(self.engine, run_id, RunStatus.INTERRUPTED if interrupted else RunStatus.FAILED, reason)
         with contextlib.suppress(Exception):
             self.leases.release_all()
 
@@ -258,7 +259,7 @@ class Syncer:
         are skipped; those that cannot be prepared give their lease back at once.
         """
         jobs: list[_AccountFetch] = []
-        ended: dict[str, tuple[str, TrackerError]] = {}
+        ended: dict[str, tuple[RunStatus, TrackerError]] = {}
         at = self.now or datetime.now(UTC)
         with writes.bookkeeping(self.engine) as conn:
             self.leases.give_back(conn, finished)
@@ -273,9 +274,9 @@ class Syncer:
                         self._prepare(account, since, until, stored.get(account.name), blocked.get(account.name))
                     )
                 except AccountBlocked as exc:
-                    ended[account.name] = ("skipped", exc)
+                    ended[account.name] = (RunStatus.SKIPPED, exc)
                 except TrackerError as exc:
-                    ended[account.name] = ("failed", exc)
+                    ended[account.name] = (RunStatus.FAILED, exc)
             self.leases.give_back(conn, list(ended))
             ids = writes.start_account_runs(
                 conn, run_id, [(j.account.name, j.plan.window.since, j.plan.window.until) for j in jobs]
@@ -287,7 +288,7 @@ class Syncer:
             outcome.since, outcome.until = job.plan.window.since, job.plan.window.until
         for account in chunk:
             if account.name in refused:
-                ended[account.name] = ("skipped", refused[account.name])
+                ended[account.name] = (RunStatus.SKIPPED, refused[account.name])
             if account.name in ended:
                 outcome = outcomes[account.name]
                 outcome.status, error = ended[account.name]
@@ -382,17 +383,17 @@ class Syncer:
         try:
             fetched = future.result()
         except SyncInterrupted as exc:
-            self._fail(job, outcome, "interrupted", describe_error(exc, job.redactor))
+            self._fail(job, outcome, RunStatus.INTERRUPTED, describe_error(exc, job.redactor))
             return
         except QuotaExhausted as exc:
             message = describe_error(exc, job.redactor)
             if exc.until is not None:
                 writes.block_account(self.engine, run_id, job.account.name, exc.until, message)
-            self._fail(job, outcome, "failed", message)
+            self._fail(job, outcome, RunStatus.FAILED, message)
             return
         except BaseException as exc:
             log.debug("account %s failed", job.account.name, exc_info=True)
-            self._fail(job, outcome, "failed", describe_error(exc, job.redactor))
+            self._fail(job, outcome, RunStatus.FAILED, describe_error(exc, job.redactor))
             return
         result = writes.AccountResult(
             account=job.account.name,
@@ -412,7 +413,7 @@ class Syncer:
             last_good_day=next_cursor(job.previous_cursor, job.plan),
         )
         outcome.rows = writes.commit_account(self.engine, run_id, job.account_run_id, result)
-        outcome.status = "ok"
+        outcome.status = RunStatus.OK
         outcome.unavailable = sorted({f"{u.platform}.{u.metric}: {u.reason}" for u in fetched.unavailable})
         outcome.notices = result.notices
 
@@ -424,7 +425,7 @@ class Syncer:
         rate = gate.limits.rate(gate.plugin)
         return [f"waited {gate.waited:.0f} s in all before requests: {gate.describe(rate)}"] if rate else []
 
-    def _fail(self, job: _AccountFetch, outcome: Outcome, status: str, message: str) -> None:
+    def _fail(self, job: _AccountFetch, outcome: Outcome, status: RunStatus, message: str) -> None:
         outcome.status, outcome.message = status, message
         writes.finish_account_run(self.engine, job.account_run_id, status, message)
 

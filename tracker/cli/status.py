@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, load_config, open_engine, stdout
+from tracker.runs import RunStatus
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -72,7 +73,7 @@ def _accounts_table(status: "Status", tz: "ZoneInfo", console: "Console") -> Non
             state = f"syncing now ({a.syncing_now})"
         elif a.failing_repeatedly:
             state = f"FAILING ({a.failures_in_a_row} runs in a row)"
-        elif a.last_status == "failed":
+        elif a.last_status == RunStatus.FAILED:
             state = "FAILED"
         rows = "" if a.last_rows is None else str(a.last_rows)
         accounts.add_row(a.account, _local(a.last_run_at, tz), state, rows, a.last_error, _local(a.last_success_at, tz), _local(a.next_run, tz))

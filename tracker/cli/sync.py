@@ -18,6 +18,7 @@ from tracker.cli.common import (
     stderr,
     stdout,
 )
+from tracker.runs import RunStatus
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,7 +66,7 @@ def summary(result: "SyncResult") -> "Table":
         message = o.message or "; ".join(
             [f"missing {u}" for u in o.unavailable] + ([f"{len(o.notices)} notice(s) below"] if o.notices else [])
         )
-        status = {"ok": "[green]ok[/]", "failed": "[bold red]FAILED[/]"}.get(o.status, o.status)
+        status = {RunStatus.OK: "[green]ok[/]", RunStatus.FAILED: "[bold red]FAILED[/]"}.get(o.status, o.status)
         table.add_row(o.account, o.plugin, days, str(o.rows), status, message)
     return table
 

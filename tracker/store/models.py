@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from tracker.runs import RunStatus
+
 
 class Account(SQLModel, table=True):
     """A configured source as last synced; options hold `${ENV}` references, never secrets."""
@@ -44,7 +46,7 @@ class SyncRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     started_at: datetime
     finished_at: datetime | None = None
-    status: str = "running"  # running | ok | failed | interrupted
+    status: str = RunStatus.RUNNING
     trigger: str = "manual"
 
 
@@ -60,7 +62,7 @@ class AccountRun(SQLModel, table=True):
     until: date
     started_at: datetime
     finished_at: datetime | None = None
-    status: str = "running"  # running | ok | failed | interrupted
+    status: str = RunStatus.RUNNING
     rows: int = 0
     error: str | None = None
     notices: str = ""

@@ -25,19 +25,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker.plugin import CareItem, Conversion, PostStat, Sample, Unavailable
 from tracker.redact import Redactor
+from tracker.runs import RunStatus
 from tracker.store import care, posts, samples
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import (
-    ACCOUNT,
-    ACCOUNT_BLOCK,
-    ACCOUNT_RUN,
-    METRIC_STATUS,
-    AccountBlock,
-    AccountRun,
-    ConversionRecord,
-    MetricStatus,
-    SyncRun,
-)
+from tracker.store.models import ACCOUNT, ACCOUNT_BLOCK, ACCOUNT_RUN, CONVERSION, METRIC_STATUS, SYNC_RUN
 
 BATCH = 1000
 _SERIES, _DAY = attrgetter("platform", "metric"), attrgetter("day")
@@ -59,7 +50,7 @@ _BLOCKS_OF = sa.select(ACCOUNT_BLOCK.c.account, ACCOUNT_BLOCK.c.until, ACCOUNT_B
     ACCOUNT_BLOCK.c.account.in_(sa.bindparam("b_accounts", expanding=True))
 )
 _ABANDONED = sa.update(ACCOUNT_RUN).where(
-    ACCOUNT_RUN.c.account.in_(sa.bindparam("b_accounts", expanding=True)), ACCOUNT_RUN.c.status == "running"
+    ACCOUNT_RUN.c.account.in_(sa.bindparam("b_accounts", expanding=True)), ACCOUNT_RUN.c.status == RunStatus.RUNNING
 )
 
 
@@ -103,14 +94,14 @@ class AccountResult:
 
 def start_run(engine: Engine, trigger: str) -> int:
     with _write(engine) as conn, conn.begin():
-        result = conn.execute(sa.insert(SyncRun.__table__).values(started_at=now(), status="running", trigger=trigger))
+        result = conn.execute(sa.insert(SYNC_RUN).values(started_at=now(), status=RunStatus.RUNNING, trigger=trigger))
         return int(result.inserted_primary_key[0])
 
 
-def finish_run(engine: Engine, run_id: int, status: str) -> None:
+def finish_run(engine: Engine, run_id: int, status: RunStatus) -> None:
     with _write(engine) as conn, conn.begin():
         conn.execute(
-            sa.update(SyncRun.__table__).where(SyncRun.__table__.c.id == run_id).values(finished_at=now(), status=status)
+            sa.update(SYNC_RUN).where(SYNC_RUN.c.id == run_id).values(finished_at=now(), status=status)
         )
 
 
@@ -126,7 +117,7 @@ def start_account_runs(conn: Connection, run_id: int, windows: list[tuple[str, d
     started = now()
     rows = [
         {"run_id": run_id, "account": account, "since": since, "until": until, "started_at": started,
-         "status": "running", "rows": 0}
+         "status": RunStatus.RUNNING, "rows": 0}
         for account, since, until in windows
     ]
     if len(rows) == 1:
@@ -142,8 +133,8 @@ def bookkeeping(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def finish_account_run(engine: Engine, account_run_id: int, status: str, error: str | None = None) -> None:
-    table = AccountRun.__table__
+def finish_account_run(engine: Engine, account_run_id: int, status: RunStatus, error: str | None = None) -> None:
+    table = ACCOUNT_RUN
     with _write(engine) as conn, conn.begin():
         conn.execute(
             sa.update(table)
@@ -163,7 +154,7 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
         _save_statuses(conn, run_id, result)
         conn.execute(
             _RUN_UPDATE,
-            {"b_id": account_run_id, "finished_at": now(), "status": "ok", "rows": written, "error": None,
+            {"b_id": account_run_id, "finished_at": now(), "status": RunStatus.OK, "rows": written, "error": None,
              "notices": "\n".join(result.notices)},
         )
     return written
@@ -227,7 +218,7 @@ def _save_conversions(conn: Connection, run_id: int, account: str, conversions: 
     """
     if not conversions:
         return 0
-    table = ConversionRecord.__table__
+    table = CONVERSION
     stmt = _insert(conn, table)
     keep = {"account", "id", "withdrawn", "recorded_at"}
     stmt = stmt.on_conflict_do_update(
@@ -278,7 +269,7 @@ def _remove_absent(conn: Connection, run_id: int, account: str, export: str, fir
     Records outside the span (an export of the last 30 days says nothing about older ones) and records that
     another export holds now (their ref names it) are untouched.
     """
-    table = ConversionRecord.__table__
+    table = CONVERSION
     prefix = export + " "
     absent = sa.and_(
         table.c.account == account,
@@ -295,7 +286,7 @@ def _remove_absent(conn: Connection, run_id: int, account: str, export: str, fir
 
 def _record_days(conn: Connection, account: str, ids: list[str]) -> set[tuple[str, date]]:
     """Where these records were before this write, in case a re-import moved one."""
-    table = ConversionRecord.__table__
+    table = CONVERSION
     found: set[tuple[str, date]] = set()
     for start in range(0, len(ids), BATCH):
         query = sa.select(table.c.platform, table.c.day).where(
@@ -312,7 +303,7 @@ def recompute_conversion_samples(conn: Connection, run_id: int, account: str, da
     is unknown, and a sum of the known amounts would be too small. The account's revenue status per platform
     says which orders lack an amount, so the report can say missing instead of a number.
     """
-    table = ConversionRecord.__table__
+    table = CONVERSION
     rows: list[tuple[str, str, date, float]] = []
     for platform, day in sorted(days):
         counted = sa.func.sum(sa.case((table.c.amount < 0, 0), else_=1))  # a refund (negative) is no new order
@@ -345,7 +336,7 @@ def _refresh_unknown_revenue(conn: Connection, run_id: int, account: str, platfo
 
     A status the plugin reports in the same commit (its own Unavailable) is written after this and wins.
     """
-    records, statuses = ConversionRecord.__table__, MetricStatus.__table__
+    records, statuses = CONVERSION, METRIC_STATUS
     for platform in sorted(platforms):
         row = conn.execute(
             sa.select(sa.func.count(), sa.func.min(records.c.day), sa.func.max(records.c.day), sa.func.min(records.c.ref))
@@ -372,7 +363,7 @@ def _refresh_unknown_revenue(conn: Connection, run_id: int, account: str, platfo
 
 def withdraw_conversion(engine: Engine, account: str, record_id: str, trigger: str = "log undo") -> bool:
     """Mark a record withdrawn (kept, not deleted) and recompute its day; False if unknown or already withdrawn."""
-    table = ConversionRecord.__table__
+    table = CONVERSION
     run_id = start_run(engine, trigger)
     try:
         with _write(engine) as conn, conn.begin():
@@ -387,9 +378,9 @@ def withdraw_conversion(engine: Engine, account: str, record_id: str, trigger: s
                 )
                 recompute_conversion_samples(conn, run_id, account, {(row.platform, row.day)})
     except BaseException:
-        finish_run(engine, run_id, "failed")
+        finish_run(engine, run_id, RunStatus.FAILED)
         raise
-    finish_run(engine, run_id, "ok")
+    finish_run(engine, run_id, RunStatus.OK)
     return row is not None and not row.withdrawn
 
 
@@ -428,7 +419,7 @@ def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None
     samples of other days says it is still missing: both keep the status and its `since`. Plugins therefore
     yield `Unavailable` on every run that learns the metric is still missing, and no sample for it.
     """
-    table = MetricStatus.__table__
+    table = METRIC_STATUS
     recorded = {(r.platform, r.metric) for r in conn.execute(_STATUSES_OF, {"b_account": result.account})}
     if recorded:  # usually none: one read instead of a delete per metric, and no pass over the samples
         mine = table.c.account == result.account
@@ -459,7 +450,7 @@ def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None
 
 def block_account(engine: Engine, run_id: int, account: str, until: datetime, reason: str) -> None:
     """Remember that the account's quota is spent until `until`."""
-    table = AccountBlock.__table__
+    table = ACCOUNT_BLOCK
     row = {"account": account, "until": until, "reason": reason, "run_id": run_id}
     with _write(engine) as conn, conn.begin():
         stmt = _insert(conn, table)
@@ -499,20 +490,20 @@ def close_abandoned_account_runs(conn: Connection, accounts: list[str]) -> int:
         return 0
     result = conn.execute(
         _ABANDONED,
-        {"b_accounts": accounts, "status": "interrupted", "finished_at": now(),
+        {"b_accounts": accounts, "status": RunStatus.INTERRUPTED, "finished_at": now(),
          "error": "the process ended before this run finished"},
     )
     return int(result.rowcount or 0)
 
 
-def close_run(engine: Engine, run_id: int, status: str, error: str) -> list[str]:
+def close_run(engine: Engine, run_id: int, status: RunStatus, error: str) -> list[str]:
     """Close a run that cannot finish normally, with its account runs still `running`; returns those accounts.
 
     For a run that ends in an exception (a full disk) or a process that exits without waiting for a stuck
     fetch: the runs say what happened instead of staying `running` forever.
     """
-    runs, accounts = SyncRun.__table__, AccountRun.__table__
-    unfinished = sa.and_(accounts.c.run_id == run_id, accounts.c.status == "running")
+    runs, accounts = SYNC_RUN, ACCOUNT_RUN
+    unfinished = sa.and_(accounts.c.run_id == run_id, accounts.c.status == RunStatus.RUNNING)
     with _write(engine) as conn, conn.begin():
         names = [row.account for row in conn.execute(sa.select(accounts.c.account).where(unfinished))]
         conn.execute(sa.update(accounts).where(unfinished).values(status=status, finished_at=now(), error=error))
@@ -527,12 +518,12 @@ def close_abandoned_sync_runs(engine: Engine, current_run_id: int) -> int:
     the account's lease: a run closes once none of its accounts is being fetched. A live run of another
     process caught between recording itself and its accounts is corrected by its own `finish_run`.
     """
-    runs, accounts = SyncRun.__table__, AccountRun.__table__
-    busy = sa.select(accounts.c.id).where(accounts.c.run_id == runs.c.id, accounts.c.status == "running").exists()
+    runs, accounts = SYNC_RUN, ACCOUNT_RUN
+    busy = sa.select(accounts.c.id).where(accounts.c.run_id == runs.c.id, accounts.c.status == RunStatus.RUNNING).exists()
     with _write(engine) as conn, conn.begin():
         result = conn.execute(
             sa.update(runs)
-            .where(runs.c.status == "running", runs.c.id != current_run_id, ~busy)
-            .values(status="interrupted", finished_at=now())
+            .where(runs.c.status == RunStatus.RUNNING, runs.c.id != current_run_id, ~busy)
+            .values(status=RunStatus.INTERRUPTED, finished_at=now())
         )
     return int(result.rowcount or 0)
