@@ -317,10 +317,10 @@ def _row(
 
     if layout.metric is None or layout.value is None:
         found = {}
-        for j, metric in layout.metrics.items():
+        for j, column_metric in layout.metrics.items():
             value = parse_count(cell(j), text(header[j]), reading.decimal_comma)
             if value is not None:
-                found[metric] = value
+                found[column_metric] = value
         return found
     name = text(cell(layout.metric))
     if not name:

@@ -128,8 +128,9 @@ def query(http: HttpSession, opts: PlausibleOptions, body: dict[str, Any]) -> It
         yield from rows
         offset += len(rows)
         total = (answer.get_object(data, "meta") or {}).get("total_rows")
-        known = isinstance(total, (int, float)) and not isinstance(total, bool) and math.isfinite(total)
-        if not rows or (offset >= total if known else len(rows) < PAGE_SIZE):
+        if not isinstance(total, (int, float)) or isinstance(total, bool) or not math.isfinite(total):
+            total = None
+        if not rows or (offset >= total if total is not None else len(rows) < PAGE_SIZE):
             return  # without total_rows (not echoed), only a short page says it was the last
 
 

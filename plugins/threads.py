@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -202,8 +203,8 @@ def _user_day(
             for point_day, value in points(checked_entry(answer, entry)):
                 if window.since <= point_day <= window.until:
                     out.append(_sample(SERIES[name], point_day, value, window))
-        elif name in TOTALS and (value := _total(answer, entry)) is not None:
-            out.append(_sample(TOTALS[name], day, value, window))
+        elif name in TOTALS and (total := _total(answer, entry)) is not None:
+            out.append(_sample(TOTALS[name], day, total, window))
     return out
 
 
@@ -219,7 +220,7 @@ def _user_insights(graph: ThreadsGraph, opts: ThreadsOptions, window: Window) ->
     asked = list(USER_METRICS)
     found: dict[tuple[str, date], Sample] = {}
     for day in days:
-        samples, refused, gone = _ask(asked, USER_METRICS, lambda m, d=day: _user_day(graph, opts, m, d, window))
+        samples, refused, gone = _ask(asked, USER_METRICS, partial(_user_day, graph, opts, day=day, window=window))
         yield from gone
         asked = [m for m in asked if m not in refused]
         for sample in samples:  # the call that asked for a day wins over a neighbour's stray point
@@ -331,8 +332,7 @@ def _posts(graph: ThreadsGraph, opts: ThreadsOptions, window: Window) -> Iterato
             if not asked:
                 break
             try:
-                samples, refused, gone = _ask(asked, POST_METRICS,
-                                              lambda m, p=post, d=day: _post_insights(graph, p, m, d))
+                samples, refused, gone = _ask(asked, POST_METRICS, partial(_post_insights, graph, post, day=day))
             except NothingServed:
                 silent += 1  # its day's views stay missing; the next runs ask again
                 continue

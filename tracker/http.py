@@ -222,6 +222,11 @@ class Connections:
         self.pool.clear()
 
 
+def _text(url: str | bytes | None) -> str:
+    """A request's URL as text: requests accepts it as bytes too."""
+    return url.decode() if isinstance(url, bytes) else url or ""
+
+
 def _origin(url: str) -> str:
     try:
         parts = urlsplit(url)
@@ -301,10 +306,10 @@ class HttpSession(requests.Session):
         if self.connections is None or not self.trust_env:
             return super().prepare_request(request)
         if not request.auth and not self.auth:
-            request.auth = self.connections.netrc(request.url)
+            request.auth = self.connections.netrc(_text(request.url))
         return self._untrusting(lambda: super(HttpSession, self).prepare_request(request))
 
-    def merge_environment_settings(  # type: ignore[override]
+    def merge_environment_settings(
         self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> dict[str, Any]:
         """requests' own, with the proxy variables read once per host and run instead of once per request."""
@@ -327,7 +332,7 @@ class HttpSession(requests.Session):
         finally:
             self.trust_env = True
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Wait for the gate; learn the credentials each request carries, so an answer echoing them can be scrubbed."""
         self.pacing.wait(request.url or "")
         for name, value in request.headers.items():

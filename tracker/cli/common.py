@@ -66,7 +66,7 @@ def on_stop_signals(handler: Callable[[int, Any], Any]) -> Iterator[None]:
 
     Only the main thread may set handlers; elsewhere (a test runner's thread) the block runs without.
     """
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, handler)

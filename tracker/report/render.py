@@ -74,7 +74,7 @@ def _change(value: float | None) -> str:
 def _pct_change(now: float | None, before: float | None) -> str:
     if now is None or before in (None, 0):
         return ""
-    return f" ({(now - before) / before * 100:+.0f}%)"  # type: ignore[operator]
+    return f" ({(now - before) / before * 100:+.0f}%)"
 
 
 @dataclass(frozen=True)
