@@ -187,8 +187,9 @@ def hand_report_sql(counters: tuple[str, ...], gauges: tuple[str, ...]) -> str:
     """One statement computing what the report shows for counters and gauges, written for the current schema.
 
     Counters: summed per series over the period and the one before, one (series id, day) range per
-    counter series (grouping by series id follows the scan, no sort), then per platform. Gauges: each series' last value on or before the end and on or before the day before
-    the start, one primary-key seek each. Days are day numbers (days since 1970-01-01), as stored.
+    counter series (grouping by series id follows the scan, no sort), then per platform. Gauges: each series' last
+    value on or before the end and on or before the day before the start, one primary-key seek each. Days are day
+    numbers (days since 1970-01-01), as stored.
     """
     counter_list = ", ".join(f"'{m}'" for m in counters)
     gauge_list = ", ".join(f"'{m}'" for m in gauges)

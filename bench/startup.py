@@ -96,7 +96,9 @@ def figures(run: Run) -> list[Figure]:
         missing = run.opts.workdir / "missing" / "tracker.db"
         config = write_config(run.opts.workdir / "missing.toml", f"sqlite:///{missing}", {})
         remove_first = ["sh", "-c", 'rm -rf "$0"; exec "$@"', str(missing.parent), *tracker_command(), "report"]
-        cases.append(("tracker report, no database file", remove_first, [*bare, "report"], clean_env(TRACKER_CONFIG=str(config))))
+        cases.append(
+            ("tracker report, no database file", remove_first, [*bare, "report"], clean_env(TRACKER_CONFIG=str(config)))
+        )
     result = []
     for label, ours_cmd, base_cmd, case_env in cases:
         run.log(f"start-up: {label}, {runs} runs each")

@@ -57,7 +57,10 @@ _ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "referrer": ("_wc_order_attribution_referrer", "referrer"),
     },
     "generic": {
-        "id": ("order id", "order_id", "order number", "order_number", "order #", "order no", "order", "id", "reference", "bestellnummer"),
+        "id": (
+            "order id", "order_id", "order number", "order_number", "order #", "order no", "order", "id", "reference",
+            "bestellnummer",
+        ),
         "date": ("date", "order date", "created at", "created", "datum", "timestamp", "time", "day"),
         "currency": ("currency", "währung", "devise"),
         "status": ("status", "order status", "financial status"),

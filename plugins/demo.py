@@ -94,7 +94,9 @@ def followers(seed: int, platform: str, day: date) -> int:
     p = PROFILES[platform]
     total, d = p.followers_start, EPOCH
     while d <= day:
-        total += _count(seed, platform, "followers_gained", d, p.gained) - _count(seed, platform, "followers_lost", d, p.lost)
+        total += _count(seed, platform, "followers_gained", d, p.gained) - _count(
+            seed, platform, "followers_lost", d, p.lost
+        )
         d += timedelta(days=1)
     return total
 
@@ -120,8 +122,16 @@ def day_samples(seed: int, platform: str, day: date, provisional: bool) -> list[
         visits = _count(seed, platform, "visits", day, p.visits)
         leads = _successes(seed, platform, "leads", day, visits, p.lead_chance)
         orders = _successes(seed, platform, "orders", day, visits, p.order_chance)
-        revenue = round(sum(p.basket * (0.5 + _rng(seed, platform, f"basket{i}", day).random()) for i in range(orders)), 2)
-        out += [s("visits", visits), s("leads", leads), s("orders", orders), s("conversions", leads + orders), s("revenue", revenue)]
+        revenue = round(
+            sum(p.basket * (0.5 + _rng(seed, platform, f"basket{i}", day).random()) for i in range(orders)), 2
+        )
+        out += [
+            s("visits", visits),
+            s("leads", leads),
+            s("orders", orders),
+            s("conversions", leads + orders),
+            s("revenue", revenue),
+        ]
     return out
 
 
@@ -176,7 +186,11 @@ def fetch(
         yield page
         if PROFILES[platform].questions:
             yield [item for day in window.days() for item in day_care(opts.seed, platform, day, window)]
-    yield [s for day in window.days() for s in day_samples(opts.seed, "direct", day, window.is_provisional(day, PROVISIONAL_DAYS))]
+    yield [
+        s
+        for day in window.days()
+        for s in day_samples(opts.seed, "direct", day, window.is_provisional(day, PROVISIONAL_DAYS))
+    ]
     yield State({"last_until": window.until.isoformat(), "runs": int(state.get("runs", 0)) + 1})
 
 

@@ -45,7 +45,11 @@ def kiosk_fetch(opts, window, http, state):
 
 
 KIOSK = Plugin(
-    name="kiosk", platforms=("*",), fetch=kiosk_fetch, options=KioskOptions, conversion_source=ConversionSource.FIRST_PARTY
+    name="kiosk",
+    platforms=("*",),
+    fetch=kiosk_fetch,
+    options=KioskOptions,
+    conversion_source=ConversionSource.FIRST_PARTY,
 )
 ACCOUNTS = {
     "bakery": {"plugin": "kiosk", "platform": "xing", "initial_days": 3},
@@ -139,8 +143,21 @@ def run_on_a_terminal(config, answer):
     try:
         os.write(controller, f"{answer}\n".encode())
         return subprocess.run(
-            [sys.executable, "-c", "from tracker.cli.main import run; run()", "accounts", "forget", "bakery", "--config", str(config)],
-            stdin=terminal, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "160"},
+            [
+                sys.executable,
+                "-c",
+                "from tracker.cli.main import run; run()",
+                "accounts",
+                "forget",
+                "bakery",
+                "--config",
+                str(config),
+            ],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "160"},
         )
     finally:
         os.close(terminal)

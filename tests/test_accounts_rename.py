@@ -29,7 +29,9 @@ KIOSK = '''
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
 
-from tracker.plugin import CareItem, Conversion, ConversionSource, Plugin, PostStat, Sample, Secret, State, Unavailable, option
+from tracker.plugin import (
+    CareItem, Conversion, ConversionSource, Plugin, PostStat, Sample, Secret, State, Unavailable, option,
+)
 
 
 @dataclass(frozen=True)

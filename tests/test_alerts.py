@@ -63,7 +63,10 @@ def store(engine, account, samples=(), *, source="none", state=None, unavailable
 
 def finished_at(engine, account_run, when):
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE account_run SET finished_at = :t WHERE id = :id"), {"t": when.replace(tzinfo=None), "id": account_run})
+        conn.execute(
+            sa.text("UPDATE account_run SET finished_at = :t WHERE id = :id"),
+            {"t": when.replace(tzinfo=None), "id": account_run},
+        )
 
 
 def of_kind(cfg, engine, kind):
@@ -103,7 +106,9 @@ def test_one_conversion_on_the_first_of_the_fourteen_days_does_not_fire(make_con
 def test_zero_conversions_with_likes_but_no_visits_fires(make_config, engine):
     store(engine, "web", series("instagram", "conversions", flat(ZERO_FIRST, YESTERDAY, 0)), source="analytics")
     store(engine, "page", series("instagram", "likes", flat(ZERO_FIRST, YESTERDAY, 20)))
-    found = of_kind(make_config({"web": {"plugin": "demo"}, "page": {"plugin": "demo"}}), engine, alerts.Kind.ZERO_CONVERSIONS)
+    found = of_kind(
+        make_config({"web": {"plugin": "demo"}, "page": {"plugin": "demo"}}), engine, alerts.Kind.ZERO_CONVERSIONS
+    )
     assert [a.message for a in found] == ["instagram: no conversions in 14 days despite 280 interactions"]
 
 
@@ -136,7 +141,9 @@ def trend_case(engine, *, likes_now, conversions_now, followers=None):
 
 
 def trend_config(make_config):
-    return make_config({"page": {"plugin": "demo"}, "web": {"plugin": "demo"}}, alerts={"trend_days": 7, "trend_percent": 10})
+    return make_config(
+        {"page": {"plugin": "demo"}, "web": {"plugin": "demo"}}, alerts={"trend_days": 7, "trend_percent": 10}
+    )
 
 
 def test_likes_up_ten_percent_while_conversions_fall_ten_percent_or_more_fires(make_config, engine):
@@ -176,11 +183,18 @@ def rate_case(engine, *, visits_per_day, conversions_now):
     visits = {**flat(BASE_FIRST, BASE_LAST, 10), **flat(CUR_FIRST, YESTERDAY, visits_per_day)}
     conversions = {**flat(BASE_FIRST, BASE_LAST, 1), **flat(CUR_FIRST, YESTERDAY, 0)}
     conversions[YESTERDAY] = conversions_now
-    store(engine, "web", series("facebook", "visits", visits) + series("facebook", "conversions", conversions), source="analytics")
+    store(
+        engine,
+        "web",
+        series("facebook", "visits", visits) + series("facebook", "conversions", conversions),
+        source="analytics",
+    )
 
 
 def rate_config(make_config):
-    return make_config({"web": {"plugin": "demo"}}, alerts={"trend_days": 7, "baseline_days": 28, "rate_drop_percent": 30})
+    return make_config(
+        {"web": {"plugin": "demo"}}, alerts={"trend_days": 7, "baseline_days": 28, "rate_drop_percent": 30}
+    )
 
 
 def test_a_rate_more_than_thirty_percent_below_the_baseline_fires(make_config, engine):
@@ -217,7 +231,9 @@ def test_a_sync_just_under_two_days_old_does_not_fire(make_config, engine):
 
 def test_an_account_that_only_ever_failed_fires_and_one_never_tried_does_not(make_config, engine):
     store(engine, "broken", status="failed")
-    found = of_kind(make_config({"broken": {"plugin": "demo"}, "new": {"plugin": "demo"}}), engine, alerts.Kind.SYNC_STALE)
+    found = of_kind(
+        make_config({"broken": {"plugin": "demo"}, "new": {"plugin": "demo"}}), engine, alerts.Kind.SYNC_STALE
+    )
     assert [(a.account, a.message) for a in found] == [("broken", "broken: has never synced successfully")]
 
 
@@ -263,7 +279,8 @@ def test_a_disabled_account_raises_no_operational_alerts(make_config, engine):
 def write_config(tmp_path, db_url, extra=""):
     path = tmp_path / "config.toml"
     path.write_text(
-        f'database = "{db_url.removeprefix("sqlite:///")}"\ntimezone = "UTC"\n{extra}\n[accounts.page]\nplugin = "demo"\n',
+        f'database = "{db_url.removeprefix("sqlite:///")}"\ntimezone = "UTC"\n{extra}\n'
+        '[accounts.page]\nplugin = "demo"\n',
         encoding="utf-8",
     )
     return path
@@ -308,18 +325,27 @@ def test_alerts_are_posted_to_the_webhook_as_json(cli, tmp_path, db_url, engine,
     store(engine, "page", unavailable=[Unavailable("facebook", "impressions", "retired")])
     httpserver.expect_request("/hooks/T0K3N", method="POST").respond_with_data("ok")
     monkeypatch.setenv("ALERT_HOOK", httpserver.url_for("/hooks/T0K3N"))
-    result = invoke(cli, "alerts", "--config", str(write_config(tmp_path, db_url, '[alerts]\nwebhook_url = "${ALERT_HOOK}"\n')))
+    result = invoke(
+        cli, "alerts", "--config", str(write_config(tmp_path, db_url, '[alerts]\nwebhook_url = "${ALERT_HOOK}"\n'))
+    )
     assert result.exit_code == 1
     [(request, _)] = httpserver.log
     body = request.get_json()
     assert [a["kind"] for a in body["alerts"]] == ["metric_retired"] and "generated_at" in body
 
 
-def test_a_failing_webhook_exits_2_without_showing_its_secret_path(cli, tmp_path, db_url, engine, httpserver, monkeypatch):
+def test_a_failing_webhook_exits_2_without_showing_its_secret_path(
+    cli, tmp_path, db_url, engine, httpserver, monkeypatch
+):
     store(engine, "page", unavailable=[Unavailable("facebook", "impressions", "retired")])
     httpserver.expect_request("/hooks/T0K3N", method="POST").respond_with_data("no", status=404)
     monkeypatch.setenv("ALERT_HOOK", httpserver.url_for("/hooks/T0K3N"))
-    result = invoke(cli, "alerts", "--config", str(write_config(tmp_path, db_url, '[alerts]\nwebhook_url = "${ALERT_HOOK}"\n')))
+    result = invoke(
+        cli, "alerts", "--config", str(write_config(tmp_path, db_url, '[alerts]\nwebhook_url = "${ALERT_HOOK}"\n'))
+    )
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"error: alerts webhook at http://{httpserver.host}:{httpserver.port}: answered HTTP 404"
+    assert (
+        result.stderr.strip()
+        == f"error: alerts webhook at http://{httpserver.host}:{httpserver.port}: answered HTTP 404"
+    )
     assert "T0K3N" not in result.output

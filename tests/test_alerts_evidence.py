@@ -96,7 +96,9 @@ def test_zero_conversions_with_30_visits_fires(make_config, engine):
 
 def test_zero_conversions_min_activity_is_read_from_the_config(make_config, engine):
     quiet_platform(engine, visits_per_day=5)  # 70 visits
-    assert of_kind(zero_config(make_config, zero_conversions_min_activity=71), engine, alerts.Kind.ZERO_CONVERSIONS) == []
+    assert (
+        of_kind(zero_config(make_config, zero_conversions_min_activity=71), engine, alerts.Kind.ZERO_CONVERSIONS) == []
+    )
 
 
 def test_an_absent_visits_figure_is_not_called_zero_visits(make_config, engine):
@@ -152,7 +154,9 @@ def trend(engine, *, likes_from=PREV_FIRST, likes_before=10, followers=None):
 
 
 def trend_config(make_config):
-    return make_config({"page": {"plugin": "demo"}, "web": {"plugin": "demo"}}, alerts={"trend_days": 7, "trend_percent": 10})
+    return make_config(
+        {"page": {"plugin": "demo"}, "web": {"plugin": "demo"}}, alerts={"trend_days": 7, "trend_percent": 10}
+    )
 
 
 def test_likes_synced_from_one_day_into_the_previous_period_say_nothing(make_config, engine):
@@ -164,7 +168,9 @@ def test_likes_synced_from_one_day_into_the_previous_period_say_nothing(make_con
 def test_likes_synced_from_the_previous_periods_first_day_fire_with_their_figures(make_config, engine):
     trend(engine, likes_from=PREV_FIRST)
     [found] = of_kind(trend_config(make_config), engine, alerts.Kind.VANITY_UP_CONVERSIONS_DOWN)
-    assert found.message == "facebook: interactions 70 -> 77 while conversions fell 14 -> 12 (last 7 days vs the 7 before)"
+    assert (
+        found.message == "facebook: interactions 70 -> 77 while conversions fell 14 -> 12 (last 7 days vs the 7 before)"
+    )
     assert figures(found) == {
         "period_start": "2026-11-20",
         "period_end": "2026-11-26",
@@ -204,11 +210,18 @@ def rate(engine, baseline_visits: dict, baseline_conversions: dict):
     """Now: 10 visits a day and no conversion (0 %); the baseline as given."""
     visits = {**baseline_visits, **flat(CUR_FIRST, YESTERDAY, 10)}
     conversions = {**baseline_conversions, **flat(CUR_FIRST, YESTERDAY, 0)}
-    store(engine, "web", series("facebook", "visits", visits) + series("facebook", "conversions", conversions), source="analytics")
+    store(
+        engine,
+        "web",
+        series("facebook", "visits", visits) + series("facebook", "conversions", conversions),
+        source="analytics",
+    )
 
 
 def rate_config(make_config):
-    return make_config({"web": {"plugin": "demo"}}, alerts={"trend_days": 7, "baseline_days": 28, "rate_drop_percent": 30})
+    return make_config(
+        {"web": {"plugin": "demo"}}, alerts={"trend_days": 7, "baseline_days": 28, "rate_drop_percent": 30}
+    )
 
 
 def test_a_baseline_of_one_day_is_no_baseline(make_config, engine):
@@ -274,7 +287,10 @@ def test_a_baseline_of_30_visits_fires(make_config, engine):
 @pytest.mark.parametrize(
     ("alerts_table", "problem"),
     [
-        ({"zero_conversions_min_activity": 0}, "alerts.zero_conversions_min_activity: must be a whole number >= 1, not 0"),
+        (
+            {"zero_conversions_min_activity": 0},
+            "alerts.zero_conversions_min_activity: must be a whole number >= 1, not 0",
+        ),
         ({"trend_days": 28, "baseline_days": 14}, "alerts.baseline_days: must be at least trend_days (28), not 14"),
     ],
     ids=["min-activity-zero", "baseline-shorter-than-trend"],

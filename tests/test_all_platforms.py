@@ -112,7 +112,8 @@ def seed(new_server: Callable[[], HTTPServer], today: date) -> tuple[FakeLinkedI
         "ig": {"plugin": "instagram", "user_id": IG_USER, "token": "${IG_TOKEN}", "base_url": url["graph"]},
         "li": {"plugin": "linkedin", "organization_id": linkedin.organization_id, "token": "${LI_TOKEN}",
                "base_url": url["linkedin"]},
-        "tw": {"plugin": "x", "username": x.username, "token": "${X_TOKEN}", "base_url": url["x"], "post_metrics": True},
+        "tw": {"plugin": "x", "username": x.username, "token": "${X_TOKEN}", "base_url": url["x"],
+               "post_metrics": True},
         "yt": {"plugin": "youtube", "channel_id": CHANNEL_ID, "api_key": "${YT_KEY}", "token": "${YT_TOKEN}",
                "base_url": url["youtube"], "analytics_base_url": url["youtube"]},
         "masto": {"plugin": "mastodon", "instance": url["mastodon"], "acct": mastodon.acct, "token": "${MASTO_TOKEN}"},
@@ -147,11 +148,18 @@ def expected_days(linkedin: FakeLinkedIn, today: date) -> dict[tuple[str, str, d
         "linkedin.engagement_rate": s["engagement"]}.items()})
     want[("li", "followers", today)] = 1873
     want.update({("yt", metric, d): val(k, d) for k, metric in enumerate(YOUTUBE.values(), 1)})
-    want.update({("yt", "followers", today): 2340, ("yt", "posts_total", today): 87,  # 2,345 rounded as YouTube shows it
-                 ("yt", "youtube.views_total", today): 184223})
+    want.update(
+        {
+            ("yt", "followers", today): 2340,
+            ("yt", "posts_total", today): 87,  # 2,345 rounded as YouTube shows it
+            ("yt", "youtube.views_total", today): 184223,
+        }
+    )
     on_d = [2, 5 + 7, 1 + 2, 2 + 0, 1 + 0]  # the two posts of D, the 00:30 one included
     for account, snapshot in {"tw": (1843, 212, 967), "masto": (418, 97, 356), "sky": (612, 140, 233)}.items():
-        want.update({(account, m, today): v for m, v in zip(("followers", "following", "posts_total"), snapshot, strict=True)})
+        want.update(
+            {(account, m, today): v for m, v in zip(("followers", "following", "posts_total"), snapshot, strict=True)}
+        )
         want.update({(account, m, d): v for m, v in zip(PER_POST, on_d, strict=True)})
         want[(account, "posts", d - timedelta(days=1))] = 0  # the 00:30 post is not on the UTC day
     want[("tw", "x.listed_count", today)] = 14
@@ -194,9 +202,11 @@ def test_sync_of_seven_platforms_stores_each_metric_on_its_day_and_report_shows_
 
     assert reported.exit_code == 0, reported.output
     report = json.loads(reported.stdout)
-    assert report["period"] == {"start": (today - timedelta(days=PERIOD - 1)).isoformat(), "end": today.isoformat(),
-                                "days": PERIOD, "previous_start": (today - timedelta(days=2 * PERIOD - 1)).isoformat(),
-                                "previous_end": (today - timedelta(days=PERIOD)).isoformat(), "days_without_data_yet": 0}
+    assert report["period"] == {
+        "start": (today - timedelta(days=PERIOD - 1)).isoformat(), "end": today.isoformat(), "days": PERIOD,
+        "previous_start": (today - timedelta(days=2 * PERIOD - 1)).isoformat(),
+        "previous_end": (today - timedelta(days=PERIOD)).isoformat(), "days_without_data_yet": 0,
+    }
     rows = {r["platform"]: r for r in report["platforms"]}
     assert sorted(rows) == ["bluesky", "facebook", "instagram", "linkedin", "mastodon", "x", "youtube"]
     period = days(today - timedelta(days=PERIOD - 1), today)

@@ -117,13 +117,17 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 def heavy_modules_after(code: str) -> list[str]:
     """The heavy libraries (HEAVY) that a fresh interpreter holds after running `code`."""
     probe = f"import sys\n{code}\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"COLUMNS": "80", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"COLUMNS": "80", "PATH": ""}
+    )
     return ast.literal_eval(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.subprocess
 def test_help_loads_no_database_http_scheduler_or_plugin() -> None:
-    code = "from tracker.cli.main import app\ntry:\n    app(['--help'], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    code = (
+        "from tracker.cli.main import app\ntry:\n    app(['--help'], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    )
     assert heavy_modules_after(code) == []
 
 
@@ -137,7 +141,8 @@ def test_loading_the_config_loads_no_database_http_scheduler_or_plugin(tmp_path:
     """Every command loads the config first: what it imports, every command pays for."""
     config = tmp_path / "config.toml"
     config.write_text(
-        'database = "sqlite:///tracker.db"\ntimezone = "Europe/Berlin"\n\n[accounts.shop]\nplugin = "csv"\npath = "orders.csv"\n',
+        'database = "sqlite:///tracker.db"\ntimezone = "Europe/Berlin"\n\n'
+        '[accounts.shop]\nplugin = "csv"\npath = "orders.csv"\n',
         encoding="utf-8",
     )
     code = f"from pathlib import Path\nfrom tracker import config\nassert config.load(Path({str(config)!r})).accounts"

@@ -314,7 +314,9 @@ def test_a_reply_dated_before_its_post_by_the_clients_clock_counts_as_answered_a
     assert [(i.created_at, i.first_reply_at) for i in result.care] == [(berlin(23, 10), berlin(23, 10))]
 
 
-def test_care_thread_reads_zero_turns_care_off(fake: FakeBluesky, views: dict[str, Any], httpserver: HTTPServer) -> None:
+def test_care_thread_reads_zero_turns_care_off(
+    fake: FakeBluesky, views: dict[str, Any], httpserver: HTTPServer
+) -> None:
     result = fetch_once(plugin, raw(httpserver, care_thread_reads=0), window(date(2026, 11, 18), date(2026, 11, 24),
                                                                              tz="Europe/Berlin"))
     assert thread_calls(fake) == [] and result.care == []

@@ -74,7 +74,9 @@ def test_sync_twice_leaves_the_same_number_of_rows(cli, tmp_path, samples):
 
 
 def test_sync_prints_a_summary_and_exits_nonzero_when_an_account_fails(cli, tmp_path):
-    config = write_config(tmp_path, '[accounts.bakery]\nplugin = "demo"\n[accounts.gone]\nplugin = "demo"\nseed = "${UNSET_VAR}"\n')
+    config = write_config(
+        tmp_path, '[accounts.bakery]\nplugin = "demo"\n[accounts.gone]\nplugin = "demo"\nseed = "${UNSET_VAR}"\n'
+    )
     result = invoke(cli, "sync", "--config", str(config))
     assert result.exit_code == 1
     assert "bakery" in result.stdout and "FAILED" in result.stdout and "UNSET_VAR" in result.stdout
@@ -109,7 +111,9 @@ def test_broken_config_gives_one_line_and_exit_code_2_without_traceback(cli, tmp
     config = write_config(tmp_path, '[accounts.bakery]\nplugin = "demo"\nseed = "lots"\n')
     result = invoke(cli, "config", "check", "--config", str(config))
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [f"error: {config}: accounts.bakery.seed: must be a whole number, not 'lots'"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {config}: accounts.bakery.seed: must be a whole number, not 'lots'"
+    ]
     assert "Traceback" not in result.output
 
 
@@ -211,7 +215,9 @@ def test_installed_tracker_command_runs_the_demo_in_a_real_process(tmp_path, iso
     assert "facebook" in run.stdout and "brings customers" in run.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text("workers = -1\n")
-    run = subprocess.run([exe, "config", "check", "--config", str(bad)], capture_output=True, text=True, timeout=60, env=env)
+    run = subprocess.run(
+        [exe, "config", "check", "--config", str(bad)], capture_output=True, text=True, timeout=60, env=env
+    )
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: {bad}: workers: must be a whole number >= 1, not -1"
 
@@ -239,7 +245,10 @@ def test_sync_with_since_after_until_is_a_usage_error_that_records_no_run(cli, t
     config = write_config(tmp_path)
     result = invoke(cli, "sync", "--config", str(config), "--since", "2026-05-02", "--until", "2026-05-01")
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: --since 2026-05-02 is after --until 2026-05-01: give the earlier day as --since"
+    assert (
+        result.stderr.strip()
+        == "error: --since 2026-05-02 is after --until 2026-05-01: give the earlier day as --since"
+    )
     db = tmp_path / "t.db"
     if db.exists():
         with sqlite3.connect(db) as conn:
@@ -314,7 +323,8 @@ def test_a_file_that_is_not_a_database_is_one_line_naming_it_and_is_left_untouch
     result = invoke(cli, *command, "--config", str(config))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"error: {db}: file is not a database; restore it from a backup, or set `database` in the config to another file"
+        f"error: {db}: file is not a database; restore it from a backup, "
+        "or set `database` in the config to another file"
     ]
     assert db.read_bytes() == garbage
 
@@ -322,7 +332,13 @@ def test_a_file_that_is_not_a_database_is_one_line_naming_it_and_is_left_untouch
 @pytest.mark.subprocess
 def test_shell_completion_script_is_offered_for_bash():
     env = {**os.environ, "SHELL": "/bin/bash", "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    shown = subprocess.run([shutil.which("tracker") or "tracker", "--show-completion", "bash"], capture_output=True, text=True, env=env, timeout=60)
+    shown = subprocess.run(
+        [shutil.which("tracker") or "tracker", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert shown.returncode == 0 and "_tracker_completion" in shown.stdout
 
 
@@ -366,7 +382,9 @@ def test_report_refuses_a_newer_trackers_database_whose_data_is_only_in_tables_i
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE samples_of_tomorrow (value REAL)")
         conn.execute("INSERT INTO samples_of_tomorrow VALUES (12.0)")
-        conn.execute("INSERT INTO _tracker_migrations (name, applied_at) VALUES ('m900_tomorrow', '2030-01-01 00:00:00')")
+        conn.execute(
+            "INSERT INTO _tracker_migrations (name, applied_at) VALUES ('m900_tomorrow', '2030-01-01 00:00:00')"
+        )
     conn.close()
     result = invoke(cli, "report", "--config", str(config))
     assert result.exit_code == 2

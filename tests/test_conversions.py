@@ -24,7 +24,9 @@ def commit(engine, conversions, account="shop"):
 def daily(engine, account="shop"):
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT platform, metric, day, value FROM sample WHERE account = :a ORDER BY platform, day, metric"),
+            sa.text(
+                "SELECT platform, metric, day, value FROM sample WHERE account = :a ORDER BY platform, day, metric"
+            ),
             {"a": account},
         )
         return {(r.platform, r.metric, str(r.day)): r.value for r in rows}
@@ -103,7 +105,11 @@ def test_a_database_from_the_first_release_is_upgraded_with_nothing_lost(db_url)
         record.create(conn)
         first.apply(conn)
         conn.execute(record.insert().values(name=first.name, applied_at=writes.now()))
-        conn.execute(sa.text("INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-01-01', 'ok', 'manual')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-01-01', 'ok', 'manual')"
+            )
+        )
         conn.execute(sa.text("INSERT INTO sample VALUES ('page', 'facebook', 'likes', '2026-01-01', 4.0, 0, 1)"))
     engine.dispose()
     upgraded = open_engine(db_url)

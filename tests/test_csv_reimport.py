@@ -93,8 +93,15 @@ def test_a_row_deleted_from_a_file_without_order_ids_no_longer_counts(tmp_path, 
 
 def test_an_order_cancelled_at_the_shop_is_withdrawn_when_the_export_says_so(tmp_path, make_config, run_sync):
     header = "Order ID,Date,Status,Amount"
-    export = write(tmp_path / "orders.csv", [header, "1001,2026-04-10,completed,50.00", "1002,2026-04-11,completed,30.00",
-                                             "1003,2026-04-12,completed,20.00"])
+    export = write(
+        tmp_path / "orders.csv",
+        [
+            header,
+            "1001,2026-04-10,completed,50.00",
+            "1002,2026-04-11,completed,30.00",
+            "1003,2026-04-12,completed,20.00",
+        ],
+    )
     cfg = shop(tmp_path, make_config, export)
     synced(run_sync, cfg)
     write(export, [header, "1001,2026-04-10,completed,50.00", "1002,2026-04-11,cancelled,30.00",
@@ -182,7 +189,9 @@ def cli_config(tmp_path: Path, export: Path) -> Path:
 def test_log_undo_withdraws_an_order_imported_from_a_csv(cli, tmp_path, make_config, run_sync):
     export = write(tmp_path / "orders.csv", [HEADER_IDS, "1001,2026-04-10,50.00,x", "1002,2026-04-11,30.00,x"])
     config = cli_config(tmp_path, export)
-    cfg = make_config({"shop": {"plugin": "csv", "path": str(export), "currency": "EUR"}}, database=f"sqlite:///{tmp_path / 't.db'}")
+    cfg = make_config(
+        {"shop": {"plugin": "csv", "path": str(export), "currency": "EUR"}}, database=f"sqlite:///{tmp_path / 't.db'}"
+    )
     synced(run_sync, cfg)
     result = invoke(cli, "log", "undo", "1002", "--config", str(config))
     assert result.exit_code == 0, result.output
@@ -268,5 +277,7 @@ def test_a_large_export_reaches_the_core_in_pages_not_as_one_list(tmp_path):
         for n in range(rows):
             out.write(f"{n},2026-04-{1 + n % 19:02d},{n % 90 + 10}.00,Instagram\n")
     opts = make_options(csv_plugin, {"path": str(export)})
-    pages = [item for item in csv_plugin.fetch(opts, window(date(2026, 4, 1), TODAY), None, {}) if isinstance(item, list)]
+    pages = [
+        item for item in csv_plugin.fetch(opts, window(date(2026, 4, 1), TODAY), None, {}) if isinstance(item, list)
+    ]
     assert [len(p) for p in pages] == [batch, batch, 7]

@@ -81,7 +81,9 @@ def test_the_daemon_syncs_on_schedule_survives_a_failing_account_and_stops_clean
     url = f"sqlite:///{tmp_path / 't.db'}"
     engine = open_engine(url)
     run_id = writes.start_run(engine, "manual")  # slow synced a moment ago: not due for catch-up
-    writes.finish_account_run(engine, writes.start_account_run(engine, run_id, "slow", datetime.now().date(), datetime.now().date()), "ok")
+    writes.finish_account_run(
+        engine, writes.start_account_run(engine, run_id, "slow", datetime.now().date(), datetime.now().date()), "ok"
+    )
     writes.finish_run(engine, run_id, "ok")
     engine.dispose()
     start = datetime.now(UTC).replace(microsecond=0)
@@ -95,13 +97,18 @@ def test_the_daemon_syncs_on_schedule_survives_a_failing_account_and_stops_clean
         encoding="utf-8",
     )
     env = {**os.environ, "COLUMNS": "200"}
-    daemon = subprocess.Popen([exe, "schedule", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    daemon = subprocess.Popen(
+        [exe, "schedule", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         wait_for(
             "the scheduled run",
             lambda: rows(url, "SELECT id FROM sync_run WHERE \"trigger\" = 'schedule' AND status != 'running'"),
         )
-        wait_for("slow to start", lambda: rows(url, "SELECT id FROM account_run WHERE account = 'slow' AND status = 'running'"))
+        wait_for(
+            "slow to start",
+            lambda: rows(url, "SELECT id FROM account_run WHERE account = 'slow' AND status = 'running'"),
+        )
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=30)
     finally:
@@ -111,16 +118,31 @@ def test_the_daemon_syncs_on_schedule_survives_a_failing_account_and_stops_clean
     assert daemon.returncode == 0, stderr
     runs = rows(url, "SELECT \"trigger\", status FROM sync_run ORDER BY id")
     assert runs == [("manual", "ok"), ("catch-up", "failed"), ("schedule", "failed"), ("schedule", "interrupted")]
-    accounts = rows(url, "SELECT r.\"trigger\", a.account, a.status FROM account_run a JOIN sync_run r ON r.id = a.run_id ORDER BY a.id")
-    assert sorted(accounts[-3:]) == [("schedule", "bakery", "ok"), ("schedule", "broken", "failed"), ("schedule", "slow", "interrupted")]
-    assert rows(url, "SELECT COUNT(*) FROM sample WHERE account = 'slow'") == [(0,)], "an interrupted account writes nothing"
+    accounts = rows(
+        url,
+        'SELECT r."trigger", a.account, a.status FROM account_run a JOIN sync_run r ON r.id = a.run_id ORDER BY a.id',
+    )
+    assert sorted(accounts[-3:]) == [
+        ("schedule", "bakery", "ok"),
+        ("schedule", "broken", "failed"),
+        ("schedule", "slow", "interrupted"),
+    ]
+    assert rows(url, "SELECT COUNT(*) FROM sample WHERE account = 'slow'") == [(0,)], (
+        "an interrupted account writes nothing"
+    )
     assert rows(url, "SELECT COUNT(*) FROM sync_lease") == [(0,)], "every lock is given back"
     assert "account=broken status=failed" in stderr and 'message="the platform is down"' in stderr
     assert "msg=stopped" in stderr
     log_file = isolated_env / "state" / "tracker" / "log" / "tracker.log"
     assert "account=bakery status=ok" in log_file.read_text(encoding="utf-8")
 
-    shown = subprocess.run([exe, "status", "--config", str(config), "--format", "json"], capture_output=True, text=True, timeout=60, env=env)
+    shown = subprocess.run(
+        [exe, "status", "--config", str(config), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert shown.returncode == 0, shown.stderr
     accounts = {a["account"]: a for a in json.loads(shown.stdout)["accounts"]}
     assert accounts["bakery"]["last_status"] == "ok" and accounts["bakery"]["last_rows"] > 0

@@ -26,7 +26,9 @@ def sequence(*responses):
 
 
 def test_server_errors_are_retried_until_success(httpserver):
-    httpserver.expect_request("/r").respond_with_handler(sequence(Response("", 503), Response("", 502), Response("ok", 200)))
+    httpserver.expect_request("/r").respond_with_handler(
+        sequence(Response("", 503), Response("", 502), Response("ok", 200))
+    )
     response = session().get(httpserver.url_for("/r"))
     assert response.status_code == 200
     assert len(httpserver.log) == 3

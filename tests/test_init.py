@@ -96,7 +96,9 @@ def test_readme_steps_with_a_shop_export_store_only_the_users_account(cli, isola
     """init, uncomment the shop example and point it at a real export, sync: only the shop is stored."""
     day = account_today(local_timezone()) - timedelta(days=1)
     export = tmp_path / "orders.csv"
-    export.write_text(f"Order ID,Date,Amount,How did you hear about us?\n1001,{day},25.00,Instagram\n", encoding="utf-8")
+    export.write_text(
+        f"Order ID,Date,Amount,How did you hear about us?\n1001,{day},25.00,Instagram\n", encoding="utf-8"
+    )
     assert invoke(cli, "init").exit_code == 0
     path = starter_path(isolated_env)
     text = uncomment(path.read_text(encoding="utf-8"), "shop")

@@ -77,7 +77,9 @@ def test_two_syncers_on_one_database_never_write_an_account_twice(make_config, e
 def test_a_manual_sync_while_the_daemon_holds_the_account_says_skipped_and_exits_0(cli, tmp_path, engine, db_url):
     Leases(engine, holder=other_process_on(socket.gethostname(), os.getpid())).acquire("bakery")
     config = tmp_path / "config.toml"
-    config.write_text(f'database = "{db_url.removeprefix("sqlite:///")}"\ntimezone = "UTC"\n[accounts.bakery]\nplugin = "demo"\n')
+    config.write_text(
+        f'database = "{db_url.removeprefix("sqlite:///")}"\ntimezone = "UTC"\n[accounts.bakery]\nplugin = "demo"\n'
+    )
     result = cli.invoke(app, ["sync", "--config", str(config)], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert "skipped" in result.stdout and "being synced by another tracker process" in result.stdout

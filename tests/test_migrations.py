@@ -177,7 +177,9 @@ def test_integer_keyed_samples_keep_every_row_with_its_day_value_flag_and_run(tw
     assert stored(two_urls[0]) == sorted(rows)  # migrated on open: read back through the `sample` view
 
 
-def test_integer_keyed_samples_give_the_same_report_as_a_database_this_release_wrote(two_urls, monkeypatch, make_config):
+def test_integer_keyed_samples_give_the_same_report_as_a_database_this_release_wrote(
+    two_urls, monkeypatch, make_config
+):
     rows = old_samples()
     old_database(two_urls[0], monkeypatch, rows)
     new_database(two_urls[1], rows)

@@ -68,12 +68,17 @@ def test_three_likes_of_1e308_are_dropped_so_no_sum_reaches_infinity(make_config
     cfg, outcome = sync_samples(make_config, run_sync, [Sample("nums", "likes", d, 1e308) for d in days])
     assert outcome.status == "ok"
     assert rows(cfg.database, "SELECT COUNT(*) FROM sample") == [(0,)]
-    assert all("1e+308: more than 1e+12, not a plausible likes" in n for n in outcome.notices) and len(outcome.notices) == 3
+    assert (
+        all("1e+308: more than 1e+12, not a plausible likes" in n for n in outcome.notices)
+        and len(outcome.notices) == 3
+    )
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_a_non_finite_sample_is_dropped_and_the_account_still_lands(make_config, run_sync, value):
-    cfg, outcome = sync_samples(make_config, run_sync, [Sample("nums", "likes", TODAY, value), Sample("nums", "shares", TODAY, 2)])
+    cfg, outcome = sync_samples(
+        make_config, run_sync, [Sample("nums", "likes", TODAY, value), Sample("nums", "shares", TODAY, 2)]
+    )
     assert outcome.status == "ok"
     assert rows(cfg.database, "SELECT metric, value FROM sample") == [("shares", 2.0)]
     assert "not a finite number" in outcome.notices[0]
@@ -84,12 +89,18 @@ def test_revenue_may_be_negative_on_a_day_of_refunds_and_an_extra_may_be_too(mak
         Sample("nums", "revenue", TODAY, -20.0), Sample("nums", "nums.net_follows", TODAY, -4),
     ])
     assert outcome.notices == []
-    assert sorted(rows(cfg.database, "SELECT metric, value FROM sample")) == [("nums.net_follows", -4.0), ("revenue", -20.0)]
+    assert sorted(rows(cfg.database, "SELECT metric, value FROM sample")) == [
+        ("nums.net_follows", -4.0),
+        ("revenue", -20.0),
+    ]
 
 
 def test_an_implausible_order_amount_from_a_plugin_is_dropped_naming_the_order(make_config, run_sync):
     def fetch(opts, win, http, state):
-        yield [Conversion("A-1", "nums", TODAY, "order", 5e15, ref="feed line 2"), Conversion("A-2", "nums", TODAY, "order", 9.5)]
+        yield [
+            Conversion("A-1", "nums", TODAY, "order", 5e15, ref="feed line 2"),
+            Conversion("A-2", "nums", TODAY, "order", 9.5),
+        ]
 
     cfg = make_config({"nums": {"plugin": "nums"}})
     outcome = run_sync(cfg, now=noon(TODAY), plugins=registry_with(plugin("nums", fetch))).outcomes[0]
@@ -171,7 +182,11 @@ def test_a_sale_logged_without_an_amount_counts_and_leaves_its_days_revenue_miss
     assert "amount unknown (that day's revenue shows as missing)" in result.stdout
     db = f"sqlite:///{tmp_path / 't.db'}"
     assert rows(db, "SELECT amount FROM conversion") == [(None,)]
-    assert rows(db, "SELECT metric, value FROM sample ORDER BY metric") == [("conversions", 1.0), ("leads", 0.0), ("orders", 1.0)]
+    assert rows(db, "SELECT metric, value FROM sample ORDER BY metric") == [
+        ("conversions", 1.0),
+        ("leads", 0.0),
+        ("orders", 1.0),
+    ]
     assert rows(db, "SELECT metric, status FROM metric_status") == [("revenue", "unavailable")]
     listed = json.loads(invoke(cli, "log", "list", "--format", "json", "--config", str(config)).stdout)
     assert [e["amount"] for e in listed] == [None]
@@ -197,7 +212,9 @@ def test_orders_from_a_sheet_without_amounts_are_stored_unknown_and_their_days_g
 
 
 def test_a_day_with_one_unknown_amount_beside_known_ones_has_no_revenue_sample(engine):
-    commit(engine, [Conversion("1", "instagram", TODAY, "order", 50.0), Conversion("2", "instagram", TODAY, "order", None)])
+    commit(
+        engine, [Conversion("1", "instagram", TODAY, "order", 50.0), Conversion("2", "instagram", TODAY, "order", None)]
+    )
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT metric, value FROM sample ORDER BY metric")).all() == [
             ("conversions", 2.0), ("leads", 0.0), ("orders", 2.0)
@@ -205,7 +222,9 @@ def test_a_day_with_one_unknown_amount_beside_known_ones_has_no_revenue_sample(e
 
 
 def test_withdrawing_the_order_of_unknown_amount_brings_the_days_revenue_back_and_clears_the_status(engine):
-    commit(engine, [Conversion("1", "instagram", TODAY, "order", 50.0), Conversion("2", "instagram", TODAY, "order", None)])
+    commit(
+        engine, [Conversion("1", "instagram", TODAY, "order", 50.0), Conversion("2", "instagram", TODAY, "order", None)]
+    )
     writes.withdraw_conversion(engine, "shop", "2")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT value FROM sample WHERE metric = 'revenue'")).all() == [(50.0,)]
@@ -229,7 +248,11 @@ def test_an_older_database_turns_orders_stored_as_zero_from_a_sheet_without_amou
         for step in older:
             step.apply(conn)
             conn.execute(record.insert().values(name=step.name, applied_at=writes.now()))
-        conn.execute(sa.text("INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-04-19', 'ok', 'manual')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-04-19', 'ok', 'manual')"
+            )
+        )
         for id_, ref, amount in (("row-a", "till.csv line 2", 0.0), ("1001", "shop.csv line 2", 0.0)):
             conn.execute(sa.text(
                 "INSERT INTO conversion VALUES ('till', :id, 'instagram', '2026-04-18', 'order', :amount, NULL, "
@@ -241,7 +264,10 @@ def test_an_older_database_turns_orders_stored_as_zero_from_a_sheet_without_amou
     engine.dispose()
     upgraded = open_engine(db_url)
     with upgraded.connect() as conn:
-        assert conn.execute(sa.text("SELECT id, amount FROM conversion ORDER BY id")).all() == [("1001", 0.0), ("row-a", None)]
+        assert conn.execute(sa.text("SELECT id, amount FROM conversion ORDER BY id")).all() == [
+            ("1001", 0.0),
+            ("row-a", None),
+        ]
         assert conn.execute(sa.text("SELECT COUNT(*) FROM sample WHERE metric = 'revenue'")).scalar_one() == 0
         assert {c["name"]: c["nullable"] for c in sa.inspect(conn).get_columns("conversion")}["amount"] is True
     upgraded.dispose()
@@ -258,7 +284,9 @@ def test_report_json_stays_valid_even_if_a_non_finite_value_were_in_the_database
     engine.dispose()
     end = date.today()
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-01-01', 'ok', 'manual')")
+        conn.execute(
+            "INSERT INTO sync_run (id, started_at, status, \"trigger\") VALUES (1, '2026-01-01', 'ok', 'manual')"
+        )
         conn.execute("INSERT INTO series VALUES (1, 'page', 'facebook', 'likes'), (2, 'page', 'facebook', 'followers')")
         conn.executemany("INSERT INTO series_day VALUES (1, ?, 1e308, 0, 1)",
                          [(day_number(end - timedelta(days=n)),) for n in range(3)])

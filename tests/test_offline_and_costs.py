@@ -18,7 +18,12 @@ from .test_report import END, PERIOD, report, row, store
 
 
 def test_logged_sales_add_to_online_conversions_and_show_as_their_own_part(engine):
-    store(engine, "shop", [Sample("instagram", "conversions", END, 2), Sample("instagram", "revenue", END, 80.0)], source="first_party")
+    store(
+        engine,
+        "shop",
+        [Sample("instagram", "conversions", END, 2), Sample("instagram", "revenue", END, 80.0)],
+        source="first_party",
+    )
     manual.log(engine, platform="instagram", kind="order", day=END, amount=25.0)
     r = row(report(engine), "instagram")
     assert (r.conversions, r.conversions_offline) == (3, 1)
@@ -54,7 +59,13 @@ def test_logging_needs_a_platform_key(engine):
 
 
 def test_cost_and_hours_per_conversion_come_from_configured_effort(engine):
-    store(engine, "ga4", [Sample("instagram", "conversions", END, 4), Sample("instagram", "visits", END, 40)], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample("instagram", "conversions", END, 4), Sample("instagram", "visits", END, 40)],
+        source="analytics",
+        covers_all=True,
+    )
     costs = rows.Costs({"instagram": Effort(monthly_cost=73.0, hours_per_week=7.0)}, hourly_rate=20.0)
     r = rows.build(compute.compute(engine, PERIOD), "EUR", costs).rows[0]
     # 10 days: 7 h/week -> 10 h; 73/month -> 73*10*12/365 = 24.00; 10 h * 20 = 200.00; total 224.00.
@@ -79,7 +90,9 @@ def test_each_conversion_figure_states_its_attribution_basis(engine):
         Conversion("1", "instagram", END, "order", 10.0, "EUR", Basis.COUPON),
         Conversion("2", "instagram", END, "order", 10.0, "EUR", Basis.SELF_REPORTED),
     ]
-    result = writes.AccountResult("shop", "csv", "{}", "first_party", False, 0, conversions=records, attribution="coupon or answer")
+    result = writes.AccountResult(
+        "shop", "csv", "{}", "first_party", False, 0, conversions=records, attribution="coupon or answer"
+    )
     writes.commit_account(engine, run_id, account_run, result)
     r = row(report(engine), "instagram")
     assert r.conversions_basis == "coupon, self_reported"
@@ -90,7 +103,12 @@ def test_revenue_in_another_currency_is_flagged_not_converted(engine):
     run_id = writes.start_run(engine, "t")
     account_run = writes.start_account_run(engine, run_id, "shop", END, END)
     records = [Conversion("1", "facebook", END, "order", 30.0, "CHF", Basis.COUPON)]
-    writes.commit_account(engine, run_id, account_run, writes.AccountResult("shop", "csv", "{}", "first_party", False, 0, conversions=records))
+    writes.commit_account(
+        engine,
+        run_id,
+        account_run,
+        writes.AccountResult("shop", "csv", "{}", "first_party", False, 0, conversions=records),
+    )
     r = row(report(engine), "facebook")
     assert r.revenue == 30.0
     assert r.currency_note == "revenue includes CHF, not converted to EUR"
@@ -99,7 +117,12 @@ def test_revenue_in_another_currency_is_flagged_not_converted(engine):
 def test_tagged_link_carries_the_canonical_platform_as_utm_source():
     url = tagged("https://shop.example/offer?ref=7&utm_source=old", "instagram", "spring", Attribution())
     query = parse_qs(urlsplit(url).query)
-    assert query == {"ref": ["7"], "utm_source": ["instagram"], "utm_medium": ["social"], "utm_campaign": ["instagram-spring"]}
+    assert query == {
+        "ref": ["7"],
+        "utm_source": ["instagram"],
+        "utm_medium": ["social"],
+        "utm_campaign": ["instagram-spring"],
+    }
     assert Attribution().platform_for_source(query["utm_source"][0]) == "instagram"
 
 
@@ -115,11 +138,15 @@ def test_log_commands_record_list_and_undo(cli, tmp_path):
 
     config = tmp_path / "config.toml"
     config.write_text(f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\n')
-    out = cli.invoke(app, ["log", "sale", "--platform", "xing", "--amount", "49.90", "--date", "2026-03-31", "--config", str(config)])
+    out = cli.invoke(
+        app, ["log", "sale", "--platform", "xing", "--amount", "49.90", "--date", "2026-03-31", "--config", str(config)]
+    )
     assert out.exit_code == 0, out.output
     record_id = out.stdout.split()[2]
     listed = json.loads(cli.invoke(app, ["log", "list", "--format", "json", "--config", str(config)]).stdout)
-    assert [(e["id"], e["platform"], e["amount"], e["day"]) for e in listed] == [(record_id, "xing", 49.9, "2026-03-31")]
+    assert [(e["id"], e["platform"], e["amount"], e["day"]) for e in listed] == [
+        (record_id, "xing", 49.9, "2026-03-31")
+    ]
     assert cli.invoke(app, ["log", "undo", record_id, "--config", str(config)]).exit_code == 0
     again = cli.invoke(app, ["log", "undo", record_id, "--config", str(config)])
     assert again.exit_code == 1 and "no logged conversion" in again.stderr

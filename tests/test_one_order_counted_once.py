@@ -29,7 +29,10 @@ def accounts(httpserver, tmp_path):
         encoding="utf-8",
     )
     return {
-        "ga": {"plugin": "ga4", "property_id": fake.property_id, "credentials_file": str(key_file), "base_url": httpserver.url_for("/")},
+        "ga": {
+            "plugin": "ga4", "property_id": fake.property_id, "credentials_file": str(key_file),
+            "base_url": httpserver.url_for("/"),
+        },
         "shop": {"plugin": "csv", "path": str(export), "coupons": {"FB10": "facebook"}, "currency": "EUR"},
     }
 

@@ -9,7 +9,9 @@ import pytest
 from tracker import output
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\tx", "\rx"]
+)
 def test_formula_like_text_is_neutralised(text):
     out = io.StringIO()
     output.write_csv([{"note": text}], out)

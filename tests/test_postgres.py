@@ -26,7 +26,9 @@ def pg(pg_url):
 def commit(engine, samples=(), conversions=()):
     run_id = writes.start_run(engine, "test")
     account_run = writes.start_account_run(engine, run_id, "shop", TODAY, TODAY)
-    result = writes.AccountResult("shop", "t", "{}", "first_party", False, 0, samples=list(samples), conversions=list(conversions))
+    result = writes.AccountResult(
+        "shop", "t", "{}", "first_party", False, 0, samples=list(samples), conversions=list(conversions)
+    )
     return writes.commit_account(engine, run_id, account_run, result)
 
 
@@ -39,7 +41,11 @@ def test_a_blank_postgres_database_is_migrated_to_the_models_schema(pg):
 
 
 def test_postgres_upsert_is_idempotent_and_takes_the_last_duplicate_of_a_batch(pg):
-    samples = [Sample("facebook", "likes", TODAY, 1), Sample("facebook", "likes", TODAY, 2), Sample("x", "likes", TODAY, 3)]
+    samples = [
+        Sample("facebook", "likes", TODAY, 1),
+        Sample("facebook", "likes", TODAY, 2),
+        Sample("x", "likes", TODAY, 3),
+    ]
     commit(pg, samples)
     commit(pg, samples)
     with pg.connect() as conn:

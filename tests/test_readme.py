@@ -66,12 +66,15 @@ def test_tutorial_plugin_in_a_local_folder_is_listed_synced_and_reported(cli, tm
     folder = tmp_path / "tracker-plugins"
     folder.mkdir()
     (folder / "snapchat.py").write_text(tutorial_plugin(), encoding="utf-8")
-    httpserver.expect_request("/stats", headers={"Authorization": "Bearer tt-secret"}).respond_with_json({"followers": 120, "likes": 7})
+    httpserver.expect_request("/stats", headers={"Authorization": "Bearer tt-secret"}).respond_with_json(
+        {"followers": 120, "likes": 7}
+    )
     monkeypatch.setenv("SNAPCHAT_TOKEN", "tt-secret")
     config = tmp_path / "config.toml"
     config.write_text(
         f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\nplugin_dirs = ["{folder}"]\n'
-        f'[accounts.my_snapchat]\nplugin = "snapchat"\nbase_url = "{httpserver.url_for("/")}"\ntoken = "${{SNAPCHAT_TOKEN}}"\n'
+        f'[accounts.my_snapchat]\nplugin = "snapchat"\nbase_url = "{httpserver.url_for("/")}"\n'
+        'token = "${SNAPCHAT_TOKEN}"\n'
         "initial_days = 5\n"
     )
     listed = json.loads(cli.invoke(app, ["plugins", "list", "--config", str(config), "--format", "json"]).stdout)

@@ -109,7 +109,10 @@ def test_working_source_that_saw_nothing_from_a_platform_means_zero_conversions(
 def test_conversions_rate_revenue_and_efficiency_are_computed_from_the_chosen_source(social):
     conv = []
     for d in days(PERIOD.start, END):
-        conv += [Sample("instagram", "visits", d, 20), Sample("instagram", "conversions", d, 1 if d.day % 5 == 0 else 0)]
+        conv += [
+            Sample("instagram", "visits", d, 20),
+            Sample("instagram", "conversions", d, 1 if d.day % 5 == 0 else 0),
+        ]
         conv += [Sample("instagram", "revenue", d, 30.0 if d.day % 5 == 0 else 0.0)]
     store(social, "ga4", conv, source="analytics", covers_all=True)
     r = row(report(social), "instagram")
@@ -123,8 +126,21 @@ def test_conversions_rate_revenue_and_efficiency_are_computed_from_the_chosen_so
 
 
 def test_first_party_orders_win_over_analytics_and_are_never_summed(engine):
-    store(engine, "ga4", [Sample("facebook", "visits", END, 50), Sample("facebook", "conversions", END, 4)], source="analytics", covers_all=True, position=0)
-    store(engine, "shop", [Sample("facebook", "conversions", END, 3), Sample("facebook", "revenue", END, 90.0)], source="first_party", position=1)
+    store(
+        engine,
+        "ga4",
+        [Sample("facebook", "visits", END, 50), Sample("facebook", "conversions", END, 4)],
+        source="analytics",
+        covers_all=True,
+        position=0,
+    )
+    store(
+        engine,
+        "shop",
+        [Sample("facebook", "conversions", END, 3), Sample("facebook", "revenue", END, 90.0)],
+        source="first_party",
+        position=1,
+    )
     r = row(report(engine), "facebook")
     assert (r.conversions, r.revenue, r.conversions_source) == (3, 90.0, "shop")
     assert (r.visits, r.visits_source) == (50, "ga4")
@@ -144,21 +160,38 @@ def test_configured_precedence_overrides_the_default_choice(engine):
 
 def test_low_yield_platform_gets_the_few_customers_verdict(engine):
     store(engine, "insta", [Sample("instagram", "likes", END, 5000)])
-    store(engine, "ga4", [Sample("instagram", "conversions", END, 2), Sample("instagram", "visits", END, 40)], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample("instagram", "conversions", END, 2), Sample("instagram", "visits", END, 40)],
+        source="analytics",
+        covers_all=True,
+    )
     r = row(report(engine), "instagram")
     assert r.verdict == "converts_little"
     assert "2,500 per conversion" in r.verdict_text
 
 
 def test_retired_metric_is_reported_missing_not_zero(engine):
-    store(engine, "page", [Sample("facebook", "likes", END, 3)], unavailable=[Unavailable("facebook", "impressions", "retired 2025-11-15")])
+    store(
+        engine,
+        "page",
+        [Sample("facebook", "likes", END, 3)],
+        unavailable=[Unavailable("facebook", "impressions", "retired 2025-11-15")],
+    )
     r = row(report(engine), "facebook")
     assert r.impressions is None
     assert "impressions" in r.missing and "retired" in r.missing
 
 
 def test_buckets_come_after_platforms(engine):
-    store(engine, "ga4", [Sample(p, "visits", END, 1) for p in ("direct", "facebook", "other", "bluesky")], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample(p, "visits", END, 1) for p in ("direct", "facebook", "other", "bluesky")],
+        source="analytics",
+        covers_all=True,
+    )
     assert [r.platform for r in report(engine).rows] == ["bluesky", "facebook", "direct", "other"]
 
 
@@ -180,7 +213,14 @@ def test_json_keys_equal_csv_headers(social):
     data = json.loads(out_json.getvalue())
     header = next(csv.reader(io.StringIO(out_csv.getvalue())))
     assert list(data["platforms"][0]) == header
-    assert data["period"] == {"start": "2026-03-22", "end": "2026-03-31", "days": 10, "previous_start": "2026-03-12", "previous_end": "2026-03-21", "days_without_data_yet": 0}
+    assert data["period"] == {
+        "start": "2026-03-22",
+        "end": "2026-03-31",
+        "days": 10,
+        "previous_start": "2026-03-12",
+        "previous_end": "2026-03-21",
+        "days_without_data_yet": 0,
+    }
 
 
 def test_csv_writes_no_data_as_empty_not_zero(social):
@@ -200,7 +240,13 @@ def test_table_notes_show_customer_care_beside_the_verdict(engine):
 
 
 def test_a_platform_seen_only_by_analytics_gets_a_verdict_about_visits(engine):
-    store(engine, "ga4", [Sample("reddit", "visits", END, 5), Sample("facebook", "conversions", END, 1)], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample("reddit", "visits", END, 5), Sample("facebook", "conversions", END, 1)],
+        source="analytics",
+        covers_all=True,
+    )
     r = row(report(engine), "reddit")
     assert r.verdict == "vanity_only"
     assert r.verdict_text == "Visits, no customers: 5 visits from here, 0 conversions in 10 days."

@@ -49,7 +49,9 @@ def shop_and_till(tmp_path):
         "Order ID,Date,Amount,How did you hear about us\n"
         "1001,2026-11-02,30.00,Instagram\n1002,2026-11-03,30.00,Instagram\n1003,2026-11-04,25.00,Instagram\n",
     )
-    till = write(tmp_path / "till.csv", "Order ID,Date,Amount,How did you hear about us\nM-7,2026-11-07,10.00,Instagram\n")
+    till = write(
+        tmp_path / "till.csv", "Order ID,Date,Amount,How did you hear about us\nM-7,2026-11-07,10.00,Instagram\n"
+    )
     return {
         "shop": {"plugin": "csv", "path": shop, "currency": "EUR"},
         "till": {"plugin": "csv", "path": till, "currency": "EUR"},
@@ -88,7 +90,9 @@ def test_two_sheets_without_order_numbers_add_even_when_their_rows_look_alike(ma
 def test_an_order_id_column_spelled_with_an_underscore_is_the_order_number(make_config, run_sync, tmp_path):
     shop = write(tmp_path / "shop.csv", "order_id,date,amount,source\nA-1,2026-11-02,40.00,instagram\n")
     till = write(tmp_path / "till.csv", "order_id,date,amount,source\nA-1,2026-11-02,40.00,instagram\n")
-    row = instagram(make_config({"shop": {"plugin": "csv", "path": shop}, "till": {"plugin": "csv", "path": till}}), run_sync)
+    row = instagram(
+        make_config({"shop": {"plugin": "csv", "path": shop}, "till": {"plugin": "csv", "path": till}}), run_sync
+    )
     assert (row.conversions, row.revenue) == (1, 40.0)
 
 
@@ -99,9 +103,14 @@ def ga4_and_shop(httpserver, tmp_path):
     fake = FakeGa4(httpserver, public_key, email=EMAIL)
     fake.add_sessions(DAY, "l.facebook.com", 40, 35, revenue=180.0)
     fake.add_events(DAY, "l.facebook.com", "purchase", 6)
-    shop = write(tmp_path / "orders.csv", "Order ID,Date,Amount,How did you hear about us\n1001,2026-11-02,30.00,Facebook\n")
+    shop = write(
+        tmp_path / "orders.csv", "Order ID,Date,Amount,How did you hear about us\n1001,2026-11-02,30.00,Facebook\n"
+    )
     return {
-        "ga": {"plugin": "ga4", "property_id": fake.property_id, "credentials_file": str(key_file), "base_url": httpserver.url_for("/")},
+        "ga": {
+            "plugin": "ga4", "property_id": fake.property_id, "credentials_file": str(key_file),
+            "base_url": httpserver.url_for("/"),
+        },
         "shop": {"plugin": "csv", "path": shop, "currency": "EUR"},
     }
 
@@ -146,13 +155,20 @@ def test_sources_within_the_tolerance_are_not_called_a_disagreement(engine):
 
 def test_removed_accounts_are_not_counted_and_are_named(engine, make_config):
     end = date(2026, 3, 31)
-    store(engine, "demo", [Sample("facebook", "followers", end, 900), Sample("facebook", "conversions", end, 34)], source="analytics", covers_all=True)
+    store(
+        engine,
+        "demo",
+        [Sample("facebook", "followers", end, 900), Sample("facebook", "conversions", end, 34)],
+        source="analytics",
+        covers_all=True,
+    )
     store(engine, "page", [Sample("facebook", "followers", end, 100)])
     cfg = make_config({"page": {"plugin": "demo"}})
     report = build_report(cfg, 10, end, None)
     assert [(r.platform, r.followers, r.conversions) for r in report.rows] == [("facebook", 100, None)]
     assert report.removed_accounts == ["demo"]
-    assert "Stored data of removed account demo is not counted; `tracker accounts forget demo` deletes it." in text_of(report, 100)
+    note = "Stored data of removed account demo is not counted; `tracker accounts forget demo` deletes it."
+    assert note in text_of(report, 100)
 
 
 # --- one number, one rounding ------------------------------------------------------
@@ -162,7 +178,11 @@ def test_removed_accounts_are_not_counted_and_are_named(engine, make_config):
 def demo_report(make_config, run_sync) -> Report:
     cfg = make_config(
         {"demo_bakery": {"plugin": "demo"}},
-        effort={"instagram": {"hours_per_week": 6.0}, "facebook": {"hours_per_week": 2.0}, "xing": {"hours_per_week": 1.0}},
+        effort={
+            "instagram": {"hours_per_week": 6.0},
+            "facebook": {"hours_per_week": 2.0},
+            "xing": {"hours_per_week": 1.0},
+        },
     )
     assert run_sync(cfg, since=TODAY - timedelta(days=89), until=TODAY, now=noon(TODAY)).ok
     return build_report(cfg, 30, TODAY, None)
@@ -201,9 +221,19 @@ def test_every_figure_has_one_value_in_table_json_and_csv(demo_report):
     out = io.StringIO()
     render.as_csv(demo_report, out)
     from_csv = {r["platform"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
-    lines = {line.split()[0].rstrip("*"): line for line in text.splitlines() if line.split() and line.split()[0].rstrip("*") in from_json}
+    lines = {
+        line.split()[0].rstrip("*"): line
+        for line in text.splitlines()
+        if line.split() and line.split()[0].rstrip("*") in from_json
+    }
     for platform, data in from_json.items():
-        for field, digits in (("followers", 0), ("engagement", 0), ("revenue", 2), ("engagement_per_conversion", 0), ("reach_daily_avg", 0)):
+        for field, digits in (
+            ("followers", 0),
+            ("engagement", 0),
+            ("revenue", 2),
+            ("engagement_per_conversion", 0),
+            ("reach_daily_avg", 0),
+        ):
             value = data[field]
             assert from_csv[platform][field] == ("" if value is None else str(value)), (platform, field)
             if value is not None:
@@ -228,7 +258,8 @@ def test_every_platforms_verdict_is_shown_whole(demo_report, width):
     for row in demo_report.rows:
         label = render.VERDICT_LABEL[row.verdict]
         if label:
-            assert re.search(rf"^{row.platform}\*?\s.*{re.escape(label)}\s*$", text, re.MULTILINE), (width, row.platform)
+            line = rf"^{row.platform}\*?\s.*{re.escape(label)}\s*$"
+            assert re.search(line, text, re.MULTILINE), (width, row.platform)
 
 
 def test_eighty_columns_get_the_compact_layout(demo_report):
@@ -244,7 +275,13 @@ def test_wide_terminals_get_more_columns(demo_report):
 def test_rows_are_sorted_by_conversions_then_engagement(engine):
     end = date(2026, 3, 31)
     store(engine, "social", [Sample(p, "likes", end, n) for p, n in (("bluesky", 5), ("xing", 50), ("facebook", 1))])
-    store(engine, "ga4", [Sample("facebook", "conversions", end, 3), Sample("direct", "conversions", end, 9)], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample("facebook", "conversions", end, 3), Sample("direct", "conversions", end, 9)],
+        source="analytics",
+        covers_all=True,
+    )
     report = rows.build(compute.compute(engine, compute.Period(end - timedelta(days=9), end)), "EUR")
     ordered = rows.sort(report.rows, "conversions")
     assert [r.platform for r in ordered] == ["facebook", "xing", "bluesky", "direct"]
@@ -277,7 +314,13 @@ def test_the_change_note_needs_an_earlier_period_with_data(engine):
     end = date(2026, 3, 31)
     report = one_day(engine, [Sample("facebook", "conversions", end, 2)])
     assert "(±)" not in text_of(report, 160)
-    store(engine, "ga4", [Sample("facebook", "conversions", end - timedelta(days=1), 1)], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample("facebook", "conversions", end - timedelta(days=1), 1)],
+        source="analytics",
+        covers_all=True,
+    )
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     assert "(±) change on the 1 day before." in text_of(report, 160)
 
@@ -285,12 +328,18 @@ def test_the_change_note_needs_an_earlier_period_with_data(engine):
 def test_one_attribution_paragraph_per_source(engine):
     from sqlalchemy import update
 
-    from tracker.store.models import Account
+    from tracker.store.models import ACCOUNT
 
     end = date(2026, 3, 31)
-    store(engine, "ga4", [Sample(p, "conversions", end, 1) for p in ("facebook", "instagram", "x", "bluesky", "xing")], source="analytics", covers_all=True)
+    store(
+        engine,
+        "ga4",
+        [Sample(p, "conversions", end, 1) for p in ("facebook", "instagram", "x", "bluesky", "xing")],
+        source="analytics",
+        covers_all=True,
+    )
     with engine.begin() as conn:
-        conn.execute(update(Account.__table__).values(attribution="GA4 counts a purchase for the session's source."))
+        conn.execute(update(ACCOUNT).values(attribution="GA4 counts a purchase for the session's source."))
     text = text_of(rows.build(compute.compute(engine, compute.Period(end, end)), "EUR"), 160)
     assert text.count("GA4 counts a purchase for the session's source.") == 1
     assert "bluesky, facebook, instagram, x, xing: GA4 counts" in text
@@ -308,7 +357,12 @@ def test_logged_sales_are_described_in_words_not_codes(engine):
 def test_a_retired_metric_note_is_whole_and_names_the_platform(engine):
     end = date(2026, 3, 31)
     said = "(#100) The value must be a valid insights metric: profile_views is no longer supported, use website_clicks"
-    store(engine, "insta", [Sample("instagram", "likes", end, 3)], unavailable=[Unavailable("instagram", "profile_views", f"Graph refused profile_views: {said}")])
+    store(
+        engine,
+        "insta",
+        [Sample("instagram", "likes", end, 3)],
+        unavailable=[Unavailable("instagram", "profile_views", f"Graph refused profile_views: {said}")],
+    )
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     since = date.today().isoformat()  # the status records when tracker first saw the metric missing
     assert report.rows[0].missing == f"profile_views: not reported by Instagram since {since} (platform said: {said})"
@@ -327,7 +381,9 @@ def test_a_period_that_has_not_begun_shows_no_data_not_zero(engine):
     assert "no data yet" in text_of(report, 100)
 
 
-def test_an_order_in_two_exports_is_not_taken_off_an_analytics_figure(shop_and_till, make_config, run_sync, tmp_path, ga4_and_shop):
+def test_an_order_in_two_exports_is_not_taken_off_an_analytics_figure(
+    shop_and_till, make_config, run_sync, tmp_path, ga4_and_shop
+):
     write(tmp_path / "till.csv", "Order ID,Date,Amount,How did you hear about us\n1001,2026-11-02,30.00,Facebook\n")
     accounts = {**ga4_and_shop, "till": shop_and_till["till"]}
     report = facebook_report(make_config(accounts, precedence=["ga"]), run_sync)
@@ -352,24 +408,50 @@ def test_two_exports_holding_an_order_of_unknown_amount_still_report(engine):
     for account in ("shop", "till"):
         run = writes.start_run(engine, "test")
         account_run = writes.start_account_run(engine, run, account, end, end)
-        writes.commit_account(engine, run, account_run, writes.AccountResult(
-            account=account, plugin="csv", options_json="{}", conversion_source="first_party", covers_all_platforms=False,
-            position=0, conversions=[Conversion(id="1001", platform="xing", day=end, kind="order", amount=None)],
-        ))
+        writes.commit_account(
+            engine,
+            run,
+            account_run,
+            writes.AccountResult(
+                account=account,
+                plugin="csv",
+                options_json="{}",
+                conversion_source="first_party",
+                covers_all_platforms=False,
+                position=0,
+                conversions=[Conversion(id="1001", platform="xing", day=end, kind="order", amount=None)],
+            ),
+        )
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     assert (report.rows[0].conversions, report.rows[0].revenue) == (1, None)
 
 
 def test_daily_likes_and_per_post_likes_are_never_added_together(engine):
     end = date(2026, 3, 31)
-    store(engine, "tt", [Sample("tiktok", "likes", end, 40), Sample("tiktok", "comments", end, 2), Sample("tiktok", "post_likes", end, 38)])
+    store(
+        engine,
+        "tt",
+        [
+            Sample("tiktok", "likes", end, 40),
+            Sample("tiktok", "comments", end, 2),
+            Sample("tiktok", "post_likes", end, 38),
+        ],
+    )
     report = rows.build(compute.compute(engine, compute.Period(end, end)), "EUR")
     assert report.rows[0].engagement == 42
 
 
 def test_a_rating_is_averaged_over_locations_not_added(engine):
     end = date(2026, 3, 31)
-    store(engine, "shop_a", [Sample("google_business", "rating", end, 4.5), Sample("google_business", "reviews_total", end, 10)])
-    store(engine, "shop_b", [Sample("google_business", "rating", end, 4.0), Sample("google_business", "reviews_total", end, 30)])
+    store(
+        engine,
+        "shop_a",
+        [Sample("google_business", "rating", end, 4.5), Sample("google_business", "reviews_total", end, 10)],
+    )
+    store(
+        engine,
+        "shop_b",
+        [Sample("google_business", "rating", end, 4.0), Sample("google_business", "reviews_total", end, 30)],
+    )
     (figures,) = compute.compute(engine, compute.Period(end, end)).platforms
     assert (figures.current.get("rating"), figures.current.get("reviews_total")) == (4.25, 40)

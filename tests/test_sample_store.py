@@ -151,18 +151,26 @@ def fetched_page(page: list[object]):
     def fetch(opts, win, http, state):
         yield list(page)
 
-    return fetch_once(Plugin(name="nums", platforms=("nums",), fetch=fetch), {}, window(date(2026, 1, 1), date(2026, 1, 9)))
+    return fetch_once(
+        Plugin(name="nums", platforms=("nums",), fetch=fetch), {}, window(date(2026, 1, 1), date(2026, 1, 9))
+    )
 
 
 def test_a_later_sample_of_a_series_out_of_range_is_dropped_with_the_notice_the_first_would_get():
-    page = [Sample("nums", "followers", date(2026, 1, d), 10) for d in (1, 2)] + [Sample("nums", "followers", date(2026, 1, 3), -5)]
+    page = [Sample("nums", "followers", date(2026, 1, d), 10) for d in (1, 2)] + [
+        Sample("nums", "followers", date(2026, 1, 3), -5)
+    ]
     out = fetched_page(page)
     assert [s.value for s in out.samples] == [10, 10]
-    assert out.notices == ["nums followers on 2026-01-03 = -5: followers cannot be negative; that number was dropped, the rest kept"]
+    assert out.notices == [
+        "nums followers on 2026-01-03 = -5: followers cannot be negative; that number was dropped, the rest kept"
+    ]
 
 
 def test_a_later_sample_of_a_series_that_is_not_finite_is_dropped_not_stored():
-    out = fetched_page([Sample("nums", "likes", date(2026, 1, 1), 1.0), Sample("nums", "likes", date(2026, 1, 2), float("inf"))])
+    out = fetched_page(
+        [Sample("nums", "likes", date(2026, 1, 1), 1.0), Sample("nums", "likes", date(2026, 1, 2), float("inf"))]
+    )
     assert [s.value for s in out.samples] == [1.0]
     assert "not a finite number" in out.notices[0]
 

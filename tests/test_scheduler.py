@@ -173,7 +173,8 @@ def test_no_new_sync_starts_once_the_daemon_is_asked_to_stop(make_config, regist
 def test_alerts_after_a_scheduled_run_are_posted_once_until_they_change(make_config, engine, httpserver):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     cfg = make_config(
-        {"bakery": {"plugin": "demo"}, "down": {"plugin": "broken"}}, alerts={"webhook_url": httpserver.url_for("/hook")}
+        {"bakery": {"plugin": "demo"}, "down": {"plugin": "broken"}},
+        alerts={"webhook_url": httpserver.url_for("/hook")},
     )
     daemon = Daemon(cfg, failing_registry(), engine, clock=FakeClock())
     daemon.run_job(daemon.jobs[0])
@@ -186,7 +187,10 @@ def test_alerts_after_a_scheduled_run_are_posted_once_until_they_change(make_con
 
 def test_schedule_once_syncs_what_is_due_then_finds_nothing_due(cli, tmp_path):
     config = tmp_path / "config.toml"
-    config.write_text(f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\n[schedule]\nsync = "06:30"\n[accounts.bakery]\nplugin = "demo"\n')
+    config.write_text(
+        f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\n'
+        '[schedule]\nsync = "06:30"\n[accounts.bakery]\nplugin = "demo"\n'
+    )
     first = cli.invoke(app, ["schedule", "--once", "--config", str(config)])
     assert first.exit_code == 0, first.output
     assert "bakery" in first.stdout and "next sync:" in first.stdout

@@ -28,8 +28,16 @@ def test_all_zero_days_are_the_lowest_block():
 @pytest.fixture
 def report(engine, make_config):
     store(engine, "insta", [Sample("instagram", "likes", END - timedelta(days=i), 10 * (14 - i)) for i in range(14)])
-    store(engine, "ga4", [Sample("instagram", "conversions", END - timedelta(days=i), i % 2) for i in range(14)], source="analytics", covers_all=True)
-    return build_report(make_config({"insta": {"plugin": "demo"}, "ga4": {"plugin": "demo"}}), 14, END, None, trends=True)
+    store(
+        engine,
+        "ga4",
+        [Sample("instagram", "conversions", END - timedelta(days=i), i % 2) for i in range(14)],
+        source="analytics",
+        covers_all=True,
+    )
+    return build_report(
+        make_config({"insta": {"plugin": "demo"}, "ga4": {"plugin": "demo"}}), 14, END, None, trends=True
+    )
 
 
 def shown(report, **console) -> str:

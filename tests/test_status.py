@@ -31,11 +31,17 @@ def by_account(result):
 
 
 def test_status_shows_each_accounts_last_run_rows_and_why_it_failed(make_config, run_sync, engine):
-    cfg = make_config({"bakery": {"plugin": "demo"}, "down": {"plugin": "broken"}, "new": {"plugin": "demo", "enabled": False}})
+    cfg = make_config(
+        {"bakery": {"plugin": "demo"}, "down": {"plugin": "broken"}, "new": {"plugin": "demo", "enabled": False}}
+    )
     synced = run_sync(cfg, now=noon(TODAY), plugins=registry_with_failing())
     rows = next(o.rows for o in synced.outcomes if o.account == "bakery")
     accounts = by_account(status.snapshot(cfg, engine, datetime.now(UTC)))
-    assert (accounts["bakery"].last_status, accounts["bakery"].last_rows, accounts["bakery"].last_error) == ("ok", rows, "")
+    assert (accounts["bakery"].last_status, accounts["bakery"].last_rows, accounts["bakery"].last_error) == (
+        "ok",
+        rows,
+        "",
+    )
     assert (accounts["down"].last_status, accounts["down"].last_error) == ("failed", "the token was refused")
     assert accounts["down"].last_success_at is None
     assert accounts["new"].last_status is None and accounts["new"].next_run is None
@@ -93,7 +99,8 @@ def test_staleness_is_days_since_each_platforms_newest_sample(make_config, run_s
 def write_config(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(
-        f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\n[schedule]\nsync = "06:30"\n[accounts.bakery]\nplugin = "demo"\n',
+        f'database = "{tmp_path / "t.db"}"\ntimezone = "UTC"\n'
+        '[schedule]\nsync = "06:30"\n[accounts.bakery]\nplugin = "demo"\n',
         encoding="utf-8",
     )
     return path

@@ -26,7 +26,9 @@ def result(samples, **kw):
 
 def commit(engine, samples, **kw):
     run_id = writes.start_run(engine, "test")
-    account_run = writes.start_account_run(engine, run_id, kw.get("account", "shop"), date(2026, 1, 1), date(2026, 1, 31))
+    account_run = writes.start_account_run(
+        engine, run_id, kw.get("account", "shop"), date(2026, 1, 1), date(2026, 1, 31)
+    )
     rows = writes.commit_account(engine, run_id, account_run, result(samples, **kw))
     return run_id, rows
 
@@ -128,7 +130,12 @@ def test_failed_commit_leaves_no_rows_of_its_batch(engine):
 
 
 def test_state_and_cursor_commit_with_the_samples(engine):
-    commit(engine, [Sample("facebook", "likes", date(2026, 1, 1), 5)], state={"cursor": "abc"}, last_good_day=date(2026, 1, 31))
+    commit(
+        engine,
+        [Sample("facebook", "likes", date(2026, 1, 1), 5)],
+        state={"cursor": "abc"},
+        last_good_day=date(2026, 1, 31),
+    )
     with engine.connect() as conn:
         account = conn.execute(sa.text("SELECT state_json, last_good_day FROM account")).one()
     assert account.state_json == '{"cursor": "abc"}'

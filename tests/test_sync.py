@@ -92,7 +92,10 @@ def test_every_sample_names_the_run_that_wrote_it(make_config, run_sync):
     second = run_sync(cfg, now=noon(TODAY + timedelta(days=1)))
     run_ids = {r[0] for r in query(cfg.database, "SELECT DISTINCT run_id FROM sample")}
     assert run_ids == {first.run_id, second.run_id}
-    assert query(cfg.database, "SELECT id, status FROM sync_run ORDER BY id") == [(first.run_id, "ok"), (second.run_id, "ok")]
+    assert query(cfg.database, "SELECT id, status FROM sync_run ORDER BY id") == [
+        (first.run_id, "ok"),
+        (second.run_id, "ok"),
+    ]
 
 
 def test_secrets_never_reach_the_message_or_the_database(make_config, run_sync, monkeypatch):

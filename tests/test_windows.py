@@ -26,13 +26,20 @@ def test_incremental_run_starts_lookback_days_before_last_good_day():
 
 def test_backfill_asks_exactly_for_the_given_days():
     plan = plan_window(
-        tz=UTC, today=TODAY, last_good_day=date(2026, 11, 26), lookback_days=3, since=date(2026, 1, 1), until=date(2026, 3, 31)
+        tz=UTC,
+        today=TODAY,
+        last_good_day=date(2026, 11, 26),
+        lookback_days=3,
+        since=date(2026, 1, 1),
+        until=date(2026, 3, 31),
     )
     assert (plan.window.since, plan.window.until, plan.backfill) == (date(2026, 1, 1), date(2026, 3, 31), True)
 
 
 def test_backfill_never_moves_the_cursor_backwards():
-    plan = plan_window(tz=UTC, today=TODAY, last_good_day=TODAY, lookback_days=3, since=date(2026, 1, 1), until=date(2026, 1, 31))
+    plan = plan_window(
+        tz=UTC, today=TODAY, last_good_day=TODAY, lookback_days=3, since=date(2026, 1, 1), until=date(2026, 1, 31)
+    )
     assert next_cursor(TODAY, plan) == TODAY
 
 
@@ -43,7 +50,9 @@ def test_incremental_run_moves_the_cursor_to_today():
 
 def test_since_after_until_is_a_config_error():
     with pytest.raises(ConfigError):
-        plan_window(tz=UTC, today=TODAY, last_good_day=None, lookback_days=3, since=date(2026, 2, 1), until=date(2026, 1, 1))
+        plan_window(
+            tz=UTC, today=TODAY, last_good_day=None, lookback_days=3, since=date(2026, 2, 1), until=date(2026, 1, 1)
+        )
 
 
 def test_chunks_split_a_window_into_spans_of_at_most_n_days_covering_every_day():

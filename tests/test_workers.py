@@ -129,7 +129,8 @@ def fleet(tmp_path: Path, pg_url: str) -> Iterator[Fleet]:
     accounts = "".join(f'[accounts.{name}]\nplugin = "fast"\n' for name in ACCOUNTS)
     config = tmp_path / "config.toml"
     config.write_text(
-        f'database = "{pg_url}"\ntimezone = "UTC"\ninitial_days = {DAYS}\nworkers = {WORKERS}\nplugin_dirs = ["{plugins}"]\n'
+        f'database = "{pg_url}"\ntimezone = "UTC"\ninitial_days = {DAYS}\nworkers = {WORKERS}\n'
+        f'plugin_dirs = ["{plugins}"]\n'
         + accounts,
         encoding="utf-8",
     )

@@ -43,10 +43,14 @@ def check_account(cfg: Config, registry: Registry, account: AccountConfig) -> Ch
             return CheckResult(account.name, account.plugin, "failed", "; ".join(problems))
         redactor = Redactor.for_options(opts)
         if plugin.check is None:
-            return CheckResult(account.name, account.plugin, "unchecked", "this plugin has no check; try `tracker sync --account`")
+            return CheckResult(
+                account.name, account.plugin, "unchecked", "this plugin has no check; try `tracker sync --account`"
+            )
         answer = plugin.check(opts, http)
         return CheckResult(account.name, account.plugin, "ok", redactor.adding(http.sent_secrets).line(answer))
     except Exception as exc:  # a check must never crash the listing, whatever the plugin raises
-        return CheckResult(account.name, account.plugin, "failed", describe_error(exc, redactor.adding(http.sent_secrets)))
+        return CheckResult(
+            account.name, account.plugin, "failed", describe_error(exc, redactor.adding(http.sent_secrets))
+        )
     finally:
         http.close()

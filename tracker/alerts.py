@@ -437,7 +437,11 @@ def unanswered(platform: str, stats: compute.CareStats, period: compute.Period, 
 
 def operational_alerts(cfg: Config, engine: Engine, now: datetime) -> list[Alert]:
     enabled = [a.name for a in cfg.accounts if a.enabled]
-    return stale_syncs(cfg, engine, now, enabled) + expiring_tokens(cfg, engine, now, enabled) + retired_metrics(engine, enabled)
+    return (
+        stale_syncs(cfg, engine, now, enabled)
+        + expiring_tokens(cfg, engine, now, enabled)
+        + retired_metrics(engine, enabled)
+    )
 
 
 def stale_syncs(cfg: Config, engine: Engine, now: datetime, accounts: list[str]) -> list[Alert]:
@@ -448,7 +452,9 @@ def stale_syncs(cfg: Config, engine: Engine, now: datetime, accounts: list[str])
         last = successes.get(name)
         if last is None and name in tried:
             found.append(
-                Alert(Kind.SYNC_STALE.value, "", name, f"{name}: has never synced successfully", _stale_figures(None, cfg))
+                Alert(
+                    Kind.SYNC_STALE.value, "", name, f"{name}: has never synced successfully", _stale_figures(None, cfg)
+                )
             )
         elif last is not None and now - last > limit:
             found.append(
@@ -486,7 +492,10 @@ def expiring_tokens(cfg: Config, engine: Engine, now: datetime, accounts: list[s
         when = "expired" if expires <= now else "expires"
         found.append(
             Alert(
-                Kind.TOKEN_EXPIRING.value, "", name, f"{name}: the access token {when} on {expires:%Y-%m-%d %H:%M} UTC; renew it",
+                Kind.TOKEN_EXPIRING.value,
+                "",
+                name,
+                f"{name}: the access token {when} on {expires:%Y-%m-%d %H:%M} UTC; renew it",
                 (
                     Figure("expires_at", expires.isoformat(timespec="seconds")),
                     Figure("token_expiry_days", cfg.alerts.token_expiry_days),
@@ -506,8 +515,13 @@ def retired_metrics(engine: Engine, accounts: list[str]) -> list[Alert]:
             Kind.METRIC_RETIRED.value,
             r["platform"],
             r["account"],
-            f"{r['account']}: {r['platform']} no longer serves {r['metric']} (since {as_utc(r['since']):%Y-%m-%d}): {r['reason']}",
-            (Figure("metric", r["metric"]), Figure("since", f"{as_utc(r['since']):%Y-%m-%d}"), Figure("reason", r["reason"])),
+            f"{r['account']}: {r['platform']} no longer serves {r['metric']} "
+            f"(since {as_utc(r['since']):%Y-%m-%d}): {r['reason']}",
+            (
+                Figure("metric", r["metric"]),
+                Figure("since", f"{as_utc(r['since']):%Y-%m-%d}"),
+                Figure("reason", r["reason"]),
+            ),
         )
         for r in stored
     ]
@@ -527,10 +541,16 @@ def resolve_webhook(url: str, env: dict[str, str] | None = None) -> str:
 
 
 def post(url: str, found: list[Alert], now: datetime) -> None:
-    """POST the alerts as JSON; the message names only the host (credentials hidden), since webhook paths carry tokens."""
+    """POST the alerts as JSON.
+
+    Its messages name only the webhook's host (credentials hidden), since webhook paths carry tokens.
+    """
     target = resolve_webhook(url)
     where = Redactor.of(webhook_secrets(target)).url("{0.scheme}://{0.netloc}".format(urlsplit(target)))
-    body: dict[str, Any] = {"generated_at": now.astimezone(UTC).isoformat(timespec="seconds"), "alerts": [a.to_json() for a in found]}
+    body: dict[str, Any] = {
+        "generated_at": now.astimezone(UTC).isoformat(timespec="seconds"),
+        "alerts": [a.to_json() for a in found],
+    }
     try:
         with HttpSession(timeout=15, retries=2) as http:
             response = http.post(target, json=body)

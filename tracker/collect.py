@@ -28,7 +28,10 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
     """Refuse anything the store or the report could misread, naming the plugin and value."""
     if not isinstance(sample, Sample):
         raise PluginError(f"plugin {plugin.name} yielded {type(sample).__name__}, not a Sample")
-    if not (metrics.is_platform(sample.platform) and (plugin.reports_on(sample.platform) or sample.platform in metrics.BUCKETS)):
+    if not (
+        metrics.is_platform(sample.platform)
+        and (plugin.reports_on(sample.platform) or sample.platform in metrics.BUCKETS)
+    ):
         raise PluginError(f"plugin {plugin.name} yielded platform {sample.platform!r}, which it does not declare")
     if metrics.get(sample.metric) is None and not metrics.is_extra(sample.metric, plugin.name):
         raise PluginError(
@@ -42,7 +45,8 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
         raise PluginError(f"plugin {plugin.name} yielded day {sample.day!r}: it must be a date")
     if not window.since <= sample.day <= window.until:
         raise PluginError(
-            f"plugin {plugin.name} yielded {sample.metric} for {sample.day}, outside the window {window.since}..{window.until}"
+            f"plugin {plugin.name} yielded {sample.metric} for {sample.day}, "
+            f"outside the window {window.since}..{window.until}"
         )
     value = sample.value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -75,7 +79,10 @@ def sample_problem(sample: Sample) -> str | None:
     why = implausible(sample.metric, as_float(sample.value))
     if why is None:
         return None
-    return f"{sample.platform} {sample.metric} on {sample.day} = {sample.value!r}: {why}; that number was dropped, the rest kept"
+    return (
+        f"{sample.platform} {sample.metric} on {sample.day} = {sample.value!r}: {why}; "
+        "that number was dropped, the rest kept"
+    )
 
 
 def check_conversion(plugin: Plugin, record: Any, window: Window) -> Conversion:
@@ -84,12 +91,23 @@ def check_conversion(plugin: Plugin, record: Any, window: Window) -> Conversion:
         raise PluginError(f"plugin {plugin.name} yielded {type(record).__name__} in a list of conversions")
     if not record.id or not isinstance(record.id, str):
         raise PluginError(f"plugin {plugin.name} yielded a conversion without an id")
-    if not (metrics.is_platform(record.platform) and (plugin.reports_on(record.platform) or record.platform in metrics.BUCKETS)):
-        raise PluginError(f"plugin {plugin.name} yielded a conversion for platform {record.platform!r}, which it does not declare")
-    if isinstance(record.day, datetime) or not isinstance(record.day, date) or record.day > window.today + timedelta(days=1):
+    if not (
+        metrics.is_platform(record.platform)
+        and (plugin.reports_on(record.platform) or record.platform in metrics.BUCKETS)
+    ):
+        raise PluginError(
+            f"plugin {plugin.name} yielded a conversion for platform {record.platform!r}, which it does not declare"
+        )
+    if (
+        isinstance(record.day, datetime)
+        or not isinstance(record.day, date)
+        or record.day > window.today + timedelta(days=1)
+    ):
         raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} dated {record.day!r}: not a past date")
     if record.kind not in ("order", "lead"):
-        raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} of kind {record.kind!r} (order or lead)")
+        raise PluginError(
+            f"plugin {plugin.name} yielded conversion {record.id} of kind {record.kind!r} (order or lead)"
+        )
     amount = record.amount
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float))):
         raise PluginError(f"plugin {plugin.name} yielded conversion {record.id} with amount {amount!r}: not a number")
@@ -105,7 +123,10 @@ def conversion_problem(record: Conversion) -> str | None:
     """A notice for an order or lead no store or report may take (amount or day implausible); None for a good one."""
     where = f"{record.kind} {record.id} ({record.platform}, {record.day}{', ' + record.ref if record.ref else ''})"
     if record.day < metrics.EARLIEST_DAY:
-        return f"{where}: dated before {metrics.EARLIEST_DAY}, not a real day; that {record.kind} was dropped, the rest kept"
+        return (
+            f"{where}: dated before {metrics.EARLIEST_DAY}, not a real day; "
+            f"that {record.kind} was dropped, the rest kept"
+        )
     if record.amount is None:
         return None
     why = implausible("revenue", as_float(record.amount))
@@ -113,7 +134,10 @@ def conversion_problem(record: Conversion) -> str | None:
         why = "a lead cannot be worth less than 0"
     if why is None:
         return None
-    return f"{where} amount {record.amount!r}: {why.replace('revenue', 'amount')}; that {record.kind} was dropped, the rest kept"
+    return (
+        f"{where} amount {record.amount!r}: {why.replace('revenue', 'amount')}; "
+        f"that {record.kind} was dropped, the rest kept"
+    )
 
 
 CHANNELS = frozenset(c.value for c in Channel)
@@ -276,8 +300,8 @@ def _fetch_all(
             _keep_page(plugin, list(item), window, out, series, on_page)
         else:
             raise PluginError(
-                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, CareItem, PostStat, a list of "
-                "one of them, Unavailable, Notice or State"
+                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, CareItem, "
+                "PostStat, a list of one of them, Unavailable, Notice or State"
             )
     return out
 

@@ -282,7 +282,9 @@ class _Reader:
             return default
         return value
 
-    def tz(self, table: Mapping[builtins.str, Any], key: builtins.str, label: builtins.str, default: ZoneInfo) -> ZoneInfo:
+    def tz(
+        self, table: Mapping[builtins.str, Any], key: builtins.str, label: builtins.str, default: ZoneInfo
+    ) -> ZoneInfo:
         if key not in table:
             return default
         try:
@@ -422,7 +424,7 @@ def _attribution(r: _Reader, value: Any) -> Attribution:
     for key in ("hosts", "sources"):
         table = value.get(key, {})
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-            r.problem(f"attribution.{key}", "must map text to a platform key, like { \"social.example\" = \"mastodon\" }")
+            r.problem(f"attribution.{key}", 'must map text to a platform key, like { "social.example" = "mastodon" }')
             table = {}
         tables[key] = table
     for key in sorted(set(value) - {"hosts", "sources"}):
@@ -441,7 +443,9 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
             r.problem(label, "must be a table with at least `plugin = \"...\"`")
             continue
         if name == RESERVED_ACCOUNT:
-            r.problem(label, f"the name {RESERVED_ACCOUNT!r} is reserved for sales logged with `tracker log`; rename it")
+            r.problem(
+                label, f"the name {RESERVED_ACCOUNT!r} is reserved for sales logged with `tracker log`; rename it"
+            )
             continue
         plugin = table.get("plugin")
         if not isinstance(plugin, str) or not plugin:
@@ -459,10 +463,14 @@ def _accounts(r: _Reader, value: Any, tz: ZoneInfo, lookback: int, initial: int)
                 lookback_days=r.int(table, "lookback_days", f"{label}.lookback_days", lookback, maximum=MAX_DAYS)
                 if "lookback_days" in table
                 else None,
-                initial_days=r.int(table, "initial_days", f"{label}.initial_days", initial, minimum=1, maximum=MAX_DAYS),
+                initial_days=r.int(
+                    table, "initial_days", f"{label}.initial_days", initial, minimum=1, maximum=MAX_DAYS
+                ),
                 enabled=enabled is not False,
                 position=position,
-                schedule=_cron(r, table["schedule"], f"{label}.schedule", account=True) if "schedule" in table else None,
+                schedule=_cron(r, table["schedule"], f"{label}.schedule", account=True)
+                if "schedule" in table
+                else None,
             )
         )
     return accounts

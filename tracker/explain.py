@@ -321,7 +321,8 @@ def _rows(conn: Connection, request: Request) -> list[_Row]:
         query = query.where(d.c.day >= samples.day_number(request.period.start))
     query = query.order_by(d.c.day, s.c.account)
     return [
-        _Row(r.account, samples.day_of(r.day), float(r.value), bool(r.provisional), r.run_id) for r in conn.execute(query)
+        _Row(r.account, samples.day_of(r.day), float(r.value), bool(r.provisional), r.run_id)
+        for r in conn.execute(query)
     ]
 
 

@@ -51,7 +51,8 @@ log = logging.getLogger("tracker.locks")
 
 DEFAULT_TTL = timedelta(minutes=10)
 TTL_ENV = "TRACKER_LEASE_SECONDS"
-ATTEMPTED = (RunStatus.OK, RunStatus.FAILED)  # an interrupted account run is not an attempt: its account is synced again
+# An interrupted account run is not an attempt: its account is synced again.
+ATTEMPTED = (RunStatus.OK, RunStatus.FAILED)
 
 
 def lease_ttl() -> timedelta:

@@ -76,17 +76,21 @@ METRICS: dict[str, Metric] = {
         Metric("followers_gained", V, N, "people", "New followers that day."),
         Metric("followers_lost", V, N, "people", "Followers who left that day."),
         Metric("impressions", V, N, "times", "Times content was shown (the pre-2025 meaning; kept apart from views)."),
-        Metric("views", V, N, "times", "Times content was viewed or played, as the platform counts views (Meta's 2025 'views' metric, YouTube views)."),
+        Metric("views", V, N, "times", "Times content was viewed or played, as the platform counts views "
+               "(Meta's 2025 'views' metric, YouTube views)."),
         Metric("reach", V, U, "people", "Distinct people who saw content that day."),
         Metric("likes", V, N, "actions", "Likes and reactions received that day."),
         Metric("comments", V, N, "actions", "Comments and replies received on the account's posts that day."),
         Metric("shares", V, N, "actions", "Shares, reposts and boosts of the account's posts that day."),
-        Metric("engagements", V, N, "actions", "All interactions with the account's content that day, as the platform totals them."),
+        Metric("engagements", V, N, "actions", "All interactions with the account's content that day, as the "
+               "platform totals them."),
         Metric("profile_views", V, N, "times", "Visits to the account's profile or page."),
         Metric("link_clicks", V, N, "clicks", "Clicks on links in the profile or posts that lead off the platform."),
         Metric("posts", V, N, "posts", "Posts published that day."),
-        Metric("post_likes", V, N, "actions", "Lifetime likes of the posts published that day, as last read (per-post platforms)."),
-        Metric("post_reposts", V, N, "actions", "Lifetime reposts/boosts of the posts published that day, as last read."),
+        Metric("post_likes", V, N, "actions", "Lifetime likes of the posts published that day, as last read "
+               "(per-post platforms)."),
+        Metric("post_reposts", V, N, "actions", "Lifetime reposts/boosts of the posts published that day, as "
+               "last read."),
         Metric("post_replies", V, N, "actions", "Lifetime replies to the posts published that day, as last read."),
         Metric("post_quotes", V, N, "actions", "Lifetime quotes of the posts published that day, as last read."),
         # conversion

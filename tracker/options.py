@@ -96,7 +96,7 @@ def _coerce(value: Any, hint: Any, env: Mapping[str, str], resolve: bool, base: 
     origin = typing.get_origin(hint)
     if hint is Attribution:
         if not isinstance(value, dict) or set(value) - {"hosts", "sources"}:
-            raise _Problem("must be a table with `hosts` and/or `sources`, like { sources = { newsletter = \"email\" } }")
+            raise _Problem('must be a table with `hosts` and/or `sources`, like { sources = { newsletter = "email" } }')
         return (base or Attribution()).extended(value.get("hosts"), value.get("sources"))
     if hint is Secret:
         name = env_name(value)

@@ -127,12 +127,21 @@ class Daemon:
         self.idle.clear()
         try:
             syncer = Syncer(
-                self.cfg, self.registry, self.engine, stop=self.stop, now=self.clock.now(), http_factory=self.http_factory
+                self.cfg,
+                self.registry,
+                self.engine,
+                stop=self.stop,
+                now=self.clock.now(),
+                http_factory=self.http_factory,
             )
             result = syncer.run(names, trigger=trigger)
             for o in result.outcomes:
                 level = logging.INFO if o.status in (RunStatus.OK, RunStatus.SKIPPED) else logging.WARNING
-                log.log(level, "account synced", extra=fields(run=result.run_id, account=o.account, status=o.status, rows=o.rows, message=o.message))
+                log.log(
+                    level,
+                    "account synced",
+                    extra=fields(run=result.run_id, account=o.account, status=o.status, rows=o.rows, message=o.message),
+                )
             self._alert()
             return result
         except TrackerError as exc:
@@ -148,8 +157,11 @@ class Daemon:
             found = alerts.evaluate(self.cfg, self.engine, now)
             for alert in found:
                 log.warning(
-                    "alert: %s", alert.message,
-                    extra=fields(kind=alert.kind, platform=alert.platform, account=alert.account, figures=alert.evidence_text()),
+                    "alert: %s",
+                    alert.message,
+                    extra=fields(
+                        kind=alert.kind, platform=alert.platform, account=alert.account, figures=alert.evidence_text()
+                    ),
                 )
             if not found or not self.cfg.alerts.webhook_url:
                 return
@@ -175,7 +187,9 @@ class Daemon:
             },
         )
         for job in self.jobs:
-            scheduler.add_job(self.run_job, job.trigger(), args=[job], id=job.id, name=f"sync {', '.join(job.accounts)}")
+            scheduler.add_job(
+                self.run_job, job.trigger(), args=[job], id=job.id, name=f"sync {', '.join(job.accounts)}"
+            )
         return scheduler
 
     def next_runs(self) -> dict[str, datetime | None]:

@@ -20,13 +20,18 @@ if TYPE_CHECKING:
 
 
 def schedule_trigger(expr: str, tz: ZoneInfo | str) -> Any:
-    """Five cron fields, or six with seconds first ("*/10 * * * * *"), as an APScheduler trigger; ValueError if malformed."""
+    """Five cron fields, or six with seconds first ("*/10 * * * * *"), as an APScheduler trigger.
+
+    ValueError if malformed.
+    """
     from apscheduler.triggers.cron import CronTrigger  # only configs with a schedule pay for this import
 
     parts = expr.split()
     if len(parts) == 6:
         second, minute, hour, day, month, weekday = parts
-        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=tz)
+        return CronTrigger(
+            second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=tz
+        )
     return CronTrigger.from_crontab(expr, timezone=tz)
 
 

@@ -100,7 +100,9 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status in (RunStatus.OK, RunStatus.SKIPPED) for o in self.outcomes)  # skipped: another process syncs it
+        return all(
+            o.status in (RunStatus.OK, RunStatus.SKIPPED) for o in self.outcomes
+        )  # skipped: another process syncs it
 
 
 class Progress(Protocol):
@@ -350,7 +352,9 @@ class Syncer:
             until=until,
         )
         state = json.loads(stored.state_json) if stored else {}
-        return _AccountFetch(account, plugin, opts, Redactor.for_options(opts), plan, state, stored.last_good_day if stored else None)
+        return _AccountFetch(
+            account, plugin, opts, Redactor.for_options(opts), plan, state, stored.last_good_day if stored else None
+        )
 
     @staticmethod
     def _stored(conn: Connection, names: list[str]) -> dict[str, Account]:
@@ -368,7 +372,12 @@ class Syncer:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     return collect(
-                        job.plugin, job.options, job.plan.window, http, job.state, lambda n: self.progress.fetched(name, n)
+                        job.plugin,
+                        job.options,
+                        job.plan.window,
+                        http,
+                        job.state,
+                        lambda n: self.progress.fetched(name, n),
                     )
                 except RateLimited as exc:
                     wait = exc.retry_after

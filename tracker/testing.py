@@ -105,7 +105,9 @@ def check_plugin(
     yielded = first.samples or first.conversions or first.unavailable or first.care or first.posts
     assert yielded, f"plugin {plugin.name} yielded nothing for {since}..{until}"
     keys = Counter((s.platform, s.metric, s.day) for s in first.samples)
-    duplicates = [k for k, n in keys.items() if n > 1] + [i for i, n in Counter(c.id for c in first.conversions).items() if n > 1]
+    duplicates = [k for k, n in keys.items() if n > 1] + [
+        i for i, n in Counter(c.id for c in first.conversions).items() if n > 1
+    ]
     assert not duplicates, f"plugin {plugin.name} yielded the same key twice: {duplicates[:3]}"
     state = first.state or {}
     json.dumps(state)
@@ -311,7 +313,9 @@ def _required_options_are_enforced(plugin: Plugin) -> None:
         assert problems, f"plugin {plugin.name} accepted options without its required {required}"
 
 
-def raises_domain_error(plugin: Plugin, raw: Mapping[str, Any], win: Window, env: Mapping[str, str] | None = None) -> TrackerError:
+def raises_domain_error(
+    plugin: Plugin, raw: Mapping[str, Any], win: Window, env: Mapping[str, str] | None = None
+) -> TrackerError:
     """Run a fetch that must fail, and return the domain error it raised (anything else fails)."""
     try:
         fetch_once(plugin, raw, win, env=env)

@@ -21,7 +21,9 @@ app = typer.Typer(help="Check configured accounts; forget or rename one's stored
 @app.command("check")
 @friendly
 def check(
-    name: Annotated[list[str] | None, typer.Argument(help="Accounts to check (default: all).", show_default=False)] = None,
+    name: Annotated[
+        list[str] | None, typer.Argument(help="Accounts to check (default: all).", show_default=False)
+    ] = None,
     config: ConfigOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -121,12 +123,17 @@ def _forget_action(field_name: str) -> str:
 @app.command("forget")
 @friendly
 def forget(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The account whose stored data to delete, exactly as stored.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking (needed when input is not a terminal).")] = False,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The account whose stored data to delete, exactly as stored.")
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking (needed when input is not a terminal).")
+    ] = False,
     config: ConfigOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Delete one account's stored numbers, order records, statuses and state (shows the rows first; keeps run history)."""
+    # One line: the command list in `tracker accounts --help` keeps a docstring's line breaks.
+    """Delete one account's stored numbers, order records, statuses and state (shows the rows first; keeps run history)."""  # noqa: E501
     from tracker.cli.common import open_engine
     from tracker.errors import UnknownAccount
     from tracker.store import forget as store

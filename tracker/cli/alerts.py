@@ -19,9 +19,12 @@ EXIT_NOTHING, EXIT_ALERTS, EXIT_ERROR = 0, 1, 2
 def alerts(
     config: ConfigOption = None,
     fmt: FormatOption = Format.table,
-    webhook: Annotated[bool, typer.Option("--webhook/--no-webhook", help="POST the alerts to alerts.webhook_url, if set.")] = True,
+    webhook: Annotated[
+        bool, typer.Option("--webhook/--no-webhook", help="POST the alerts to alerts.webhook_url, if set.")
+    ] = True,
 ) -> None:
-    """Conversions at zero, likes up while customers fall, conversion rate below its baseline, unanswered questions, stale syncs, expiring tokens, retired metrics. Exit code 0: nothing to say, 1: alerts, 2: error."""
+    # One line: the command list in `tracker --help` keeps a docstring's line breaks.
+    """Conversions at zero, likes up while customers fall, conversion rate below its baseline, unanswered questions, stale syncs, expiring tokens, retired metrics. Exit code 0: nothing to say, 1: alerts, 2: error."""  # noqa: E501
     from tracker import alerts as alerts_mod
     from tracker.redact import Redactor
 
@@ -61,7 +64,10 @@ def show(found: "list[Alert]", fmt: Format) -> None:
 
 
 def show_text(found: "list[Alert]") -> None:
-    """One block per alert instead of a table: a kind like conversion_rate_below_baseline leaves a table no room at 80 columns."""
+    """One block per alert instead of a table.
+
+    A kind like conversion_rate_below_baseline leaves a table no room at 80 columns.
+    """
     from tracker.words import count
 
     console = stdout()
@@ -78,5 +84,10 @@ def show_text(found: "list[Alert]") -> None:
 def _indented(text: str, width: int) -> list[str]:
     """Wrapped at word boundaries and indented, never cut inside a word or a number."""
     return textwrap.wrap(
-        text, width=max(width, 20), initial_indent="  ", subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        text,
+        width=max(width, 20),
+        initial_indent="  ",
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
     )

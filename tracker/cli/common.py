@@ -36,9 +36,13 @@ class Format(StrEnum):
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $TRACKER_CONFIG, then the user config dir).", show_default=False),
+    typer.Option(
+        "--config", "-c", help="Config file (default: $TRACKER_CONFIG, then the user config dir).", show_default=False
+    ),
 ]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format: table for people, json or csv for scripts.")]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format: table for people, json or csv for scripts.")
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 PIPE_WIDTH = 140

@@ -10,7 +10,9 @@ from tracker.cli.common import ConfigOption, friendly, load_config
 @friendly
 def link(
     url: Annotated[str, typer.Argument(help="The page to link to, e.g. https://shop.example/offer.")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Where the link will be posted (instagram, xing, ...).")],
+    platform: Annotated[
+        str, typer.Option("--platform", "-p", help="Where the link will be posted (instagram, xing, ...).")
+    ],
     campaign: Annotated[str | None, typer.Option(help="A name for the campaign, e.g. spring-sale.")] = None,
     config: ConfigOption = None,
 ) -> None:

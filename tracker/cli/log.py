@@ -12,13 +12,19 @@ from tracker.cli.common import ConfigOption, Format, FormatOption, friendly, loa
 
 app = typer.Typer(help="Log sales and leads that happened offline.", no_args_is_help=True)
 
-PlatformOption = Annotated[str, typer.Option("--platform", "-p", help="Where the customer came from (instagram, xing, ...).")]
+PlatformOption = Annotated[
+    str, typer.Option("--platform", "-p", help="Where the customer came from (instagram, xing, ...).")
+]
 AmountOption = Annotated[
     float | None,
-    typer.Option(help="Amount of the sale; leave it out if unknown (that day's revenue then shows as missing, never 0)."),
+    typer.Option(
+        help="Amount of the sale; leave it out if unknown (that day's revenue then shows as missing, never 0)."
+    ),
 ]
 LeadValueOption = Annotated[float, typer.Option("--amount", help="What the lead is worth, if known (default 0).")]
-DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day it happened (default: today).")]
+DateOption = Annotated[
+    datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day it happened (default: today).")
+]
 NoteOption = Annotated[str, typer.Option(help="A note for yourself (\"phone order, saw the reel\").")]
 
 
@@ -59,7 +65,13 @@ def sale(
 
 @app.command("lead")
 @friendly
-def lead(platform: PlatformOption, amount: LeadValueOption = 0.0, date: DateOption = None, note: NoteOption = "", config: ConfigOption = None) -> None:
+def lead(
+    platform: PlatformOption,
+    amount: LeadValueOption = 0.0,
+    date: DateOption = None,
+    note: NoteOption = "",
+    config: ConfigOption = None,
+) -> None:
     """Record an offline lead (an enquiry, a booking) from a platform."""
     _record(config, platform, "lead", amount, date, note)
 

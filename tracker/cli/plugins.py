@@ -147,7 +147,9 @@ from tracker.testing import check_plugin
 
 def test_{name}_conforms_and_stores_each_day(httpserver):
     httpserver.expect_request("/stats").respond_with_json({{"followers": 120, "likes": 7}})
-    result = check_plugin(plugin, {{"base_url": httpserver.url_for("/")}}, since=date(2026, 1, 1), until=date(2026, 1, 3))
+    result = check_plugin(
+        plugin, {{"base_url": httpserver.url_for("/")}}, since=date(2026, 1, 1), until=date(2026, 1, 3)
+    )
     followers = sorted((s.day, s.value) for s in result.samples if s.metric == "followers")
     assert followers == [(date(2026, 1, day), 120) for day in (1, 2, 3)]
 '''

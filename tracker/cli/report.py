@@ -110,8 +110,12 @@ def _trends_wanted(cfg: "Config", fmt: ReportFormat, care: bool) -> bool:
 def report(
     config: ConfigOption = None,
     days: Annotated[int, typer.Option("--days", "-d", min=1, help="Length of the period, ending today.")] = 30,
-    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: today).")] = None,
-    platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: today).")
+    ] = None,
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
+    ] = None,
     sort: Annotated[
         SortKey, typer.Option("--sort", help="Order of the rows (largest first; ties by engagement).")
     ] = SortKey.conversions,
@@ -122,7 +126,9 @@ def report(
     ] = False,
     care: Annotated[
         bool,
-        typer.Option("--care", help="Customer care in detail: questions, answers and reply times per platform and channel."),
+        typer.Option(
+            "--care", help="Customer care in detail: questions, answers and reply times per platform and channel."
+        ),
     ] = False,
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""

@@ -12,7 +12,9 @@ from tracker.cli.common import ConfigOption, friendly, load_config, load_registr
 @friendly
 def schedule(
     config: ConfigOption = None,
-    once: Annotated[bool, typer.Option("--once", help="Sync the accounts that are due now, show the next runs, and exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Sync the accounts that are due now, show the next runs, and exit.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too.")] = False,
 ) -> None:
     r"""Sync on the config's \[schedule] until stopped (SIGTERM or Ctrl-C); logs go to stderr and the log dir."""
@@ -30,7 +32,10 @@ def schedule(
     engine = open_engine(cfg)
     stop = threading.Event()
     try:
-        with on_stop_signals(lambda *_: stop.set()), logs.logging_to(logs.referenced_secrets(cfg), verbose=verbose) as path:
+        with (
+            on_stop_signals(lambda *_: stop.set()),
+            logs.logging_to(logs.referenced_secrets(cfg), verbose=verbose) as path,
+        ):
             daemon = Daemon(cfg, registry, engine, stop=stop)
             log = logging.getLogger("tracker.scheduler")
             if once:
@@ -39,7 +44,9 @@ def schedule(
                 console.print(summary(result) if result else "Nothing is due.", highlight=False)
                 for job, when in daemon.next_runs().items():
                     local = when.astimezone(cfg.schedule.timezone or cfg.timezone) if when else None
-                    console.print(f"next {job}: {local:%Y-%m-%d %H:%M %Z}" if local else f"next {job}: never", highlight=False)
+                    console.print(
+                        f"next {job}: {local:%Y-%m-%d %H:%M %Z}" if local else f"next {job}: never", highlight=False
+                    )
                 if result and not result.ok:
                     raise typer.Exit(code=1)
                 return

@@ -41,7 +41,9 @@ def write_csv(status: "Status") -> None:
     from tracker import output
 
     data = to_json(status)
-    rows = [{"section": "account", **a} for a in data["accounts"]] + [{"section": "platform", **p} for p in data["platforms"]]
+    rows = [{"section": "account", **a} for a in data["accounts"]] + [
+        {"section": "platform", **p} for p in data["platforms"]
+    ]
     rows += [{"section": "removed_account", **r} for r in data["removed_accounts"]]
     output.write_csv(rows, sys.stdout)
 
@@ -76,7 +78,15 @@ def _accounts_table(status: "Status", tz: "ZoneInfo", console: "Console") -> Non
         elif a.last_status == RunStatus.FAILED:
             state = "FAILED"
         rows = "" if a.last_rows is None else str(a.last_rows)
-        accounts.add_row(a.account, _local(a.last_run_at, tz), state, rows, a.last_error, _local(a.last_success_at, tz), _local(a.next_run, tz))
+        accounts.add_row(
+            a.account,
+            _local(a.last_run_at, tz),
+            state,
+            rows,
+            a.last_error,
+            _local(a.last_success_at, tz),
+            _local(a.next_run, tz),
+        )
     console.print(accounts)
 
 

@@ -169,9 +169,15 @@ def run_sync(
 @friendly
 def sync(
     config: ConfigOption = None,
-    account: Annotated[list[str] | None, typer.Option("--account", "-a", help="Sync only this account (repeatable).")] = None,
-    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill from this day (YYYY-MM-DD).")] = None,
-    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill up to this day (YYYY-MM-DD).")] = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", "-a", help="Sync only this account (repeatable).")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill from this day (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Backfill up to this day (YYYY-MM-DD).")
+    ] = None,
 ) -> None:
     """Fetch new numbers for every account (or --account NAME) into the database."""
     result = run_sync(stderr(), config, account, since.date() if since else None, until.date() if until else None)

@@ -144,12 +144,20 @@ def compute(
                 followers_since=min(
                     (d for (_a, p, m), d in gauges.first.items() if p == platform and m == "followers"), default=None
                 ),
-                missing=sorted(_missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform)
+                missing=sorted(
+                    _missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform
+                )
                 + [UNKNOWN_REVENUE] * ("revenue" in current.unknown),
                 extras={m: v for m, v in current.values.items() if "." in m},
-                attribution=[accounts[a].attribution for a in order_sources if a in accounts and accounts[a].attribution],
-                bases=sorted({b for (a, p), (bs, _) in records.items() if p == platform and a in counted_orders for b in bs}),
-                currencies=sorted({c for (a, p), (_, cs) in records.items() if p == platform and a in counted_orders for c in cs}),
+                attribution=[
+                    accounts[a].attribution for a in order_sources if a in accounts and accounts[a].attribution
+                ],
+                bases=sorted(
+                    {b for (a, p), (bs, _) in records.items() if p == platform and a in counted_orders for b in bs}
+                ),
+                currencies=sorted(
+                    {c for (a, p), (_, cs) in records.items() if p == platform and a in counted_orders for c in cs}
+                ),
                 sources=_source_figures(platform, per_metric, accounts, counted_orders, rank),
             )
         )
@@ -267,7 +275,9 @@ def _missing_note(key: GaugeKey, status: tuple[str, date], name_account: bool) -
     return f"{metric}: not reported by {platform.capitalize()}{whose} since {since.isoformat()} ({why})"
 
 
-def _pick(accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group: tuple[str, ...], rank: Rank) -> str | None:
+def _pick(
+    accounts: set[str], sums: dict[SumKey, tuple[float, int, bool]], group: tuple[str, ...], rank: Rank
+) -> str | None:
     having = sorted({k[0] for k in sums if k[0] in accounts and k[2] in group}, key=rank)
     return having[0] if having else None
 
@@ -382,7 +392,9 @@ def _totals(
     return totals
 
 
-def _forget_unknown_revenue(totals: Totals, sums: dict[SumKey, tuple[float, int, bool]], period: str, sources: list[str]) -> None:
+def _forget_unknown_revenue(
+    totals: Totals, sums: dict[SumKey, tuple[float, int, bool]], period: str, sources: list[str]
+) -> None:
     """A day with an order of unknown worth stores conversions but no revenue: then the sum would be too small."""
     for (account, _platform, metric, p), (_, days, _) in sums.items():
         if p != period or metric != "conversions" or account not in sources:

@@ -114,11 +114,29 @@ def _care(row: PlatformRow, _: bool) -> str:
 COLUMNS = (
     Column("Platform", "left", lambda r, _: r.platform + ("*" if r.provisional else "")),
     Column("Followers", "right", lambda r, c: _num(r.followers) + (_change(r.followers_change) if c else "")),
-    Column("Engagement", "right", lambda r, c: _num(r.engagement) + (_pct_change(r.engagement, r.engagement_previous) if c else "")),
+    Column(
+        "Engagement",
+        "right",
+        lambda r, c: _num(r.engagement) + (_pct_change(r.engagement, r.engagement_previous) if c else ""),
+    ),
     Column("Reach/day", "right", lambda r, _: _num(r.reach_daily_avg), optional=True),
-    Column("Visits", "right", lambda r, c: _num(r.visits) + (_pct_change(r.visits, r.visits_previous) if c else ""), optional=True),
-    Column("Conversions", "right", lambda r, c: _num(r.conversions) + (_pct_change(r.conversions, r.conversions_previous) if c else "")),
-    Column("Conv. rate", "right", lambda r, _: "–" if r.conversion_rate is None else f"{r.conversion_rate:.1f}%", optional=True),
+    Column(
+        "Visits",
+        "right",
+        lambda r, c: _num(r.visits) + (_pct_change(r.visits, r.visits_previous) if c else ""),
+        optional=True,
+    ),
+    Column(
+        "Conversions",
+        "right",
+        lambda r, c: _num(r.conversions) + (_pct_change(r.conversions, r.conversions_previous) if c else ""),
+    ),
+    Column(
+        "Conv. rate",
+        "right",
+        lambda r, _: "–" if r.conversion_rate is None else f"{r.conversion_rate:.1f}%",
+        optional=True,
+    ),
     Column("Revenue", "right", lambda r, _: _num(r.revenue, 2)),
     Column("Eng./conv.", "right", lambda r, _: _num(r.engagement_per_conversion), optional=True),
     Column("Trend", "left", lambda r, _: "", optional=True),
@@ -205,7 +223,10 @@ def _table(report: Report, layout: Layout) -> Table:
         table.add_column(column.header, justify=column.justify, no_wrap=True)  # type: ignore[arg-type]
     for row in report.rows:
         style = VERDICT_STYLE.get(row.verdict, "")
-        cells = [_trend(report, row) if column.header == "Trend" else column.cell(row, layout.changes) for column in layout.columns]
+        cells = [
+            _trend(report, row) if column.header == "Trend" else column.cell(row, layout.changes)
+            for column in layout.columns
+        ]
         table.add_row(*cells[:-1], f"[{style}]{cells[-1]}[/]" if style and cells[-1] else cells[-1])
     return table
 
@@ -271,7 +292,10 @@ def notes(report: Report) -> list[str]:
 
 def _row_notes(row: PlatformRow, report: Report) -> list[str]:
     lines = []
-    sources = [f"visits from {row.visits_source}" if row.visits_source else "", f"conversions from {row.conversions_source}" if row.conversions_source else ""]
+    sources = [
+        f"visits from {row.visits_source}" if row.visits_source else "",
+        f"conversions from {row.conversions_source}" if row.conversions_source else "",
+    ]
     if any(sources):
         lines.append(f"source: {', '.join(s for s in sources if s)}")
     if row.sources_note:

@@ -68,5 +68,6 @@ def series(
         per_bucket.append((bucket, {r.platform: r for r in rows.build(figures, currency).rows}))
     names = list(dict.fromkeys(p for _, found in per_bucket for p in found))
     return [
-        Series(name, [Point(bucket.start, bucket.end, found.get(name)) for bucket, found in per_bucket]) for name in names
+        Series(name, [Point(bucket.start, bucket.end, found.get(name)) for bucket, found in per_bucket])
+        for name in names
     ]

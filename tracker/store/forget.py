@@ -124,7 +124,9 @@ def removed_note(account: str) -> str:
 def count(conn: Connection, name: str) -> Rows:
     """The account's rows in every table keyed by an account."""
     counts = {
-        field_name: conn.execute(sa.select(sa.func.count()).select_from(column.table).where(column == name)).scalar_one()
+        field_name: conn.execute(
+            sa.select(sa.func.count()).select_from(column.table).where(column == name)
+        ).scalar_one()
         for field_name, column in ACCOUNT_COLUMNS.items()
         if field_name != SAMPLES
     }

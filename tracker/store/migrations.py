@@ -290,9 +290,10 @@ def m005_conversion_amount_may_be_unknown(conn: Connection) -> None:
             "recorded_at DATETIME NOT NULL, PRIMARY KEY (account, id), FOREIGN KEY(run_id) REFERENCES sync_run (id))"
         ))
         conn.execute(sa.text(
-            "INSERT INTO conversion_new (account, id, platform, day, kind, amount, currency, basis, ref, note, withdrawn, "
-            "run_id, recorded_at) SELECT account, id, platform, day, kind, amount, currency, basis, ref, note, withdrawn, "
-            "run_id, recorded_at FROM conversion"
+            "INSERT INTO conversion_new (account, id, platform, day, kind, amount, currency, basis, ref, note, "
+            "withdrawn, run_id, recorded_at) "
+            "SELECT account, id, platform, day, kind, amount, currency, basis, ref, note, withdrawn, run_id, "
+            "recorded_at FROM conversion"
         ))
         conn.execute(sa.text("DROP TABLE conversion"))
         conn.execute(sa.text("ALTER TABLE conversion_new RENAME TO conversion"))
@@ -300,7 +301,8 @@ def m005_conversion_amount_may_be_unknown(conn: Connection) -> None:
     else:
         conn.execute(sa.text("ALTER TABLE conversion ALTER COLUMN amount DROP NOT NULL"))
     statuses = conn.execute(sa.text(
-        "SELECT account, platform, reason FROM metric_status WHERE metric = 'revenue' AND reason LIKE '% has no amount column (%'"
+        "SELECT account, platform, reason FROM metric_status "
+        "WHERE metric = 'revenue' AND reason LIKE '% has no amount column (%'"
     )).all()
     for account, platform, reason in statuses:
         prefix = reason.split(" has no amount column (")[0] + " line "
@@ -403,7 +405,9 @@ def m009_integer_keyed_samples(conn: Connection) -> None:
     )
     md.create_all(conn, tables=[series, days])
     sqlite = conn.dialect.name == "sqlite"
-    day_number = f"CAST(julianday(s.day) - {_UNIX_EPOCH_JULIAN} AS INTEGER)" if sqlite else "(s.day - DATE '1970-01-01')"
+    day_number = (
+        f"CAST(julianday(s.day) - {_UNIX_EPOCH_JULIAN} AS INTEGER)" if sqlite else "(s.day - DATE '1970-01-01')"
+    )
     conn.execute(sa.text(
         "INSERT INTO series (account, platform, metric) "
         "SELECT DISTINCT account, platform, metric FROM sample ORDER BY account, platform, metric"

@@ -88,7 +88,8 @@ def _account_series(conn: Connection, account: str) -> dict[tuple[str, str], int
 def _upsert_sql(conn: Connection) -> str:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     return (
-        f"INSERT INTO series_day (series_id, day, value, provisional, run_id) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "INSERT INTO series_day (series_id, day, value, provisional, run_id) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
         "ON CONFLICT (series_id, day) DO UPDATE SET value = excluded.value, provisional = excluded.provisional, "
         "run_id = excluded.run_id"
     )
@@ -356,7 +357,9 @@ def _of_account(account: str) -> sa.ColumnElement[bool]:
 
 def count_of(conn: Connection, account: str) -> int:
     """How many samples the account holds."""
-    return int(conn.execute(sa.select(sa.func.count()).select_from(SERIES_DAY).where(_of_account(account))).scalar_one())
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(SERIES_DAY).where(_of_account(account))).scalar_one()
+    )
 
 
 def delete_account(conn: Connection, account: str) -> int:

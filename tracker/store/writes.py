@@ -260,7 +260,9 @@ def _conversion_row(account: str, run_id: int, recorded_at: datetime, c: Convers
     }
 
 
-def _remove_absent(conn: Connection, run_id: int, account: str, export: str, first: date, last: date) -> set[tuple[str, date]]:
+def _remove_absent(
+    conn: Connection, run_id: int, account: str, export: str, first: date, last: date
+) -> set[tuple[str, date]]:
     """Delete the records an export held before and no longer holds within the days it spans; returns their days.
 
     An export is the whole truth about its days: an order missing from it was deleted or cancelled at the shop.
@@ -278,7 +280,9 @@ def _remove_absent(conn: Connection, run_id: int, account: str, export: str, fir
         table.c.run_id != run_id,
         table.c.withdrawn == sa.false(),
     )
-    days = {(r.platform, r.day) for r in conn.execute(sa.select(table.c.platform, table.c.day).where(absent).distinct())}
+    days = {
+        (r.platform, r.day) for r in conn.execute(sa.select(table.c.platform, table.c.day).where(absent).distinct())
+    }
     if days:
         conn.execute(sa.delete(table).where(absent))
     return days
@@ -309,7 +313,9 @@ def recompute_conversion_samples(conn: Connection, run_id: int, account: str, da
         counted = sa.func.sum(sa.case((table.c.amount < 0, 0), else_=1))  # a refund (negative) is no new order
         unknown = sa.func.sum(sa.case((table.c.amount.is_(None), 1), else_=0))
         query = (
-            sa.select(table.c.kind, sa.func.coalesce(counted, 0), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0), unknown)
+            sa.select(
+                table.c.kind, sa.func.coalesce(counted, 0), sa.func.coalesce(sa.func.sum(table.c.amount), 0.0), unknown
+            )
             .where(table.c.account == account, table.c.platform == platform, table.c.day == day)
             .where(table.c.withdrawn == sa.false())
             .group_by(table.c.kind)
@@ -339,7 +345,9 @@ def _refresh_unknown_revenue(conn: Connection, run_id: int, account: str, platfo
     records, statuses = CONVERSION, METRIC_STATUS
     for platform in sorted(platforms):
         row = conn.execute(
-            sa.select(sa.func.count(), sa.func.min(records.c.day), sa.func.max(records.c.day), sa.func.min(records.c.ref))
+            sa.select(
+                sa.func.count(), sa.func.min(records.c.day), sa.func.max(records.c.day), sa.func.min(records.c.ref)
+            )
             .where(records.c.account == account, records.c.platform == platform, records.c.kind == "order")
             .where(records.c.amount.is_(None), records.c.withdrawn == sa.false())
         ).one()
@@ -349,7 +357,8 @@ def _refresh_unknown_revenue(conn: Connection, run_id: int, account: str, platfo
             continue
         days = f"on {row[1]}" if row[1] == row[2] else f"from {row[1]} to {row[2]}"
         example = f", e.g. {row[3]}" if row[3] else ""
-        reason = f"{row[0]} order{'s' if row[0] != 1 else ''} without an amount {days}{example}: revenue unknown on those days"
+        orders = f"{row[0]} order{'s' if row[0] != 1 else ''}"
+        reason = f"{orders} without an amount {days}{example}: revenue unknown on those days"
         stmt = _insert(conn, statuses)
         conn.execute(
             stmt.on_conflict_do_update(
@@ -519,7 +528,9 @@ def close_abandoned_sync_runs(engine: Engine, current_run_id: int) -> int:
     process caught between recording itself and its accounts is corrected by its own `finish_run`.
     """
     runs, accounts = SYNC_RUN, ACCOUNT_RUN
-    busy = sa.select(accounts.c.id).where(accounts.c.run_id == runs.c.id, accounts.c.status == RunStatus.RUNNING).exists()
+    busy = (
+        sa.select(accounts.c.id).where(accounts.c.run_id == runs.c.id, accounts.c.status == RunStatus.RUNNING).exists()
+    )
     with _write(engine) as conn, conn.begin():
         result = conn.execute(
             sa.update(runs)
