@@ -1,5 +1,7 @@
 """`${ENV_VAR}` references: the one rule options, the alerts webhook and the redactor share."""
 
+from pathlib import Path
+
 import pytest
 
 from tracker.envref import env_name, is_env_ref, resolve_env
@@ -24,3 +26,14 @@ def test_a_reference_resolves_to_its_variable_and_other_text_stays_as_it_is():
 
 def test_an_unset_variable_resolves_to_the_callers_fallback():
     assert (resolve_env("${MISSING}", {}), resolve_env("${MISSING}", {}, unset="${MISSING}")) == ("", "${MISSING}")
+
+
+def test_no_other_module_spells_the_reference_pattern():
+    root = Path(__file__).resolve().parent.parent
+    spelled = [
+        str(path.relative_to(root))
+        for folder in ("tracker", "plugins")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path.name != "envref.py" and r"\$\{" in path.read_text(encoding="utf-8")
+    ]
+    assert spelled == []
