@@ -17,9 +17,9 @@ from tests.test_report import store
 from tracker import config
 from tracker.cli.chart import build_picture
 from tracker.cli.main import app
-from tracker.report.build import build_report
 from tracker.plugin import Sample
 from tracker.report import chart, compute
+from tracker.report.build import build_report
 from tracker.report.series import Step, series
 from tracker.store.db import open_engine
 

@@ -21,8 +21,8 @@ from tracker import config as cfgmod
 from tracker import manual
 from tracker.cli.explain import arithmetic, build_explanation, notes
 from tracker.cli.main import app
-from tracker.report.build import build_report
 from tracker.plugin import Sample, Unavailable
+from tracker.report.build import build_report
 from tracker.store.db import open_engine
 
 TODAY = date(2026, 11, 20)

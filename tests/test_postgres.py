@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from tracker.report.build import build_report
 from tracker.plugin import Basis, Conversion, Sample
+from tracker.report.build import build_report
 from tracker.store import migrations, writes
 from tracker.store.db import open_engine
 

@@ -19,9 +19,9 @@ from tests.conftest import noon
 from tests.fakes.ga4 import FakeGa4, new_key, write_key_file
 from tests.test_report import store
 from tracker import manual
-from tracker.report.build import build_report
 from tracker.plugin import Sample, Unavailable
 from tracker.report import compute, render, rows
+from tracker.report.build import build_report
 from tracker.report.rows import Report
 
 TODAY = date(2026, 11, 20)

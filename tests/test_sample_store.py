@@ -257,7 +257,13 @@ def test_report_reads_leave_out_more_accounts_than_a_statement_may_bind_and_name
     removed = [f"gone{i}" for i in range(40_000)] + ["o'brien"]
     with store.connect() as conn:
         found = samples.report_sums(
-            conn, date(2026, 1, 1), date(2026, 1, 7), date(2026, 1, 5), each=(), leave_out=["followers"], excluded=removed
+            conn,
+            date(2026, 1, 1),
+            date(2026, 1, 7),
+            date(2026, 1, 5),
+            each=(),
+            leave_out=["followers"],
+            excluded=removed,
         )
         gauges = samples.gauge_reads(conn, [date(2026, 1, 7)], ["followers"], excluded=removed)
     assert found.pooled == {("facebook", "likes", "current"): (1.0, False)}

@@ -6,9 +6,9 @@ import pytest
 from rich.console import Console
 
 from tests.test_report import store
-from tracker.report.build import build_report
 from tracker.plugin import Sample
 from tracker.report import render
+from tracker.report.build import build_report
 
 END = date(2026, 3, 31)
 

@@ -231,7 +231,10 @@ class Ranked(Protocol):
 
 
 def ranker(accounts: Mapping[str, Ranked], precedence: tuple[str, ...]) -> Rank:
-    """The order of sources: `precedence`, then first-party before analytics, then config order (explain uses it too)."""
+    """The order of sources: `precedence`, then first-party before analytics, then config order.
+
+    `tracker explain` ranks with it too.
+    """
 
     def rank(name: str) -> tuple[int, int, int, str]:
         info = accounts.get(name)

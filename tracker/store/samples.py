@@ -199,7 +199,7 @@ def report_sums(
     accounts not to count.
     """
     per = _per_series(start, end, current_start, leave_out, excluded).cte("per_series")
-    apart = per.c.metric.in_(sorted(each))
+    apart: sa.ColumnElement[bool] = per.c.metric.in_(sorted(each))
     if whole_accounts:
         apart = sa.or_(apart, per.c.account.in_(sorted(whole_accounts)))
     one_by_one = sa.select(

@@ -176,7 +176,7 @@ def _save_samples(conn: Connection, run_id: int, account: str, batch: list[Sampl
         values = map(float, map(_VALUE, batch))
         flags = samples.flags(conn, list(map(_PROVISIONAL, batch)))
         samples.upsert(conn, list(zip(series, numbered, values, flags, repeat(run_id))))
-        return len(dict.fromkeys(zip(series, numbered)))
+        return len(dict.fromkeys(zip(series, numbered, strict=True)))
 
 
 @contextmanager
