@@ -5,6 +5,8 @@
 - No module imports one that imports it back (type-only imports aside).
 - `tracker --help` stays fast: neither it, importing the CLI nor loading the
   config loads a database, HTTP or scheduler library or a plugin.
+- The report of a database that holds nothing loads only what prints it: no
+  rate limiter, logging, schedules, metric catalogue, verdicts or JSON writer.
 """
 
 from __future__ import annotations
@@ -123,6 +125,15 @@ def heavy_modules_after(code: str) -> list[str]:
     return ast.literal_eval(result.stdout.strip().splitlines()[-1])
 
 
+def modules_after(code: str, names: tuple[str, ...]) -> list[str]:
+    """Which of the modules `names` a fresh interpreter holds after running `code`."""
+    probe = f"import sys\n{code}\nprint(sorted(set(sys.modules) & set({names!r})))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"COLUMNS": "80", "PATH": ""}
+    )
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.subprocess
 def test_help_loads_no_database_http_scheduler_or_plugin() -> None:
     code = (
@@ -169,3 +180,30 @@ def test_the_report_is_built_by_the_core_and_no_module_takes_it_from_the_command
     tree = ast.parse(path.read_text(encoding="utf-8"))
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert "build_report" not in defined or module_name(path) == "tracker.report.build"
+
+
+# What only a sync, a schedule, a report with rows or a config without a database needs; see the test below.
+NOT_FOR_AN_EMPTY_REPORT = (
+    "logging",
+    "platformdirs",
+    "json",
+    "tracker.ratelimit",
+    "tracker.schedules",
+    "tracker.metrics",
+    "tracker.report.verdict",
+    "tracker.output",
+)
+
+
+@pytest.mark.subprocess
+def test_the_report_of_a_database_that_holds_nothing_loads_only_what_prints_it(tmp_path: Path) -> None:
+    """The rate limiter (logging, locks), schedules, the metric catalogue, the verdicts and the JSON and CSV writers
+    serve other commands or rows that an empty store does not have; a config that names its database needs no
+    user data dir. The report of an empty store is a start-up figure (bench/startup.py), so each of them counts."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
+    code = (
+        "from tracker.cli.main import app\n"
+        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    )
+    assert modules_after(code, NOT_FOR_AN_EMPTY_REPORT) == []

@@ -17,17 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import platformdirs
 
 from tracker.attribution import Attribution
 from tracker.envref import is_env_ref
 from tracker.errors import ConfigError
-from tracker.ratelimit import Rate, parse_rate
-from tracker.schedules import schedule_trigger
 from tracker.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK_DAYS
+
+if TYPE_CHECKING:  # rate limits and schedules are read only where a config has them: every command loads the config
+    from tracker.ratelimit import Rate
 
 APP = "tracker"
 MAX_DAYS = 10_000  # lookback_days, initial_days: about 27 years, back to 1999; more overflows a date
@@ -57,10 +56,14 @@ TOP_KEYS = {
 
 
 def config_dir() -> Path:
+    import platformdirs  # only where no --config, TRACKER_CONFIG or database names the file
+
     return Path(platformdirs.user_config_dir(APP))
 
 
 def data_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP))
 
 
@@ -300,7 +303,7 @@ def parse(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         r.problem(key, f"unknown setting (known: {', '.join(sorted(TOP_KEYS))})")
     tz = r.tz(raw, "timezone", "timezone", local_timezone())
     base = path.parent if path else Path.cwd()
-    database = _database(r, r.str(raw, "database", "database", default_database()), base)
+    database = _database(r, raw, base)
     currency = r.str(raw, "currency", "currency", "EUR").upper()
     if len(currency) != 3 or not currency.isalpha():
         r.problem("currency", f"must be a three-letter currency code like \"EUR\", not {raw.get('currency')!r}")
@@ -351,6 +354,10 @@ def _rate_limits(r: _Reader, value: Any) -> dict[str, Rate | None]:
     if not isinstance(value, dict):
         r.problem("rate_limits", 'must be a table like [rate_limits] with facebook = "200/hour"')
         return {}
+    if not value:
+        return {}
+    from tracker.ratelimit import parse_rate  # its locks and logging serve the sync alone
+
     rates: dict[str, Rate | None] = {}
     for name, text in value.items():
         try:
@@ -387,7 +394,13 @@ def _effort(r: _Reader, value: Any) -> dict[str, Effort]:
     return effort
 
 
-def _database(r: _Reader, value: str, base: Path) -> str:
+def _database(r: _Reader, raw: Mapping[str, Any], base: Path) -> str:
+    """The database URL; the default one (in the user data dir) is worked out only when the config has none."""
+    if "database" not in raw:
+        return default_database()
+    value = r.str(raw, "database", "database", "")
+    if not value:
+        return default_database()
     if "://" in value:
         return value
     path = _local_path(r, "database", value, base, resolve=True)
@@ -491,6 +504,8 @@ def _cron(r: _Reader, value: Any, label: str, *, account: bool = False) -> str |
     cron = {"hourly": "0 * * * *", "daily": "30 6 * * *"}.get(text) or (
         f"{int(hhmm.group(2))} {int(hhmm.group(1))} * * *" if hhmm else text
     )
+    from tracker.schedules import schedule_trigger
+
     try:
         schedule_trigger(cron, "UTC")
         return cron

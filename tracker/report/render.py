@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from tracker.output import write_csv, write_json
 from tracker.report.rows import CareRow, PlatformRow, Report, SourceFigure, care_columns, columns
 from tracker.words import count
 
@@ -406,6 +405,8 @@ def table(report: Report, console: Console) -> None:
 
 
 def as_json(report: Report, out: IO[str]) -> None:
+    from tracker.output import write_json  # json and csv load only for the formats that write them
+
     write_json(report.to_json(), out)
 
 
@@ -421,6 +422,8 @@ def _source_cell(s: SourceFigure) -> str:
 
 
 def as_csv(report: Report, out: IO[str]) -> None:
+    from tracker.output import write_csv
+
     write_csv(({k: _flat(v) for k, v in row.items()} for row in report.to_json()["platforms"]), out, columns())
 
 
@@ -495,10 +498,14 @@ def care_table(report: Report, console: Console) -> None:
 
 
 def care_as_json(report: Report, out: IO[str]) -> None:
+    from tracker.output import write_json
+
     write_json(report.care_json(), out)
 
 
 def care_as_csv(report: Report, out: IO[str]) -> None:
+    from tracker.output import write_csv
+
     write_csv((r for r in report.care_json()["care"]), out, care_columns())
 
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tracker import metrics
-from tracker.config import Effort
 from tracker.report.figures import (
     CareFigures,
     CareRules,
@@ -26,7 +24,9 @@ from tracker.report.figures import (
     SourceFigure,
     care_only_figures,
 )
-from tracker.report.verdict import Inputs, decide
+
+if TYPE_CHECKING:
+    from tracker.config import Effort
 
 # Decimal places of each rounded figure; counts not listed are whole numbers from the platforms.
 PRECISION = {
@@ -257,6 +257,8 @@ def build_row(
     care: CareFigures | None = None,
 ) -> PlatformRow:
     """One platform's figures, each rounded once; `future`: the period has not begun, so nothing is zero."""
+    from tracker.report.verdict import Inputs, decide  # a report without rows (nothing stored) needs no verdict
+
     cur, prev = f.current, f.previous
     care_values = _care_values(care, future)
     costs = costs or Costs({})
@@ -398,22 +400,24 @@ def _care_row(platform: str, channel: str, stats: CareStats) -> CareRow:
 
 def sort(rows: list[PlatformRow], key: str) -> list[PlatformRow]:
     """Largest `key` first (then engagement, then name); no data last; the buckets always after the platforms."""
+    if not rows:
+        return []  # the report of an empty store: the metric catalogue need not load
+    from tracker import metrics
+
+    bucket_order = {bucket: i for i, bucket in enumerate(metrics.BUCKETS)}
 
     def order(row: PlatformRow) -> tuple[bool, int, float, float, str]:
         value = None if key == "platform" else getattr(row, key)
         engagement = row.engagement
         return (
             row.platform in metrics.BUCKETS,
-            _BUCKET_ORDER.get(row.platform, 0),
+            bucket_order.get(row.platform, 0),
             -(value if value is not None else -1.0),
             -(engagement if engagement is not None else -1.0),
             row.platform,
         )
 
     return sorted(rows, key=order)
-
-
-_BUCKET_ORDER = {bucket: i for i, bucket in enumerate(metrics.BUCKETS)}
 
 
 def build(
