@@ -22,6 +22,7 @@ from tracker.errors import PluginError, SyncInterrupted, TrackerError
 from tracker.http import HttpSession
 from tracker.plugin import CareItem, Channel, Conversion, Notice, Plugin, PostStat, Sample, State, Unavailable, Window
 from tracker.redact import Redactor
+from tracker.spool import ConversionSpool
 
 
 def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
@@ -237,7 +238,7 @@ def post_problem(post: PostStat) -> str | None:
 class Fetched:
     samples: list[Sample] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
-    conversions: list[Conversion] = field(default_factory=list)
+    conversions: ConversionSpool = field(default_factory=ConversionSpool)  # closed by whoever commits them
     posts: list[PostStat] = field(default_factory=list)
     care: list[CareItem] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -251,16 +252,21 @@ def collect(
     http: HttpSession,
     state: dict[str, Any],
     on_page: Callable[[int], None] = lambda n: None,
+    spool_threshold: int | None = None,
 ) -> Fetched:
     """Run one fetch to the end, validating everything it yields; every string it yields leaves here redacted.
 
     Here, because this is where text leaves a plugin: a platform that echoes the token in a refusal reaches
     neither the store, nor the log, nor the summary, nor an alert. An exception's text is scrubbed in place,
-    so whoever describes it later cannot show what the plugin was sent.
+    so whoever describes it later cannot show what the plugin was sent. Past `spool_threshold` orders and
+    leads (tracker.spool.THRESHOLD if None) they wait for the commit in a temporary file (tracker.spool),
+    deleted here if the fetch fails and by the committer otherwise.
     """
+    out = Fetched(conversions=ConversionSpool(spool_threshold))
     try:
-        out = _fetch_all(plugin, opts, window, http, state, on_page)
+        _fetch_all(plugin, opts, window, http, state, on_page, out)
     except BaseException as exc:
+        out.conversions.close()
         scrub_exception(exc, run_redactor(opts, http))
         raise
     return redacted(plugin, out, run_redactor(opts, http))
@@ -273,9 +279,9 @@ def _fetch_all(
     http: HttpSession,
     state: dict[str, Any],
     on_page: Callable[[int], None],
+    out: Fetched,
 ) -> Fetched:
-    """Run one fetch to the end, validating everything it yields."""
-    out = Fetched()
+    """Run one fetch to the end, validating everything it yields into `out`."""
     series: dict[tuple[str, str], tuple[float, float]] = {}  # checked once per fetch: (platform, metric) -> range
     for item in plugin.fetch(opts, window, http, dict(state)):
         if http.stop.is_set():

@@ -421,7 +421,8 @@ class Syncer:
             state=fetched.state,
             last_good_day=next_cursor(job.previous_cursor, job.plan),
         )
-        outcome.rows = writes.commit_account(self.engine, run_id, job.account_run_id, result)
+        with fetched.conversions:  # a large import's spool file is deleted once committed, or on failure
+            outcome.rows = writes.commit_account(self.engine, run_id, job.account_run_id, result)
         outcome.status = RunStatus.OK
         outcome.unavailable = sorted({f"{u.platform}.{u.metric}: {u.reason}" for u in fetched.unavailable})
         outcome.notices = result.notices

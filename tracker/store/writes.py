@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from itertools import repeat
+from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any
 
@@ -83,7 +83,7 @@ class AccountResult:
     position: int
     samples: list[Sample] = field(default_factory=list)
     unavailable: list[Unavailable] = field(default_factory=list)
-    conversions: list[Conversion] = field(default_factory=list)
+    conversions: Sequence[Conversion] = field(default_factory=list)  # a list, or a spool of a large import
     notices: list[str] = field(default_factory=list)
     attribution: str = ""
     state: dict[str, Any] | None = None
@@ -210,11 +210,13 @@ def _series_column(conn: Connection, account: str, batch: list[Sample]) -> list[
     return list(map(ids.__getitem__, pairs))
 
 
-def _save_conversions(conn: Connection, run_id: int, account: str, conversions: list[Conversion]) -> int:
+def _save_conversions(conn: Connection, run_id: int, account: str, conversions: Sequence[Conversion]) -> int:
     """Upsert order-level records in batches, remove what complete exports no longer hold, recompute the days touched.
 
     A record's withdrawn flag survives re-imports: undoing a sale is never reverted by a sync. Batches keep a
     million-row import from building a million-row statement; a record id seen twice takes its last version.
+    The records are read once, in order, a batch at a time: a large import's spool (tracker.spool) is read back
+    page by page, so only one page is in memory, all inside the caller's one transaction.
     """
     if not conversions:
         return 0
@@ -228,8 +230,8 @@ def _save_conversions(conn: Connection, run_id: int, account: str, conversions: 
     touched: set[tuple[str, date]] = set()
     spans: dict[str, tuple[date, date]] = {}
     recorded_at = now()
-    for start in range(0, len(conversions), BATCH):
-        latest = {c.id: c for c in conversions[start : start + BATCH]}  # PostgreSQL updates a row once per statement
+    for batch in _batches(conversions):
+        latest = {c.id: c for c in batch}  # PostgreSQL updates a row once per statement
         touched |= _record_days(conn, account, list(latest))
         conn.execute(stmt, [_conversion_row(account, run_id, recorded_at, c) for c in latest.values()])
         for c in latest.values():
@@ -240,6 +242,13 @@ def _save_conversions(conn: Connection, run_id: int, account: str, conversions: 
     for export, (first, last) in sorted(spans.items()):
         touched |= _remove_absent(conn, run_id, account, export, first, last)
     return recompute_conversion_samples(conn, run_id, account, touched)
+
+
+def _batches(conversions: Iterable[Conversion]) -> Iterator[list[Conversion]]:
+    """Consecutive runs of BATCH records (the last may be shorter), as slicing a list into BATCHes gives."""
+    records = iter(conversions)
+    while batch := list(islice(records, BATCH)):
+        yield batch
 
 
 def _conversion_row(account: str, run_id: int, recorded_at: datetime, c: Conversion) -> dict[str, Any]:
