@@ -207,3 +207,38 @@ def test_the_report_of_a_database_that_holds_nothing_loads_only_what_prints_it(t
         f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
     )
     assert modules_after(code, NOT_FOR_AN_EMPTY_REPORT) == []
+
+
+# The command modules a report needs: the app, its lazy group, the shared options and the report's own.
+THE_REPORTS_COMMAND_MODULES = ["tracker.cli", "tracker.cli.common", "tracker.cli.lazy", "tracker.cli.main",
+                               "tracker.cli.report"]
+
+
+@pytest.mark.subprocess
+def test_a_command_loads_its_own_command_module_and_no_other(tmp_path: Path) -> None:
+    """Typer turns every loaded command's signature into options: `tracker report` pays for none but its own."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
+    code = (
+        "from tracker.cli.main import app\n"
+        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    )
+    every = tuple(module_name(path) for path in python_files("tracker/cli"))
+    assert modules_after(code, every) == THE_REPORTS_COMMAND_MODULES
+
+
+@pytest.mark.subprocess
+def test_importing_the_cli_loads_no_command_module() -> None:
+    every = tuple(module_name(path) for path in python_files("tracker/cli"))
+    assert modules_after("import tracker.cli.main", every) == ["tracker.cli", "tracker.cli.lazy", "tracker.cli.main"]
+
+
+def test_the_app_keeps_typers_defaults_for_what_shapes_a_command() -> None:
+    """tracker.cli.lazy builds each command in a default Typer app; the root app must agree with it."""
+    import typer
+
+    from tracker.cli.main import app
+
+    default = typer.Typer()
+    for setting in ("rich_markup_mode", "pretty_exceptions_short", "suggest_commands"):
+        assert getattr(app, setting, None) == getattr(default, setting, None), setting

@@ -1,27 +1,39 @@
-"""The `tracker` command: joins the command modules into one Typer app."""
+"""The `tracker` command: one Typer app whose commands load their module only when asked for (tracker.cli.lazy)."""
 
 import typer
 
-from tracker.cli import (
-    accounts,
-    alerts,
-    chart,
-    config,
-    db,
-    demo,
-    explain,
-    link,
-    log,
-    plugins,
-    report,
-    schedule,
-    status,
-    sync,
+from tracker.cli.lazy import Entry, LazyGroup
+
+DAILY, STARTING, SETUP, UNATTENDED = "Daily use", "Getting started", "Setup", "Running unattended"
+
+# In the order Typer listed them when each module was registered up front: the commands, then the groups.
+COMMANDS = (
+    Entry("sync", "tracker.cli.sync", "sync", DAILY),
+    Entry("report", "tracker.cli.report", "report", DAILY),
+    Entry("explain", "tracker.cli.explain", "explain", DAILY),
+    Entry("chart", "tracker.cli.chart", "chart", DAILY),
+    Entry("link", "tracker.cli.link", "link", DAILY),
+    Entry("demo", "tracker.cli.demo", "demo", STARTING),
+    Entry("init", "tracker.cli.config", "init", STARTING),
+    Entry("schedule", "tracker.cli.schedule", "schedule", UNATTENDED),
+    Entry("status", "tracker.cli.status", "status", UNATTENDED),
+    Entry("alerts", "tracker.cli.alerts", "alerts", UNATTENDED),
+    Entry("log", "tracker.cli.log", "app", DAILY),
+    Entry("config", "tracker.cli.config", "app", SETUP),
+    Entry("accounts", "tracker.cli.accounts", "app", SETUP),
+    Entry("plugins", "tracker.cli.plugins", "app", SETUP),
+    Entry("db", "tracker.cli.db", "app", SETUP),
 )
+
+
+class TrackerGroup(LazyGroup):
+    table = COMMANDS
+
 
 app = typer.Typer(
     name="tracker",
     help="Does social media earn you customers? Likes and followers beside visits, leads and sales, per platform.",
+    cls=TrackerGroup,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals can hold tokens
     add_completion=True,  # tracker --install-completion (bash, zsh, fish, PowerShell)
@@ -43,23 +55,6 @@ def main(
     ),
 ) -> None:
     pass  # only carries --version; the app's help text is set on the Typer app above
-
-
-app.command(rich_help_panel="Daily use")(sync.sync)
-app.command(rich_help_panel="Daily use")(report.report)
-app.command(rich_help_panel="Daily use")(explain.explain)
-app.command(rich_help_panel="Daily use")(chart.chart)
-app.add_typer(log.app, name="log", rich_help_panel="Daily use")
-app.command(rich_help_panel="Daily use")(link.link)
-app.command(rich_help_panel="Getting started")(demo.demo)
-app.command(rich_help_panel="Getting started")(config.init)
-app.add_typer(config.app, name="config", rich_help_panel="Setup")
-app.add_typer(accounts.app, name="accounts", rich_help_panel="Setup")
-app.add_typer(plugins.app, name="plugins", rich_help_panel="Setup")
-app.add_typer(db.app, name="db", rich_help_panel="Setup")
-app.command(rich_help_panel="Running unattended")(schedule.schedule)
-app.command(rich_help_panel="Running unattended")(status.status)
-app.command(rich_help_panel="Running unattended")(alerts.alerts)
 
 
 def run() -> None:
