@@ -5,9 +5,9 @@ The same 1,002,000 samples (167 accounts x 6 metrics x 1,000 days; quick:
 - baseline: raw `executemany` of an upsert into a table keyed by integers
   (account, platform, metric, day; SQLite: `WITHOUT ROWID`), one commit per
   account, rows built before the clock starts: the limit of the driver;
-- the store path alone: `writes.commit_account` per account (adapter.store_write),
+- the store path alone: `writes.commit_account` per account (store_write),
   with the account runs started ACCOUNT_BATCH at a time as a sync starts them,
-  Sample objects built before the clock starts;
+  each account's series built before the clock starts, as the sync hands them over;
 - a whole `tracker sync`: the command, start-up included, of accounts of the
   bench's pages plugin (a file in a temporary `plugin_dirs`, no HTTP).
 Each in key order (one pass over each account's whole history) and in
@@ -148,35 +148,47 @@ def _postgres_baseline(url: str, batches: list[list[IntRow]]) -> float:
 
 
 def store_path(run: Run, ds: Dataset, day_major: bool) -> float:
-    """Seconds of the store's write path over the data set, Sample objects built beforehand."""
-    from tracker.plugin import Sample
+    """Seconds of the store's write path over the data set, each account's samples built beforehand as the sync
+    hands them to the store: the checked series of the pages plugin (tracker.columns), one per metric."""
+    from tracker.columns import SampleColumns
+    from tracker.plugin import Series
 
-    first = (ds.start - pages_plugin.EPOCH).days
-    names, days = ds.names(), {first + k: ds.start + timedelta(days=k) for k in range(ds.days)}
+    names = ds.names()
     work = []
     for since, until in passes(ds, day_major):
+        days = tuple(since + timedelta(days=k) for k in range((until - since).days + 1))
+        first = (since - pages_plugin.EPOCH).days
         for i in range(ds.accounts):
-            platform = ds.platform(i)
-            samples = [
-                Sample(platform, METRICS[m], days[n], v)
-                for m, n, v in account_rows(ds, i, since, until, day_major)
-            ]
-            work.append((names[i], samples, until))
+            samples = SampleColumns()
+            for m, metric in enumerate(METRICS):
+                samples.add(Series(ds.platform(i), metric, days, tuple(pages_plugin.column(i, m, first, len(days)))))
+            work.append((names[i], samples, since, until))
     engine = adapter.open_store(run.dbs.new("store_day" if day_major else "store_key"))
 
     def write() -> None:
         run_id = adapter.start_run(engine)
         for start in range(0, len(work), ACCOUNT_BATCH):
             chunk = work[start : start + ACCOUNT_BATCH]
-            runs = adapter.start_account_runs(engine, run_id, [(name, s[0].day, until) for name, s, until in chunk])
-            for (name, samples, until), account_run in zip(chunk, runs, strict=True):
-                adapter.store_write(engine, run_id, account_run, name, "benchpages", samples, until)
+            runs = adapter.start_account_runs(engine, run_id, [(name, since, until) for name, _, since, until in chunk])
+            for (name, samples, _, until), account_run in zip(chunk, runs, strict=True):
+                store_write(engine, run_id, account_run, name, samples, until)
         adapter.finish_run(engine, run_id)
 
     try:
         return timed(write)
     finally:
         engine.dispose()
+
+
+def store_write(engine: Any, run_id: int, account_run: int, account: str, samples: Any, until: date) -> int:
+    """One account's samples through the store's own write path, as a sync commits them; returns rows written."""
+    from tracker.store import writes
+
+    result = writes.AccountResult(
+        account=account, plugin="benchpages", options_json=json.dumps({}), conversion_source="none",
+        covers_all_platforms=False, position=0, samples=samples, last_good_day=until,
+    )
+    return writes.commit_account(engine, run_id, account_run, result)
 
 
 # The whole sync.

@@ -18,9 +18,23 @@ from typing import Any
 import requests
 
 from tracker import metrics
+from tracker.columns import SampleColumns
 from tracker.errors import PluginError, SyncInterrupted, TrackerError
 from tracker.http import HttpSession
-from tracker.plugin import CareItem, Channel, Conversion, Notice, Plugin, PostStat, Sample, State, Unavailable, Window
+from tracker.plugin import (
+    CareItem,
+    Channel,
+    Conversion,
+    Notice,
+    Plugin,
+    PostStat,
+    Sample,
+    Series,
+    State,
+    Unavailable,
+    Window,
+    per_day,
+)
 from tracker.redact import Redactor
 from tracker.spool import ConversionSpool
 
@@ -29,19 +43,7 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
     """Refuse anything the store or the report could misread, naming the plugin and value."""
     if not isinstance(sample, Sample):
         raise PluginError(f"plugin {plugin.name} yielded {type(sample).__name__}, not a Sample")
-    if not (
-        metrics.is_platform(sample.platform)
-        and (plugin.reports_on(sample.platform) or sample.platform in metrics.BUCKETS)
-    ):
-        raise PluginError(f"plugin {plugin.name} yielded platform {sample.platform!r}, which it does not declare")
-    if metrics.get(sample.metric) is None and not metrics.is_extra(sample.metric, plugin.name):
-        raise PluginError(
-            f"plugin {plugin.name} yielded metric {sample.metric!r}: use a canonical name or '{plugin.name}.<name>'"
-        )
-    if metrics.is_derived(sample.metric):
-        raise PluginError(
-            f"plugin {plugin.name} yielded {sample.metric} as a sample: the core computes it; yield CareItem"
-        )
+    check_series_key(plugin, sample.platform, sample.metric)
     if isinstance(sample.day, datetime) or not isinstance(sample.day, date):
         raise PluginError(f"plugin {plugin.name} yielded day {sample.day!r}: it must be a date")
     if not window.since <= sample.day <= window.until:
@@ -53,6 +55,19 @@ def check_sample(plugin: Plugin, sample: Any, window: Window) -> Sample:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PluginError(f"plugin {plugin.name} yielded {sample.metric}={value!r} for {sample.day}: not a number")
     return sample
+
+
+def check_series_key(plugin: Plugin, platform: Any, metric: Any) -> tuple[float, float]:
+    """Refuse a platform the plugin does not declare or a metric it may not yield; the metric's range if neither."""
+    if not (metrics.is_platform(platform) and (plugin.reports_on(platform) or platform in metrics.BUCKETS)):
+        raise PluginError(f"plugin {plugin.name} yielded platform {platform!r}, which it does not declare")
+    if metrics.get(metric) is None and not metrics.is_extra(metric, plugin.name):
+        raise PluginError(
+            f"plugin {plugin.name} yielded metric {metric!r}: use a canonical name or '{plugin.name}.<name>'"
+        )
+    if metrics.is_derived(metric):
+        raise PluginError(f"plugin {plugin.name} yielded {metric} as a sample: the core computes it; yield CareItem")
+    return metrics.plausible_range(metric)
 
 
 def implausible(metric: str, value: float) -> str | None:
@@ -236,7 +251,7 @@ def post_problem(post: PostStat) -> str | None:
 
 @dataclass
 class Fetched:
-    samples: list[Sample] = field(default_factory=list)
+    samples: SampleColumns = field(default_factory=SampleColumns)  # a Sequence[Sample]; series stay columns
     unavailable: list[Unavailable] = field(default_factory=list)
     conversions: ConversionSpool = field(default_factory=ConversionSpool)  # closed by whoever commits them
     posts: list[PostStat] = field(default_factory=list)
@@ -287,11 +302,12 @@ def _fetch_all(
         if http.stop.is_set():
             raise SyncInterrupted("stopped")
         if item.__class__ is list:  # the usual page, first: none of the rarer items below is a list
-            if item and item[0].__class__ is Sample:  # what _keep_page would find, without its two calls
-                _keep_samples(plugin, item, window, out, series)
-                on_page(len(item))
+            if item and item[0].__class__ in _NUMBERS:  # what _keep_page would find, without its two calls
+                on_page(_keep_samples(plugin, item, window, out, series))
             else:
                 _keep_page(plugin, item, window, out, series, on_page)
+        elif isinstance(item, Series):
+            on_page(_keep_samples(plugin, [item], window, out, series))
         elif isinstance(item, State):
             json.dumps(item.data)  # state must survive the database
             out.state = item.data
@@ -306,7 +322,7 @@ def _fetch_all(
             _keep_page(plugin, list(item), window, out, series, on_page)
         else:
             raise PluginError(
-                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Conversion, CareItem, "
+                f"plugin {plugin.name} yielded {type(item).__name__}: expected Sample, Series, Conversion, CareItem, "
                 "PostStat, a list of one of them, Unavailable, Notice or State"
             )
     return out
@@ -321,8 +337,11 @@ class _Kind:
     into: str
 
 
+_SAMPLES = _Kind(check_sample, lambda sample, _: sample_problem(sample), "samples")  # and series: _keep_samples
+_NUMBERS = (Sample, Series)
 KINDS: dict[type, _Kind] = {
-    Sample: _Kind(check_sample, lambda sample, _: sample_problem(sample), "samples"),
+    Sample: _SAMPLES,
+    Series: _SAMPLES,
     Conversion: _Kind(check_conversion, lambda record, _: conversion_problem(record), "conversions"),
     PostStat: _Kind(check_post, lambda post, _: post_problem(post), "posts"),
     CareItem: _Kind(check_care_item, care_problem, "care"),
@@ -342,7 +361,10 @@ def _keep_page(
     on_page: Callable[[int], None],
 ) -> None:
     """A page is of the kind of its first record (a Sample if empty); a record of another kind fails its check."""
-    kind = (KINDS.get(page[0].__class__) or _kind_of(page[0]) if page else None) or KINDS[Sample]
+    kind = (KINDS.get(page[0].__class__) or _kind_of(page[0]) if page else None) or _SAMPLES
+    if kind is _SAMPLES:
+        on_page(_keep_samples(plugin, page, window, out, series))
+        return
     _keep(plugin, kind, page, window, out, series)
     on_page(len(page))
 
@@ -356,7 +378,7 @@ def _keep(
     series: dict[tuple[str, str], tuple[float, float]],
 ) -> None:
     """A malformed record is the plugin's bug and fails the account; an implausible one is dropped with a notice."""
-    if kind is KINDS[Sample]:
+    if kind is _SAMPLES:
         _keep_samples(plugin, page, window, out, series)
         return
     kept = getattr(out, kind.into)
@@ -371,24 +393,31 @@ def _keep(
 
 def _keep_samples(
     plugin: Plugin, page: list[Any], window: Window, out: Fetched, ranges: dict[tuple[str, str], tuple[float, float]]
-) -> None:
-    """`_keep` for samples, as exact and cheaper: a fetch yields thousands of samples of a few series.
+) -> int:
+    """`_keep` for samples and series, as exact and cheaper: a fetch yields thousands of samples of a few series.
 
     A series' platform and metric are checked (check_sample) on its first sample of the fetch only, and
     `ranges` remembers them across pages (a daily page holds one sample per series); later samples of it
     have their day and value compared inline, and anything unusual (a subclass, a day outside the window,
     a value out of range or not a plain number) goes through check_sample and sample_problem, which raise
-    or word the notice exactly as for the first.
+    or word the notice exactly as for the first. A Series goes to `_keep_series`. Returns the samples read.
     """
-    since, until, keep, isfinite = window.since, window.until, out.samples.append, math.isfinite
+    since, until, isfinite = window.since, window.until, math.isfinite
+    keep, read = out.samples.tail().append, len(page)
+    shared = _Shared()
     for entry in page:
-        bounds = ranges.get((entry.platform, entry.metric)) if entry.__class__ is Sample else None
-        if bounds is not None and entry.day.__class__ is date and since <= entry.day <= until:
-            value = entry.value
-            kind = value.__class__  # an int compares with the float bounds exactly, and is always finite
-            if (kind is int or (kind is float and isfinite(value))) and bounds[0] <= value <= bounds[1]:
-                keep(entry)
-                continue
+        if entry.__class__ is Sample:
+            bounds = ranges.get((entry.platform, entry.metric))
+            if bounds is not None and entry.day.__class__ is date and since <= entry.day <= until:
+                value = entry.value
+                kind = value.__class__  # an int compares with the float bounds exactly, and is always finite
+                if (kind is int or (kind is float and isfinite(value))) and bounds[0] <= value <= bounds[1]:
+                    keep(entry)
+                    continue
+        elif isinstance(entry, Series):
+            read += _keep_series(plugin, entry, window, out, ranges, shared) - 1
+            keep = out.samples.tail().append
+            continue
         record = check_sample(plugin, entry, window)
         ranges[(record.platform, record.metric)] = metrics.plausible_range(record.metric)
         problem = sample_problem(record)
@@ -396,6 +425,94 @@ def _keep_samples(
             keep(record)
         else:
             out.notices.append(problem)
+    return read
+
+
+@dataclass
+class _Shared:
+    """What the series of one page share, worked out once: the page's series often hold the same list of days.
+
+    Keyed by the id of a list of days the page holds, or of the tuple made of it (kept here), so no id is
+    reused while the page is read.
+    """
+
+    copies: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # id of a series' days -> their tuple
+    in_window: set[int] = field(default_factory=set)  # ids of day tuples found all dates inside the window
+
+
+def _keep_series(
+    plugin: Plugin,
+    series: Series,
+    window: Window,
+    out: Fetched,
+    ranges: dict[tuple[str, str], tuple[float, float]],
+    shared: _Shared,
+) -> int:
+    """Keep a series whole when its columns pass at once; else each day as the Sample it stands for.
+
+    The checks are a Sample's, made on the columns by builtins: the platform and metric once (check_series_key),
+    every day a date (its exact class) with the first and last inside the window, every value an int or a
+    finite float with the least and greatest inside the metric's range. A series that fails any of them is
+    checked again day by day as Samples (`_keep_samples`), so that what is refused or dropped, and the words
+    saying so, are exactly what the same numbers as Samples get. Returns the days read.
+    """
+    try:
+        days = shared.copies.get(id(series.days))
+        if days is None:
+            days = shared.copies[id(series.days)] = tuple(series.days)
+        values = tuple(series.values)
+    except TypeError:
+        raise PluginError(
+            f"plugin {plugin.name} yielded a {series.platform!r} {series.metric!r} series whose days or values "
+            "are not sequences"
+        ) from None
+    flags = series.provisional
+    if flags.__class__ is not bool and per_day(flags):
+        flags = tuple(flags)
+        if len(flags) != len(days):
+            raise PluginError(
+                f"plugin {plugin.name} yielded a {series.platform} {series.metric} series of {len(days)} days "
+                f"with {len(flags)} provisional flags"
+            )
+    if len(values) != len(days):
+        raise PluginError(
+            f"plugin {plugin.name} yielded a {series.platform} {series.metric} series of {len(days)} days "
+            f"with {len(values)} values"
+        )
+    key = (series.platform, series.metric)
+    bounds = ranges.get(key) or check_series_key(plugin, *key)
+    ranges[key] = bounds
+    if not days:
+        return 0
+    if _days_plain(days, window, shared) and _values_plain(values, bounds):
+        same = days is series.days and values is series.values and flags is series.provisional
+        out.samples.add(series if same else Series(*key, days, values, flags))
+    else:
+        _keep_samples(plugin, Series(*key, days, values, flags).samples(), window, out, ranges)
+    return len(days)
+
+
+def _days_plain(days: tuple[Any, ...], window: Window, shared: _Shared) -> bool:
+    """Whether every day is a date (not a datetime, nor another subclass) inside the window."""
+    if id(days) in shared.in_window:
+        return True
+    if set(map(type, days)) != {date} or min(days) < window.since or max(days) > window.until:
+        return False
+    shared.in_window.add(id(days))
+    return True
+
+
+def _values_plain(values: tuple[Any, ...], bounds: tuple[float, float]) -> bool:
+    """Whether every value is an int or a finite float (no bool) inside `bounds`."""
+    kinds = set(map(type, values))
+    if not kinds <= {int, float}:
+        return False
+    try:
+        if float in kinds and not all(map(math.isfinite, values)):
+            return False
+    except OverflowError:  # an int too large for a float: sample_problem says so
+        return False
+    return bounds[0] <= min(values) and max(values) <= bounds[1]
 
 
 def describe_error(exc: BaseException, secrets: Iterable[str] | Redactor) -> str:

@@ -6,6 +6,8 @@ an HTTP session (timeouts, retries, Retry-After, redaction) and the state it
 saved last time, and yields what it found:
 
 - `Sample` (or a list of them, one page at a time): one number for one day;
+- `Series` (or a list of them, beside or instead of samples): one metric's numbers over several days, as
+  services answer them (a metric's values by day), checked and stored column by column;
 - `Unavailable`: a metric the platform no longer serves, reported as missing;
 - `Conversion`: one order or lead (shop exports), kept as a record so that
   re-imports add nothing and the daily figures are recomputed exactly;
@@ -30,11 +32,12 @@ never yield nothing, or the days it held would be skipped for good.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, TypeAlias
+from itertools import repeat
+from typing import Any, TypeAlias, TypeGuard
 from zoneinfo import ZoneInfo
 
 from tracker.attribution import Attribution
@@ -65,6 +68,7 @@ __all__ = [
     "RateLimited",
     "Sample",
     "Secret",
+    "Series",
     "State",
     "Unavailable",
     "UnexpectedResponse",
@@ -86,6 +90,38 @@ class Sample:
     day: date
     value: float
     provisional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One metric about one platform over several days: `values[i]` is the number for `days[i]`.
+
+    The same numbers as one `Sample` per day, under the same rules (each day a date in the window, each value
+    a finite number in the metric's range; a bad value is reported exactly as a Sample's would be), checked
+    and stored column by column, without an object per day: the shape in which services answer (a metric's
+    values by day), and the cheap one for a fetch of many days. A service that answers a row per day (day,
+    then one value per metric) gives its columns with `days, *columns = zip(*rows)`.
+
+    `provisional` is True or False for every day, or a sequence of them, one per day
+    (`[window.is_provisional(d, 3) for d in days]`). The core copies the sequences when the series is
+    yielded, so a plugin may reuse its lists afterwards.
+    """
+
+    platform: str
+    metric: str
+    days: Sequence[date]
+    values: Sequence[float]
+    provisional: bool | Sequence[bool] = False
+
+    def samples(self) -> list[Sample]:
+        """The same numbers as one Sample per day, in order; days and values must be as many."""
+        flags = self.provisional if per_day(self.provisional) else repeat(bool(self.provisional))
+        return list(map(Sample, repeat(self.platform), repeat(self.metric), self.days, self.values, flags))
+
+
+def per_day(provisional: object) -> TypeGuard[Sequence[bool]]:
+    """Whether a series' `provisional` gives one flag per day (a sequence) rather than one for every day."""
+    return isinstance(provisional, Sequence) and not isinstance(provisional, (str, bytes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +258,8 @@ class State:
 
 
 Yielded: TypeAlias = (
-    Sample | Iterable[Sample] | Unavailable | Conversion | Iterable[Conversion] | CareItem | Iterable[CareItem]
-    | PostStat | Iterable[PostStat] | Notice | State
+    Sample | Series | Iterable[Sample | Series] | Unavailable | Conversion | Iterable[Conversion] | CareItem
+    | Iterable[CareItem] | PostStat | Iterable[PostStat] | Notice | State
 )
 
 
@@ -241,10 +277,7 @@ class Window:
     timezone: ZoneInfo
 
     def days(self) -> Iterator[date]:
-        day = self.since
-        while day <= self.until:
-            yield day
-            day += timedelta(days=1)
+        return map(date.fromordinal, range(self.since.toordinal(), self.until.toordinal() + 1))
 
     def chunks(self, max_days: int) -> Iterator[Window]:
         """Split into windows of at most `max_days` days, for APIs with a maximum span."""

@@ -45,14 +45,17 @@ def joined() -> sa.Join:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def series_ids(conn: Connection, account: str, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def series_ids(
+    conn: Connection, account: str, wanted: Iterable[tuple[str, str]], known: dict[tuple[str, str], int] | None = None
+) -> dict[tuple[str, str], int]:
     """(platform, metric) -> series id of the account, creating the series that do not exist yet.
 
-    One read of the account's few series per commit; new ones are inserted with ON CONFLICT DO NOTHING, so a
-    concurrent writer of the same series (a logged sale beside a sync) cannot make the commit fail. The insert
-    returns the ids it made; the account's series are read again only if a concurrent writer made some first.
+    One read of the account's few series per commit (none if the caller read them in this transaction:
+    `known`); new ones are inserted with ON CONFLICT DO NOTHING, so a concurrent writer of the same series (a
+    logged sale beside a sync) cannot make the commit fail. The insert returns the ids it made; the account's
+    series are read again only if a concurrent writer made some first.
     """
-    ids = _account_series(conn, account)
+    ids = _account_series(conn, account) if known is None else dict(known)
     missing = sorted(set(wanted) - ids.keys())
     if missing:
         rows = conn.execute(

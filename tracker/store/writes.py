@@ -16,19 +16,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice, repeat
-from operator import attrgetter
+from operator import attrgetter, sub
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from tracker.plugin import CareItem, Conversion, PostStat, Sample, Unavailable
+from tracker.columns import SampleColumns
+from tracker.plugin import CareItem, Conversion, PostStat, Sample, Series, Unavailable, per_day
 from tracker.redact import Redactor
 from tracker.runs import RunStatus
 from tracker.store import care, posts, samples
 from tracker.store.db import WRITE_OPTION
-from tracker.store.models import ACCOUNT, ACCOUNT_BLOCK, ACCOUNT_RUN, CONVERSION, METRIC_STATUS, SYNC_RUN
+from tracker.store.models import ACCOUNT, ACCOUNT_BLOCK, ACCOUNT_RUN, CONVERSION, METRIC_STATUS, SERIES, SYNC_RUN
 
 BATCH = 1000
 _SERIES, _DAY = attrgetter("platform", "metric"), attrgetter("day")
@@ -45,6 +46,10 @@ _RUNS_INSERT = sa.insert(ACCOUNT_RUN).returning(ACCOUNT_RUN.c.id, sort_by_parame
 _RUN_UPDATE = sa.update(ACCOUNT_RUN).where(ACCOUNT_RUN.c.id == sa.bindparam("b_id"))
 _STATUSES_OF = sa.select(METRIC_STATUS.c.platform, METRIC_STATUS.c.metric).where(
     METRIC_STATUS.c.account == sa.bindparam("b_account")
+)
+_SERIES_AND_STATUSES = sa.union_all(  # a status row has no series id
+    sa.select(SERIES.c.platform, SERIES.c.metric, SERIES.c.id).where(SERIES.c.account == sa.bindparam("b_account")),
+    _STATUSES_OF.add_columns(sa.null()),
 )
 _BLOCKS_OF = sa.select(ACCOUNT_BLOCK.c.account, ACCOUNT_BLOCK.c.until, ACCOUNT_BLOCK.c.reason).where(
     ACCOUNT_BLOCK.c.account.in_(sa.bindparam("b_accounts", expanding=True))
@@ -81,7 +86,7 @@ class AccountResult:
     conversion_source: str
     covers_all_platforms: bool
     position: int
-    samples: list[Sample] = field(default_factory=list)
+    samples: Sequence[Sample] = field(default_factory=list)  # a list, or the checked samples and series of a fetch
     unavailable: list[Unavailable] = field(default_factory=list)
     conversions: Sequence[Conversion] = field(default_factory=list)  # a list, or a spool of a large import
     notices: list[str] = field(default_factory=list)
@@ -147,11 +152,12 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
     """Write one account's samples, statuses, state and cursor atomically; returns rows written."""
     with _write(engine) as conn, conn.begin():
         _save_account(conn, run_id, result)
-        written = _save_samples(conn, run_id, result.account, result.samples)
+        known, statuses = _series_and_statuses(conn, result.account)
+        written = _save_samples(conn, run_id, result.account, result.samples, known)
         written += _save_conversions(conn, run_id, result.account, result.conversions)
         posts.save(conn, run_id, result.account, result.posts)
         written += care.save(conn, run_id, result.account, result.care)
-        _save_statuses(conn, run_id, result)
+        _save_statuses(conn, run_id, result, None if result.conversions else statuses)
         conn.execute(
             _RUN_UPDATE,
             {"b_id": account_run_id, "finished_at": now(), "status": RunStatus.OK, "rows": written, "error": None,
@@ -160,23 +166,64 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
     return written
 
 
-def _save_samples(conn: Connection, run_id: int, account: str, batch: list[Sample]) -> int:
+def _series_and_statuses(conn: Connection, account: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
+    """The account's series ids and the (platform, metric) of its statuses, in one read (both are read per commit)."""
+    ids, statuses = {}, set()
+    for platform, metric, series_id in conn.execute(_SERIES_AND_STATUSES, {"b_account": account}):
+        if series_id is None:
+            statuses.add((platform, metric))
+        else:
+            ids[(platform, metric)] = series_id
+    return ids, statuses
+
+
+def _save_samples(
+    conn: Connection, run_id: int, account: str, batch: Sequence[Sample], known: dict[tuple[str, str], int]
+) -> int:
     """Upsert the samples as (series id, day number, value, provisional, run id) tuples; returns distinct keys.
 
-    The hot path of a sync, so no Python bytecode runs per sample: the columns are built by `map` and `zip`
-    over the batch, with series ids and day numbers looked up in dicts made once per commit.
+    The hot path of a sync, so no Python bytecode runs per sample: the columns are built by `map` and `zip`,
+    a Series' straight from its days and values (tracker.columns), Sample objects' through their attributes,
+    with series ids and day numbers looked up in dicts made once per commit.
     """
-    if not batch:
+    parts = batch.parts if isinstance(batch, SampleColumns) else ((list(batch),) if batch else ())
+    if not parts:
         return 0
     with _collector_paused():
-        days = list(map(_DAY, batch))
-        numbers = {day: samples.day_number(day) for day in set(days)}
-        numbered = list(map(numbers.__getitem__, days))
-        series = _series_column(conn, account, batch)
-        values = map(float, map(_VALUE, batch))
-        flags = samples.flags(conn, list(map(_PROVISIONAL, batch)))
-        samples.upsert(conn, list(zip(series, numbered, values, flags, repeat(run_id))))
-        return len(dict.fromkeys(zip(series, numbered, strict=True)))
+        platforms = [None if isinstance(part, Series) else _platform_of(part) for part in parts]
+        ids = samples.series_ids(conn, account, _keys_of(parts, platforms), known)
+        sqlite = conn.dialect.name == "sqlite"
+        rows: list[samples.Row] = []
+        days_of: dict[int, set[int]] = {}  # series id -> day numbers written, of the Series parts
+        pairs: set[tuple[int, int]] = set()  # (series id, day number) written, of the Sample parts
+        numbered: dict[int, list[int]] = {}  # id of a Series' days -> their numbers: series often share their days
+        for part, platform in zip(parts, platforms, strict=True):
+            if isinstance(part, Series):
+                sid = ids[(part.platform, part.metric)]
+                numbers = numbered.get(id(part.days)) or numbered.setdefault(id(part.days), _numbers(part.days))
+                values = part.values if sqlite else map(float, part.values)  # SQLite's REAL column makes ints floats
+                rows += zip(repeat(sid), numbers, values, _flags(sqlite, part), repeat(run_id))
+                days_of.setdefault(sid, set()).update(numbers)
+            else:
+                series, numbers = _series_column(ids, part, platform), _day_numbers(part)
+                flags = samples.flags(conn, list(map(_PROVISIONAL, part)))
+                rows += zip(series, numbers, map(float, map(_VALUE, part)), flags, repeat(run_id))
+                pairs.update(zip(series, numbers, strict=True))
+        samples.upsert(conn, rows)
+        del rows  # freed now, while the collector is off: once it is back on, it would scan every row first
+        both = sum(1 for sid, day in pairs if day in days_of.get(sid, ())) if days_of and pairs else 0
+        return sum(map(len, days_of.values())) + len(pairs) - both
+
+
+def _numbers(days: Sequence[date]) -> list[int]:
+    return list(map(sub, map(date.toordinal, days), repeat(samples.EPOCH_ORDINAL)))
+
+
+def _day_numbers(part: list[Sample]) -> list[int]:
+    """Each sample's day number, worked out once per distinct day (a commit holds few days, many samples)."""
+    days = list(map(_DAY, part))
+    numbers = {day: samples.day_number(day) for day in set(days)}
+    return list(map(numbers.__getitem__, days))
 
 
 @contextmanager
@@ -196,18 +243,40 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _series_column(conn: Connection, account: str, batch: list[Sample]) -> list[int]:
-    """Each sample's series id. An account's samples are mostly of one platform: its series are then told
-    apart by metric alone, without a (platform, metric) pair made and hashed per sample."""
-    platforms = set(map(_PLATFORM, batch))
-    if len(platforms) == 1:
-        (platform,) = platforms
-        ids = samples.series_ids(conn, account, {(platform, m) for m in set(map(_METRIC, batch))})
+def _platform_of(part: list[Sample]) -> str | None:
+    """The one platform of these samples, or None if they are of several."""
+    platforms = set(map(_PLATFORM, part))
+    return platforms.pop() if len(platforms) == 1 else None
+
+
+def _keys_of(parts: Sequence[list[Sample] | Series], platforms: list[str | None]) -> set[tuple[str, str]]:
+    """Every (platform, metric) of the parts. Samples of one platform have their metrics gathered alone,
+    without a (platform, metric) pair made and hashed per sample."""
+    keys: set[tuple[str, str]] = set()
+    for part, platform in zip(parts, platforms, strict=True):
+        if isinstance(part, Series):
+            keys.add((part.platform, part.metric))
+        elif platform is not None:
+            keys.update(zip(repeat(platform), set(map(_METRIC, part))))
+        else:
+            keys.update(map(_SERIES, part))
+    return keys
+
+
+def _series_column(ids: dict[tuple[str, str], int], part: list[Sample], platform: str | None) -> list[int]:
+    """Each sample's series id: by metric alone when the samples are all of one platform."""
+    if platform is not None:
         by_metric = {m: i for (p, m), i in ids.items() if p == platform}
-        return list(map(by_metric.__getitem__, map(_METRIC, batch)))
-    pairs = list(map(_SERIES, batch))
-    ids = samples.series_ids(conn, account, set(pairs))
-    return list(map(ids.__getitem__, pairs))
+        return list(map(by_metric.__getitem__, map(_METRIC, part)))
+    return list(map(ids.__getitem__, map(_SERIES, part)))
+
+
+def _flags(sqlite: bool, series: Series) -> Iterator[bool] | Iterator[int]:
+    """A Series' provisional column as samples.flags gives it: one value repeated, or one per day."""
+    if per_day(series.provisional):
+        return map(int, map(bool, series.provisional)) if sqlite else map(bool, series.provisional)
+    flag = bool(series.provisional)
+    return repeat(int(flag)) if sqlite else repeat(flag)
 
 
 def _save_conversions(conn: Connection, run_id: int, account: str, conversions: Sequence[Conversion]) -> int:
@@ -428,7 +497,9 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
         conn.execute(_ACCOUNT_INSERT, values)
 
 
-def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None:
+def _save_statuses(
+    conn: Connection, run_id: int, result: AccountResult, recorded: set[tuple[str, str]] | None = None
+) -> None:
     """Record metrics the platform did not serve, and clear a status only on evidence that the metric is back.
 
     The rule, per (account, platform, metric): a status is cleared only by a commit that carries a sample of
@@ -438,11 +509,12 @@ def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None
     yield `Unavailable` on every run that learns the metric is still missing, and no sample for it.
     """
     table = METRIC_STATUS
-    recorded = {(r.platform, r.metric) for r in conn.execute(_STATUSES_OF, {"b_account": result.account})}
+    if recorded is None:  # not read with the series, or conversions changed them since (the revenue status)
+        recorded = {(r.platform, r.metric) for r in conn.execute(_STATUSES_OF, {"b_account": result.account})}
     if recorded:  # usually none: one read instead of a delete per metric, and no pass over the samples
         mine = table.c.account == result.account
         still_missing = {(u.platform, u.metric) for u in result.unavailable}
-        back = set(map(_SERIES, result.samples)) - still_missing
+        back = _held(result.samples) - still_missing
         for platform, metric in recorded & back:
             conn.execute(sa.delete(table).where(mine, table.c.platform == platform, table.c.metric == metric))
     rows = [
@@ -464,6 +536,11 @@ def _save_statuses(conn: Connection, run_id: int, result: AccountResult) -> None
             set_={"reason": stmt.excluded.reason, "run_id": stmt.excluded.run_id, "status": stmt.excluded.status},
         )
         conn.execute(stmt, rows)
+
+
+def _held(batch: Sequence[Sample]) -> set[tuple[str, str]]:
+    """Every (platform, metric) the samples hold."""
+    return batch.keys() if isinstance(batch, SampleColumns) else set(map(_SERIES, batch))
 
 
 def block_account(engine: Engine, run_id: int, account: str, until: datetime, reason: str) -> None:
