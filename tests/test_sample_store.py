@@ -269,3 +269,27 @@ def test_report_reads_leave_out_more_accounts_than_a_statement_may_bind_and_name
     assert found.pooled == {("facebook", "likes", "current"): (1.0, False)}
     assert found.accounts == {"facebook": {"kept"}}
     assert gauges.at == [{("kept", "facebook", "followers"): 1.0}]
+
+
+def test_report_sums_flag_provisional_days_of_the_current_period_and_count_days_only_where_read_apart(store):
+    commit(store, "page", [Sample("facebook", "likes", date(2026, 1, 3), 2, provisional=True)])
+    commit(store, "page", [Sample("facebook", m, date(2026, 1, d), 1) for m in ("likes", "visits") for d in (5, 6)])
+    commit(store, "shop", [Sample("facebook", "visits", date(2026, 1, 6), 4, provisional=True)])
+    with store.connect() as conn:
+        found = samples.report_sums(conn, date(2026, 1, 2), date(2026, 1, 7), date(2026, 1, 5), each=["visits"])
+    assert found.pooled == {  # no output shows the previous period's provisional days: they are not read
+        ("facebook", "likes", "previous"): (2.0, False),
+        ("facebook", "likes", "current"): (2.0, False),
+    }
+    assert found.each == {
+        ("page", "facebook", "visits", "current"): (2.0, 2, False),
+        ("shop", "facebook", "visits", "current"): (4.0, 1, True),
+    }
+
+
+def test_stored_accounts_among_names_looks_only_at_those_and_finds_none_among_none(store):
+    commit(store, "page", [Sample("facebook", "likes", date(2026, 1, 3), 2)])
+    commit(store, "shop", [Sample("facebook", "likes", date(2026, 1, 3), 2)])
+    with store.connect() as conn:
+        assert samples.stored_accounts(conn, among={"shop", "nobody", "o'brien"}) == {"shop"}
+        assert samples.stored_accounts(conn, among=set()) == set()

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -65,8 +65,9 @@ UNKNOWN_REVENUE = (
 
 
 
-@dataclass(frozen=True)
-class _AccountInfo:
+class _AccountInfo(NamedTuple):
+    """A stored account as the report weighs it; a named tuple, made from each account row without a copy."""
+
     name: str
     conversion_source: str
     covers_all: bool
@@ -93,16 +94,20 @@ def compute(
         at = (period.end, period.start - timedelta(days=1), previous.start - timedelta(days=1))
         gauges = samples.gauge_reads(conn, at, _GAUGES, excluded)
         gauges_now, gauges_before, gauges_prev_before = gauges.at
+        gauge_keys = _by_platform(gauges_now)
         missing = _only(counted, _missing(conn))
         records = _only(counted, _record_facts(conn, period))
         rank = ranker(accounts, precedence)
-        first_party = [a for a in sorted(accounts, key=rank) if accounts[a].conversion_source == FIRST_PARTY]
-        first_party = [a for a in first_party if counted is None or a in counted]
+        first_party = sorted(
+            (a for a, info in accounts.items()
+             if info.conversion_source == FIRST_PARTY and (counted is None or a in counted)),
+            key=rank,
+        )
         overlap = _overlap(conn, first_party, previous.start, period.end, period.start)
     seen = sorted(
         {key[1] for key in sums if not _undone_only(key, sums, accounts)}
         | {key[0] for key in summed.pooled}
-        | {key[1] for key in gauges_now}
+        | set(gauge_keys)
     )
     if platforms:
         seen = [p for p in seen if p in platforms]
@@ -116,6 +121,7 @@ def compute(
     pooled_by_platform: dict[str, dict[samples.PooledKey, tuple[float, bool]]] = defaultdict(dict)
     for pooled_key, pooled_value in summed.pooled.items():
         pooled_by_platform[pooled_key[0]][pooled_key] = pooled_value
+    followers_since = _first_followers(gauges.first)
     result = []
     for platform in _ordered(seen):
         per_metric = by_platform[platform]
@@ -128,9 +134,10 @@ def compute(
         prev = _totals(per_metric, pooled, "previous", visits_source, order_sources, logged)
         _subtract(current, overlap, platform, "current", order_sources)
         _subtract(prev, overlap, platform, "previous", order_sources)
-        _add_gauges(current, gauges_now, gauges_before, platform)
-        _add_gauges(prev, gauges_before, gauges_prev_before, platform)
-        names = sorted(summed.accounts.get(platform, set()) | {k[0] for k in gauges_now if k[1] == platform})
+        held = gauge_keys.get(platform, [])
+        _add_gauges(current, held, gauges_now, gauges_before)
+        _add_gauges(prev, [k for k in held if k in gauges_before], gauges_before, gauges_prev_before)
+        names = sorted(summed.accounts.get(platform, set()) | {k[0] for k in held})
         counted_orders = {*order_sources, *logged}
         result.append(
             PlatformFigures(
@@ -141,9 +148,7 @@ def compute(
                 tracked=bool(conv_accounts) or bool(covering),
                 visits_source=visits_source,
                 conversions_source=", ".join(order_sources) or None,
-                followers_since=min(
-                    (d for (_a, p, m), d in gauges.first.items() if p == platform and m == "followers"), default=None
-                ),
+                followers_since=followers_since.get(platform),
                 missing=sorted(
                     _missing_note(key, status, len(names) > 1) for key, status in missing.items() if key[1] == platform
                 )
@@ -196,10 +201,7 @@ def _ordered(platforms: list[str]) -> list[str]:
 def _accounts(conn: Connection) -> dict[str, _AccountInfo]:
     t = ACCOUNT
     query = sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position, t.c.attribution)
-    return {
-        name: _AccountInfo(name, source, bool(covers_all), position, attribution)
-        for name, source, covers_all, position, attribution in conn.execute(query).all()
-    }
+    return {row[0]: _AccountInfo._make(row) for row in conn.execute(query)}
 
 
 def _record_facts(conn: Connection, period: Period) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
@@ -409,12 +411,31 @@ def _forget_unknown_revenue(
             totals.unknown.add("revenue")
 
 
-def _add_gauges(totals: Totals, at_end: dict[GaugeKey, float], before: dict[GaugeKey, float], platform: str) -> None:
-    """Sum each gauge's last value over the platform's accounts, and its change since the day before."""
+def _by_platform(at: dict[GaugeKey, float]) -> dict[str, list[GaugeKey]]:
+    """The gauge series with a value, per platform: each platform's figures then look only at its own."""
+    found: dict[str, list[GaugeKey]] = defaultdict(list)
+    for key in at:
+        found[key[1]].append(key)
+    return found
+
+
+def _first_followers(first: dict[GaugeKey, date]) -> dict[str, date]:
+    """Per platform, the first stored followers day of any of its accounts."""
+    found: dict[str, date] = {}
+    for (_account, platform, metric), day in first.items():
+        if metric == "followers" and (platform not in found or day < found[platform]):
+            found[platform] = day
+    return found
+
+
+def _add_gauges(
+    totals: Totals, keys: list[GaugeKey], at_end: dict[GaugeKey, float], before: dict[GaugeKey, float]
+) -> None:
+    """Sum each gauge's last value over the platform's accounts (`keys`: those with a value at the end), and its
+    change since the day before."""
     by_metric: dict[str, list[GaugeKey]] = defaultdict(list)
-    for key in at_end:
-        if key[1] == platform:
-            by_metric[key[2]].append(key)
+    for key in keys:
+        by_metric[key[2]].append(key)
     for metric, keys in by_metric.items():
         info = metrics.get(metric)
         combine = _sum if info is None or info.additive else _mean

@@ -27,7 +27,7 @@ class Totals:
     """One platform's figures for one period; None means no data, never zero."""
 
     values: dict[str, float] = field(default_factory=dict)
-    provisional: bool = False
+    provisional: bool = False  # a provisional day counted; read for the current period only (shown only there)
     unknown: set[str] = field(default_factory=set)  # figures some source could not give for every day
 
     def get(self, metric: str) -> float | None:

@@ -112,8 +112,17 @@ def stored_accounts(engine: Engine) -> list[str]:
 
 
 def removed_accounts(engine: Engine, configured: set[str]) -> list[str]:
-    """Stored accounts the config no longer has; logged sales (`manual`) are never in a config, so never removed."""
-    return [name for name in stored_accounts(engine) if name not in configured and name != RESERVED_ACCOUNT]
+    """Stored accounts the config no longer has; logged sales (`manual`) are never in a config, so never removed.
+
+    Only the accounts with series that the config lacks are checked for a stored day: the report of a large
+    config asks this every time, and a seek per configured account would find what it already knows.
+    """
+    with engine.connect() as conn:
+        names = samples.stored_accounts(conn, among=samples.series_accounts(conn) - configured)
+        for field_name in _DATA:
+            if field_name != SAMPLES:
+                names |= _accounts_in(conn, _DELETED[field_name])
+    return sorted(name for name in names if name not in configured and name != RESERVED_ACCOUNT)
 
 
 def removed_note(account: str) -> str:
