@@ -557,7 +557,8 @@ def _alerts(r: _Reader, value: Any) -> AlertsConfig:
 
 
 CARE_KEYS = ("business_hours", "holidays", "unanswered_hours")
-_HOURS_GROUP = re.compile(r"([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+# A pattern, not a compiled one: re compiles it at the first [care] business_hours (every command loads the config).
+_HOURS_GROUP = r"([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})"
 HOURS_FORMAT = (
     'must be days and hours like "Mon-Fri 09:00-18:00" (several joined by commas: '
     '"Mon-Fri 09:00-18:00, Sat 10:00-14:00") or "always"'
@@ -589,7 +590,7 @@ def _business_hours(text: str) -> BusinessHours | None:
         return BusinessHours(ALWAYS, ())
     intervals: list[tuple[int, int, int]] = []
     for group in text.split(","):
-        match = _HOURS_GROUP.fullmatch(group.strip().lower())
+        match = re.fullmatch(_HOURS_GROUP, group.strip().lower())
         if match is None or match.group(1) not in WEEKDAYS or (match.group(2) or "mon") not in WEEKDAYS:
             return None
         first = WEEKDAYS.index(match.group(1))
