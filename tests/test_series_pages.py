@@ -318,3 +318,28 @@ def test_a_plugin_yielding_series_passes_the_conformance_kit(httpserver: HTTPSer
         ("views", 7, 106), ("likes", 7, 6),
     ]
     assert len(result.samples) == 14
+
+
+# --- Sample itself: made faster, still the same frozen value ---------------------------------------------------------
+
+
+def test_a_sample_cannot_be_changed_once_made():
+    import dataclasses
+
+    sample = Sample("nums", "likes", DAYS[0], 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sample.value = 2  # type: ignore[misc]
+    assert sample.value == 1
+
+
+def test_samples_of_the_same_fields_are_equal_hash_alike_and_replace_makes_a_new_one():
+    import dataclasses
+
+    made = Sample("nums", "likes", DAYS[0], 1, provisional=True)
+    assert made == Sample(platform="nums", metric="likes", day=DAYS[0], value=1, provisional=True)
+    assert len({made, Sample("nums", "likes", DAYS[0], 1, True)}) == 1
+    assert dataclasses.replace(made, value=5) == Sample("nums", "likes", DAYS[0], 5, True)
+    assert repr(made) == (
+        "Sample(platform='nums', metric='likes', day=datetime.date(2026, 1, 1), value=1, provisional=True)"
+    )
+    assert Sample("nums", "likes", DAYS[0], 1) != made
