@@ -9,8 +9,9 @@ Figures:
 - the whole command at 10M (a fresh process, median of several): under 1 s;
 - the whole command at 10M against 1M: within 1.5x;
 - its computation (`build_report` and the JSON, in a warm process) against
-  one hand-written statement computing the same figures (adapter.hand_report)
-  on the same database: at most 1.5x.
+  one hand-written statement computing the same figures (adapter.hand_report:
+  every figure the report's JSON prints from the samples) on the same
+  database: at most 1.5x.
 
 Run alone as a child: `python bench/report_scale.py compute CONFIG RUNS plans`
 prints the two medians, the comparison and the query plans as JSON.
@@ -164,7 +165,8 @@ def figures(run: Run) -> list[Figure]:
             f"x{ratio(compute['report'], compute['hand']):.1f}", f"<= x{COMPUTE_TARGET}",
             ratio(compute["report"], compute["hand"]) <= COMPUTE_TARGET,
             f"build_report + JSON {fmt_s(compute['report'])} vs one hand-written statement "
-            f"{fmt_s(compute['hand'])} (counters summed, last gauge values at the end and before the start), "
+            f"{fmt_s(compute['hand'])} (counters summed, last gauge values at the end and before the start, "
+            "provisional days, accounts and first followers day per platform), "
             f"same database, warm process, median of {runs}",
         ),
     ]
@@ -277,6 +279,16 @@ def _agreement(report_json: dict[str, Any], hand: adapter.HandFigures) -> str:
         row = report.get(platform, {})
         if row.get(metric) != at_end or row.get(f"{metric}_change") != at_end - before:
             wrong.append(f"{platform} {metric}: report {row.get(metric)} vs SQL {at_end}")
+    for platform, row in report.items():
+        names = ", ".join(sorted(hand.accounts.get(platform, set())))
+        if row.get("accounts") != names:
+            wrong.append(f"{platform} accounts: report {row.get('accounts', '')[:40]}... vs SQL {names[:40]}...")
+        provisional = hand.provisional.get(platform, False)
+        if row.get("provisional") != provisional:
+            wrong.append(f"{platform} provisional: report {row.get('provisional')} vs SQL {provisional}")
+        first = hand.first_days.get((platform, "followers"))
+        if row.get("followers_since") != (first.isoformat() if first else None):
+            wrong.append(f"{platform} followers_since: report {row.get('followers_since')} vs SQL {first}")
     if len(hand.counters) != len(PLATFORMS) * len(COUNTERS) or len(hand.gauges) != len(PLATFORMS) * len(GAUGES):
         wrong.append(f"SQL found {len(hand.counters)} counter and {len(hand.gauges)} gauge figures")
     return "; ".join(wrong[:3])

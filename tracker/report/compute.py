@@ -201,7 +201,7 @@ def _ordered(platforms: list[str]) -> list[str]:
 def _accounts(conn: Connection) -> dict[str, _AccountInfo]:
     t = ACCOUNT
     query = sa.select(t.c.name, t.c.conversion_source, t.c.covers_all_platforms, t.c.position, t.c.attribution)
-    return {row[0]: _AccountInfo._make(row) for row in conn.execute(query)}
+    return {row[0]: _AccountInfo._make(row) for row in conn.execute(query).all()}
 
 
 def _record_facts(conn: Connection, period: Period) -> dict[tuple[str, str], tuple[set[str], set[str]]]:

@@ -93,7 +93,7 @@ class Rows:
 
 
 def _accounts_in(conn: Connection, column: sa.Column) -> set[str]:
-    return {row[0] for row in conn.execute(sa.select(column).distinct())}
+    return {row[0] for row in conn.execute(sa.select(column).distinct()).all()}
 
 
 def stored_in(conn: Connection) -> list[str]:
