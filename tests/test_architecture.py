@@ -242,3 +242,20 @@ def test_the_app_keeps_typers_defaults_for_what_shapes_a_command() -> None:
     default = typer.Typer()
     for setting in ("rich_markup_mode", "pretty_exceptions_short", "suggest_commands"):
         assert getattr(app, setting, None) == getattr(default, setting, None), setting
+
+
+# What builds and draws a report: the table of a store that holds nothing is one sentence (tracker.report.empty).
+NOT_FOR_THE_EMPTY_TABLE = ("tracker.report.build", "tracker.report.figures", "tracker.report.rows",
+                           "tracker.report.render")
+
+
+@pytest.mark.subprocess
+def test_the_table_of_a_store_that_holds_nothing_is_printed_without_building_a_report(tmp_path: Path) -> None:
+    """Their data classes are most of what the report's start-up loads; an empty store's table needs none."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
+    code = (
+        "from tracker.cli.main import app\n"
+        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
+    )
+    assert modules_after(code, NOT_FOR_THE_EMPTY_TABLE) == []

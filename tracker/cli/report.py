@@ -2,7 +2,7 @@
 
 import io
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -106,6 +106,17 @@ def _trends_wanted(cfg: "Config", fmt: ReportFormat, care: bool) -> bool:
     return console.is_terminal and not console.no_color
 
 
+def _plain_table(
+    fmt: ReportFormat, platform: list[str] | None, output: Path | None, posts: bool, care: bool
+) -> bool:
+    """The table to standard output, for every platform, without posts or care: what an empty store can answer."""
+    return fmt is ReportFormat.table and not platform and output is None and not posts and not care
+
+
+def _day(until: datetime | None) -> date | None:
+    return until.date() if until else None
+
+
 @friendly
 def report(
     config: ConfigOption = None,
@@ -133,13 +144,18 @@ def report(
 ) -> None:
     """Show, per platform, likes and followers beside visits, conversions and revenue."""
     from tracker.errors import UsageError
-    from tracker.report.build import build_report
+    from tracker.report import empty
 
     cfg = load_config(config)
     if care and (output is not None or fmt.value not in ("table", "json", "csv")):
         raise UsageError("--care prints a table, json or csv to standard output; leave out --output and html/markdown")
+    if _plain_table(fmt, platform, output, posts, care) and (lines := empty.table_lines(cfg, days, _day(until))):
+        sys.stdout.write("".join(f"{line}\n" for line in lines))
+        return
+    from tracker.report.build import build_report
+
     trends = _trends_wanted(cfg, fmt, care)
-    found = build_report(cfg, days, until.date() if until else None, platform, sort.value, trends)
+    found = build_report(cfg, days, _day(until), platform, sort.value, trends)
     if care:
         show_care(found, fmt)
     elif posts:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
+from tracker.report.empty import NO_DATA
 from tracker.report.rows import CareRow, PlatformRow, Report, SourceFigure, care_columns, columns
 from tracker.words import count
 
@@ -45,7 +46,6 @@ BASIS_WORDS = {
     "self_reported": "the customer's answer (how did you hear about us)",
     "manual": "logged by hand",
 }
-NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` to see an example."
 COMPACT_WIDTH = 80  # at this width and below, the table keeps only the compact columns
 BLOCKS = "▁▂▃▄▅▆▇█"
 
