@@ -297,7 +297,7 @@ def _agreement(report_json: dict[str, Any], hand: adapter.HandFigures) -> str:
 def query_plans(cfg: Any, statements: list[tuple[str, Any]], end: date) -> list[str]:
     """Each distinct statement the report ran, and the hand-written one, with its query plan."""
     engine = sa.create_engine(cfg.database)
-    hand = adapter.hand_report_sql(COUNTERS, GAUGES)
+    hand = adapter.hand_report_sql(COUNTERS, GAUGES, engine.dialect.name)
     params = adapter.hand_params(engine, end - timedelta(days=PERIOD_DAYS - 1), end)
     lines: list[str] = []
     try:
