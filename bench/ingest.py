@@ -7,17 +7,21 @@ The same 1,002,000 samples (167 accounts x 6 metrics x 1,000 days; quick:
   account, rows built before the clock starts: the limit of the driver;
 - the store path alone: `writes.commit_account` per account (store_write),
   with the account runs started ACCOUNT_BATCH at a time as a sync starts them,
-  each account's series built before the clock starts, as the sync hands them over;
-- a whole `tracker sync`: the command, start-up included, of accounts of the
-  bench's pages plugin (a file in a temporary `plugin_dirs`, no HTTP).
+  each account's series (one `Series` per metric, in a `SampleColumns`, as the
+  sync hands the pages plugin's to the store) built before the clock starts;
+- a whole `tracker sync`: the command, start-up included (with tracker's
+  bytecode written first, as pip writes it), of accounts of the bench's pages
+  plugin (a file in a temporary `plugin_dirs`, no HTTP).
 Each in key order (one pass over each account's whole history) and in
 day-major order (the days in CHUNKS consecutive runs, each over every
-account, each account's rows day by day: a daily sync into a table already
-large). The day-major sync runs its CHUNKS runs in one process (`Syncer.run`,
-as `tracker sync --since --until` does), so start-up counts once, in the
-start-up figures, not ten times. Speed is the baseline's time over tracker's
-(1.0 = as fast as raw executemany). Also the MB on disk per million samples
-after the key-order sync, beside the baseline table's.
+account: a daily sync into a table already large; the baseline writes each
+account's rows day by day, tracker as the plugin yields them, a series per
+metric made from the service's rows per day). The day-major sync runs its
+CHUNKS runs in one process (`Syncer.run`, as `tracker sync --since --until`
+does), so start-up counts once, in the start-up figures, not ten times.
+Speed is the baseline's time over tracker's (1.0 = as fast as raw
+executemany). Also the MB on disk per million samples after the key-order
+sync, beside the baseline table's.
 
 Run alone as a child: `python bench/ingest.py sync CONFIG CHUNKS SINCE UNTIL`.
 """
