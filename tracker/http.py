@@ -27,12 +27,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies, get_netrc_auth
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_environ_proxies, get_netrc_auth, select_proxy
 from urllib3 import PoolManager
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
@@ -47,6 +50,8 @@ log = logging.getLogger("tracker.http")
 USER_AGENT = "tracker/0.1 (+https://github.com/tracker-smb/tracker)"
 DEADLINE = 600.0  # seconds one session (one account's fetch) may take: a year's backfill of daily calls fits
 TIMEOUT_RETRIES = 1  # a read that timed out is tried this many more times
+HOSTS_REMEMBERED = 256  # hosts (with their TLS settings) whose connection-pool key an adapter keeps
+_DIRECT = frozenset({"params", "data", "headers", "json", "timeout", "allow_redirects"})  # what _direct handles
 
 
 class ServiceTimedOut(TimedOut, requests.ReadTimeout):
@@ -97,6 +102,7 @@ class Budget:
             self.ends += seconds
 
 
+PoolKeys = dict[tuple[str, str, str], tuple[dict[str, Any], dict[str, Any]]]  # see _Adapter
 Gate = Callable[[str], float]  # called with a request's URL before it is sent; returns the seconds it waited
 
 
@@ -193,12 +199,13 @@ class _Response(requests.Response):
 class Connections:
     """What the sessions of one sync run share: keep-alive connections, and what the environment says per host.
 
-    requests reads the environment (proxy variables, ~/.netrc, a CA bundle) again on every request; a run
-    reads it once per host, as it does not change while the run lasts.
+    requests reads the environment (proxy variables, ~/.netrc, a CA bundle) again on every request, and looks
+    at the CA bundle on disk; a run does each once per host, as they do not change while the run lasts.
     """
 
     def __init__(self, per_host: int, hosts: int = 32) -> None:
         self.pool = PoolManager(num_pools=hosts, maxsize=per_host)
+        self.pool_keys: PoolKeys = {}
         self._proxies: dict[str, dict[str, str]] = {}
         self._netrc: dict[str, tuple[str, str] | None] = {}
         self._lock = threading.Lock()
@@ -236,9 +243,30 @@ def _origin(url: str) -> str:
 
 
 class _Adapter(HTTPAdapter):
-    """requests' adapter, able to use a pool of connections that outlives the session (see share_connections)."""
+    """requests' adapter, able to use a pool of connections that outlives the session (see share_connections).
+
+    It works out the key of a host's pool once per host and TLS settings instead of once per request: requests
+    looks at the CA bundle's path on disk every time, and that system call lets the sync's writer thread take
+    the interpreter from the thread that is about to send.
+    """
 
     shared = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.pool_keys: PoolKeys = {}  # the run's, once the session shares its connections
+        super().__init__(*args, **kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        url = _text(request.url)
+        key = (_origin(url), repr(verify), repr(cert))
+        found = self.pool_keys.get(key)
+        if found is None:
+            found = super().build_connection_pool_key_attributes(request, verify, cert)
+            if len(self.pool_keys) < HOSTS_REMEMBERED:
+                self.pool_keys[key] = found
+        return dict(found[0]), dict(found[1])
 
     def close(self) -> None:
         if not self.shared:
@@ -299,6 +327,7 @@ class HttpSession(requests.Session):
         """Send through the run's keep-alive connections, which other sessions use too; the run closes them."""
         self.connections = connections
         self.adapter.poolmanager = connections.pool
+        self.adapter.pool_keys = connections.pool_keys
         self.adapter.shared = True
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
@@ -334,13 +363,16 @@ class HttpSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Wait for the gate; learn the credentials each request carries, so an answer echoing them can be scrubbed."""
+        self._before_sending(request)
+        response = super().send(request, **kwargs)
+        response.__class__ = _Response
+        return response
+
+    def _before_sending(self, request: requests.PreparedRequest) -> None:
         self.pacing.wait(request.url or "")
         for name, value in request.headers.items():
             self.sent_secrets.update(header_secrets(name, str(value)))
         self.sent_secrets.update(url_secrets(request.url or ""))
-        response = super().send(request, **kwargs)
-        response.__class__ = _Response
-        return response
 
     def redact(self, text: str) -> str:
         """`text` without the credentials this session has sent: what a plugin calls before it cuts a message."""
@@ -356,7 +388,11 @@ class HttpSession(requests.Session):
             )
         kwargs["timeout"] = self.budget.start_call(kwargs.get("timeout") or self.timeout)
         try:
-            response = super().request(method, url, *args, **kwargs)
+            direct = None if args else self._direct(method, url, kwargs)
+            if direct is None:
+                response = super().request(method, url, *args, **kwargs)
+            else:
+                response = self._send_direct(*direct, kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             if isinstance(exc, TimedOut) or not _read_timed_out(exc):
                 raise
@@ -364,6 +400,94 @@ class HttpSession(requests.Session):
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL costs more than the rest of this method
             log.debug("%s %s -> %s", method, redact_url(response.url or url), response.status_code)
         return response
+
+    def _direct(
+        self, method: str, url: str, kwargs: dict[str, Any]
+    ) -> tuple[requests.PreparedRequest, dict[str, str], bool | str] | None:
+        """The request prepared as requests would prepare it, with its proxies and CA bundle, when nothing asks
+        for more than that; else None, and requests does the whole of it.
+
+        requests' own preparation merges cookie jars, settings and hooks that a plugin's request almost never
+        has, and costs more than the rest of a request together. Anything beyond a plain request (cookies held,
+        a login from the URL, ~/.netrc or the session, a proxy, a streamed or uploaded body, hooks, a mounted
+        adapter of another kind) is left to requests, so it behaves exactly as it always did.
+        """
+        if not _DIRECT.issuperset(kwargs) or not isinstance(url, str) or "@" in url:
+            return None
+        if self.cookies or self.auth is not None or self.params or self.proxies or self.cert or self.verify is not True:
+            return None
+        if self.stream or any(self.hooks.values()) or self.max_redirects != requests.models.DEFAULT_REDIRECT_LIMIT:
+            return None
+        data = kwargs.get("data")
+        if data is not None and not isinstance(data, (dict, list, tuple, str, bytes)):
+            return None  # a generator or a file is streamed: requests' chunked upload
+        try:
+            if self.get_adapter(url) is not self.adapter:
+                return None
+        except requests.exceptions.InvalidSchema:
+            return None  # requests raises it, from where it always did
+        proxies, bundle = self._environment(url)
+        if proxies is None or (proxies and select_proxy(url, proxies)):
+            return None
+        headers = CaseInsensitiveDict(self.headers)
+        headers.update(kwargs.get("headers") or {})
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method.upper())
+        prepared.prepare_url(url, kwargs.get("params") or {})
+        prepared.prepare_headers({k: v for k, v in headers.items() if v is not None})
+        prepared.prepare_body([] if data is None else data, None, kwargs.get("json"))
+        return prepared, proxies, bundle or True
+
+    def _environment(self, url: str) -> tuple[dict[str, str] | None, str | None]:
+        """(the environment's proxies for `url`, its CA bundle), as requests reads them; proxies None when
+        ~/.netrc has a login for the host (requests then sends it)."""
+        if not self.trust_env:
+            return {}, None
+        if self.connections is not None:
+            netrc, proxies, bundle = self.connections.netrc(url), self.connections.proxies(url), self.connections.bundle
+        else:
+            netrc, proxies = get_netrc_auth(url), get_environ_proxies(url)
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        return (None if netrc else proxies), bundle
+
+    def _send_direct(
+        self, request: requests.PreparedRequest, proxies: dict[str, str], verify: bool | str, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        """What requests' Session.send does with a request that has no hooks and no cookies to send."""
+        self._before_sending(request)
+        settings: dict[str, Any] = {
+            "stream": False, "timeout": kwargs["timeout"], "verify": verify, "cert": None, "proxies": proxies
+        }
+        start = time.perf_counter()
+        response = self.adapter.send(request, **settings)
+        response.__class__ = _Response
+        response.elapsed = timedelta(seconds=time.perf_counter() - start)
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            extract_cookies_to_jar(self.cookies, request, response.raw)
+        if response.is_redirect:
+            response = self._redirected(response, request, kwargs.get("allow_redirects", True), settings)
+        response.content  # noqa: B018 (reads the body, as requests does for a request that does not stream)
+        return response
+
+    def _redirected(
+        self,
+        response: requests.Response,
+        request: requests.PreparedRequest,
+        follow: bool,
+        settings: dict[str, Any],
+    ) -> requests.Response:
+        """A redirect, followed (or noted as the response's next) by requests' own code, as Session.send does."""
+        request._cookies = RequestsCookieJar()  # what requests' preparation gives a request when the session had none
+        if not follow:
+            following = self.resolve_redirects(response, request, yield_requests=True, **settings)
+            response._next = next(following, None)  # type: ignore[assignment]  # with yield_requests, requests
+            return response
+        history = list(self.resolve_redirects(response, request, **settings))
+        if not history:
+            return response
+        last = history.pop()
+        last.history = [response, *history]
+        return last
 
     def _timed_out(self, method: str, url: str) -> ServiceTimedOut:
         budget = self.budget
