@@ -118,3 +118,19 @@ def test_the_table_names_each_command_as_typer_would() -> None:
         target = getattr(importlib.import_module(entry.module), entry.attribute)
         if not isinstance(target, typer.Typer):
             assert typer.main.get_command_name(target.__name__) == entry.name
+
+
+def test_the_help_lists_every_command_without_building_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """The list needs names, panels and short help: Typer turning 23 signatures into options is not needed."""
+    group = typer.main.get_command(app)
+    group.main(["--help"], prog_name="tracker", standalone_mode=False)
+    listed = capsys.readouterr().out
+    assert all(f" {entry.name} " in listed for entry in COMMANDS)
+    assert group.commands.loaded() == []  # type: ignore[attr-defined]
+
+
+def test_a_command_run_after_the_help_is_the_real_one() -> None:
+    group = typer.main.get_command(app)
+    group.main(["--help"], prog_name="tracker", standalone_mode=False)
+    report = group.get_command(typer.Context(group), "report")
+    assert {p.name for p in report.params} >= {"days", "until", "platform", "fmt"}  # type: ignore[union-attr]
