@@ -7,6 +7,7 @@ TRACKER_TEST_POSTGRES_URL set, on the real PostgreSQL server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -343,3 +344,50 @@ def test_samples_of_the_same_fields_are_equal_hash_alike_and_replace_makes_a_new
         "Sample(platform='nums', metric='likes', day=datetime.date(2026, 1, 1), value=1, provisional=True)"
     )
     assert Sample("nums", "likes", DAYS[0], 1) != made
+
+
+# --- the commit's own statements on SQLite go straight to the driver: failures are still the engine's ----------------
+
+
+def test_a_refused_update_of_the_account_run_fails_the_commit_as_the_engine_would_and_stores_nothing(db_url):
+    engine = open_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON account_run BEGIN SELECT RAISE(ABORT, 'run refused'); END"
+            )
+        with pytest.raises(sa.exc.IntegrityError, match="run refused"):
+            commit(engine, "page", checked(SERIES))
+        assert stored(engine) == []
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM account").scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_the_account_row_written_through_the_driver_reads_back_as_written(db_url):
+    engine = open_engine(db_url)
+    try:
+        commit(engine, "page", checked(SERIES))
+        run_id = writes.start_run(engine, "test")
+        account_run = writes.start_account_run(engine, run_id, "page", SINCE, UNTIL)
+        result = writes.AccountResult("page", "demo", '{"seed": 3}', "none", True, 4, samples=checked(SERIES),
+                                      attribution="utm", state={"cursor": "x"}, last_good_day=UNTIL)
+        assert writes.commit_account(engine, run_id, account_run, result) == 8
+        with engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT * FROM account")).mappings().one()
+            run = conn.execute(sa.text(f"SELECT * FROM account_run WHERE id = {account_run}")).mappings().one()
+        assert (row["options_json"], row["covers_all_platforms"], row["position"], row["attribution"]) == (
+            '{"seed": 3}', 1, 4, "utm"
+        )
+        assert (row["state_json"], row["state_run_id"]) == ('{"cursor": "x"}', run_id)
+        assert row["last_good_day"] == "2026-01-09"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", row["updated_at"])  # as SQLAlchemy writes it
+        assert (run["status"], run["rows"], run["error"]) == ("ok", 8, None)
+        from tracker.store.models import ACCOUNT
+
+        with engine.connect() as conn:
+            typed = conn.execute(sa.select(ACCOUNT.c.updated_at, ACCOUNT.c.last_good_day)).one()
+        assert typed.last_good_day == UNTIL and typed.updated_at.tzinfo is not None
+    finally:
+        engine.dispose()

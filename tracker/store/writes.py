@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice, repeat
 from operator import attrgetter, sub
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +30,8 @@ from tracker.plugin import CareItem, Conversion, PostStat, Sample, Series, Unava
 from tracker.redact import Redactor
 from tracker.runs import RunStatus
 from tracker.store import care, posts, samples
-from tracker.store.db import WRITE_OPTION
+from tracker.store.db import WRITE_OPTION, fault
+from tracker.store.migrations import location
 from tracker.store.models import ACCOUNT, ACCOUNT_BLOCK, ACCOUNT_RUN, CONVERSION, METRIC_STATUS, SERIES, SYNC_RUN
 
 BATCH = 1000
@@ -39,11 +42,13 @@ _VALUE, _PROVISIONAL = attrgetter("value"), attrgetter("provisional")
 # The statements every account's commit runs, built once with bound parameters: SQLAlchemy compiles each once
 # and reuses it, where a statement built anew per commit cost it more (about 0.2 ms) than the row's own write.
 # An UPDATE without values sets the columns its parameters name.
-_ACCOUNT_UPDATE = sa.update(ACCOUNT).where(ACCOUNT.c.name == sa.bindparam("b_name"))
 _ACCOUNT_INSERT = sa.insert(ACCOUNT)
 _RUN_INSERT = sa.insert(ACCOUNT_RUN)
 _RUNS_INSERT = sa.insert(ACCOUNT_RUN).returning(ACCOUNT_RUN.c.id, sort_by_parameter_order=True)
-_RUN_UPDATE = sa.update(ACCOUNT_RUN).where(ACCOUNT_RUN.c.id == sa.bindparam("b_id"))
+_UPDATES = {  # (table, key column): an UPDATE of the row whose key is bound as `b_key`
+    ("account", "name"): sa.update(ACCOUNT).where(ACCOUNT.c.name == sa.bindparam("b_key")),
+    ("account_run", "id"): sa.update(ACCOUNT_RUN).where(ACCOUNT_RUN.c.id == sa.bindparam("b_key")),
+}
 _STATUSES_OF = sa.select(METRIC_STATUS.c.platform, METRIC_STATUS.c.metric).where(
     METRIC_STATUS.c.account == sa.bindparam("b_account")
 )
@@ -59,12 +64,58 @@ _ABANDONED = sa.update(ACCOUNT_RUN).where(
 )
 
 
+_SQLITE_SERIES_AND_STATUSES = (
+    "SELECT platform, metric, id FROM series WHERE account = ? "
+    "UNION ALL SELECT platform, metric, NULL FROM metric_status WHERE account = ?"
+)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
 
 def _write(engine: Engine) -> Any:
     return engine.connect().execution_options(**{WRITE_OPTION: True})
+
+
+def _update(conn: Connection, table: sa.Table, key: tuple[str, Any], values: dict[str, Any]) -> int:
+    """UPDATE `table` SET `values` WHERE the column `key[0]` equals `key[1]`; returns the rows changed.
+
+    On SQLite it goes straight to the driver, each value bound as its column's type binds it: an account's
+    commit runs two such updates, and SQLAlchemy's own execution of a statement cost more than SQLite's
+    work for it. Elsewhere SQLAlchemy runs the statement built once (_UPDATES).
+    """
+    column, value = key
+    if conn.dialect.name != "sqlite":
+        return int(conn.execute(_UPDATES[(table.name, column)], {"b_key": value, **values}).rowcount)
+    names = list(values)
+    sql = f"UPDATE {table.name} SET {', '.join(f'{n} = ?' for n in names)} WHERE {column} = ?"
+    bound = [_bound(conn, table.c[n], values[n]) for n in names]
+    return int(_sqlite_execute(conn, sql, (*bound, value)).rowcount)
+
+
+def _bound(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
+    """`value` as SQLAlchemy binds it for `column` (a date or time as its text, a bool as 0 or 1)."""
+    if value is None or value.__class__ in (str, int, float):
+        return value
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return value if process is None else process(value)
+
+
+def _sqlite_execute(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
+    """Run one statement on the SQLite connection under `conn`, inside its transaction.
+
+    A failure is what the engine would have raised (tracker.store.db translates the machine's faults, a
+    full disk or a damaged file, into one line; the rest is SQLAlchemy's error of the driver's), so the sync
+    reports it alike.
+    """
+    try:
+        return conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        engine = conn.engine
+        path = engine.url.database
+        found = fault(exc, location(engine), Path(path) if path and path != ":memory:" else None)
+        raise (found or sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error)) from exc
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -158,9 +209,9 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
         posts.save(conn, run_id, result.account, result.posts)
         written += care.save(conn, run_id, result.account, result.care)
         _save_statuses(conn, run_id, result, None if result.conversions else statuses)
-        conn.execute(
-            _RUN_UPDATE,
-            {"b_id": account_run_id, "finished_at": now(), "status": RunStatus.OK, "rows": written, "error": None,
+        _update(
+            conn, ACCOUNT_RUN, ("id", account_run_id),
+            {"finished_at": now(), "status": RunStatus.OK, "rows": written, "error": None,
              "notices": "\n".join(result.notices)},
         )
     return written
@@ -169,7 +220,11 @@ def commit_account(engine: Engine, run_id: int, account_run_id: int, result: Acc
 def _series_and_statuses(conn: Connection, account: str) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
     """The account's series ids and the (platform, metric) of its statuses, in one read (both are read per commit)."""
     ids, statuses = {}, set()
-    for platform, metric, series_id in conn.execute(_SERIES_AND_STATUSES, {"b_account": account}):
+    if conn.dialect.name == "sqlite":
+        rows: Iterable[Any] = _sqlite_execute(conn, _SQLITE_SERIES_AND_STATUSES, (account, account))
+    else:
+        rows = conn.execute(_SERIES_AND_STATUSES, {"b_account": account})
+    for platform, metric, series_id in rows:
         if series_id is None:
             statuses.add((platform, metric))
         else:
@@ -491,7 +546,7 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
         values.update(state_json=json.dumps(result.state, sort_keys=True), state_run_id=run_id)
     if result.last_good_day is not None:
         values["last_good_day"] = result.last_good_day
-    updated = conn.execute(_ACCOUNT_UPDATE, {"b_name": result.account, **values}).rowcount
+    updated = _update(conn, ACCOUNT, ("name", result.account), values)
     if not updated:  # the account's first commit: one statement on every later one
         values.setdefault("state_json", "{}")
         conn.execute(_ACCOUNT_INSERT, values)
