@@ -259,3 +259,38 @@ def test_the_table_of_a_store_that_holds_nothing_is_printed_without_building_a_r
         f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
     )
     assert modules_after(code, NOT_FOR_THE_EMPTY_TABLE) == []
+
+
+# What only PostgreSQL or a sync needs: a SQLite report over stored data must not load them.
+NOT_FOR_A_SQLITE_REPORT = ("sqlalchemy.dialects.postgresql", "tracker.locks")
+
+
+@pytest.mark.subprocess
+def test_the_report_of_a_sqlite_store_that_holds_data_loads_no_postgresql_dialect_or_lock(tmp_path: Path) -> None:
+    """The dialect alone is about 25 ms of start-up; the report reads, so it takes no lease and needs no lock."""
+    from datetime import date
+
+    from tracker.plugin import Sample
+    from tracker.store import writes
+    from tracker.store.db import open_engine
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    engine = open_engine(url)
+    run_id = writes.start_run(engine, "test")
+    account_run = writes.start_account_run(engine, run_id, "page", date(2026, 1, 1), date(2026, 1, 31))
+    samples = [Sample("facebook", "likes", date(2026, 1, 5), 3)]
+    writes.commit_account(engine, run_id, account_run, writes.AccountResult("page", "csv", "{}", "none", False, 0,
+                                                                            samples=samples))
+    engine.dispose()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'database = "{url}"\ntimezone = "UTC"\n\n[accounts.page]\nplugin = "csv"\npath = "orders.csv"\n',
+        encoding="utf-8",
+    )
+    code = (
+        "from tracker.cli.main import app\n"
+        f"try:\n    app(['report', '--until', '2026-01-10', '--format', 'json', '--config', {str(config)!r}],"
+        " prog_name='tracker')\nexcept SystemExit:\n    pass\n"
+        "assert 'tracker.report.compute' in sys.modules"
+    )
+    assert modules_after(code, NOT_FOR_A_SQLITE_REPORT) == []

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracker.config import RESERVED_ACCOUNT
 from tracker.errors import AccountBusy
-from tracker.locks import LeaseRow, Leases
 from tracker.store import samples
 from tracker.store.db import WRITE_OPTION
 from tracker.store.models import (
@@ -153,6 +152,8 @@ def refuse_if_syncing(conn: Connection, name: str, unchanged: str = "nothing del
 
     `unchanged` ends the message: what the refused command left as it was.
     """
+    from tracker.locks import LeaseRow, Leases  # here: a report (removed accounts only) loads no lock machinery
+
     table = SYNC_LEASE
     found = conn.execute(sa.select(table).where(table.c.account == name)).mappings().first()
     if found is None:
