@@ -10,12 +10,19 @@ around `Syncer.run` (imports excluded): once with the configured workers
 Figures: how much faster the configured workers are (target >= 8x), and
 tracker's own time per account, from the sequential run: its wall time less
 the time the server spent on the requests, over the accounts (target < 2 ms).
+The server's time for a request runs from its arrival (the request line read
+off the socket) to the last byte of the answer written, so the server's
+parsing of the request is its own time, as a platform's is; the answer goes
+out in one write, as a real server sends a small answer, not headers and body
+in two packets that make the client wait twice. For scale, a bare
+requests.Session sends BARE_REQUESTS of the same GETs in a row, measured the
+same way, in the same run (a detail line, not a target).
 A third sync runs with the configured workers under `[rate_limits] benchhttp =
 "100/second"`; the server notes when each request arrives and the figure is
 the most that arrived within any one second (target: never more than 100).
 
-Run alone as children: `python bench/fanout.py serve DELAY` (prints its port)
-and `python bench/fanout.py sync CONFIG`.
+Run alone as children: `python bench/fanout.py serve DELAY` (prints its port),
+`python bench/fanout.py sync CONFIG` and `python bench/fanout.py bare PORT COUNT`.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ SPEEDUP_TARGET = 8.0
 OWN_TARGET = 0.002
 PLUGIN = "benchhttp"
 RATE = 100  # requests per second in the rate-limited run
+BARE_REQUESTS = 100  # sequential GETs of the bare requests.Session shown beside the own time
 
 
 class _Counter:
@@ -47,11 +55,9 @@ class _Counter:
         self.busy = 0.0
         self.arrivals: list[float] = []
 
-    def arrived(self) -> float:
-        now = time.perf_counter()
+    def arrived(self, at: float) -> None:
         with self.lock:
-            self.arrivals.append(now)
-        return now
+            self.arrivals.append(at)
 
     def add(self, seconds: float) -> None:
         with self.lock:
@@ -71,6 +77,12 @@ def serve(delay: float) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # as real servers do: a keep-alive answer is not held back 40 ms
+        wbufsize = 1 << 16  # the answer's headers and body leave in one write (see _send)
+        arrived_at = 0.0
+
+        def parse_request(self) -> bool:
+            self.arrived_at = time.perf_counter()  # the request line has just been read: the request is here
+            return super().parse_request()
 
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
             if self.path.startswith("/_stats"):
@@ -81,10 +93,10 @@ def serve(delay: float) -> None:
                         counter.requests, counter.busy, counter.arrivals = 0, 0.0, []
                 self._send(body)
                 return
-            start = counter.arrived()
+            counter.arrived(self.arrived_at)
             time.sleep(delay)
             self._send({"followers": 120, "likes": 7})
-            counter.add(time.perf_counter() - start)
+            counter.add(time.perf_counter() - self.arrived_at)
 
         def _send(self, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
@@ -93,6 +105,7 @@ def serve(delay: float) -> None:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+            self.wfile.flush()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
@@ -120,6 +133,31 @@ def sync_child(config: Path) -> None:
     engine.dispose()
     failed = [o.message for o in result.outcomes if o.status != "ok"]
     print(json.dumps({"seconds": took, "failed": failed[:3], "workers": cfg.workers}))
+
+
+def bare_child(port: int, count: int) -> None:
+    """In a fresh process: `count` GETs in a row through a bare requests.Session, as the scaffold plugin asks."""
+    import requests
+
+    url = f"http://127.0.0.1:{port}/stats"
+    with requests.Session() as session:
+        session.get(url, params={"day": "2026-01-01"}, timeout=30).json()  # the connection, opened untimed
+        _stats(port, reset=True)
+        start = time.perf_counter()
+        for _ in range(count):
+            session.get(url, params={"day": "2026-01-01"}, timeout=30).json()
+        took = time.perf_counter() - start
+    print(json.dumps({"seconds": took}))
+
+
+def _bare(port: int, count: int) -> float:
+    """A bare requests.Session's time per request beyond the server's, measured as the sequential sync's is."""
+    done = subprocess.run(
+        [sys.executable, __file__, "bare", str(port), str(count)],
+        capture_output=True, text=True, check=True, env=clean_env(),
+    )
+    seconds = float(json.loads(done.stdout.splitlines()[-1])["seconds"])
+    return (seconds - _stats(port)["busy"]) / count
 
 
 def _stats(port: int, reset: bool = False) -> dict[str, float]:
@@ -173,6 +211,8 @@ def figures(run: Run) -> list[Figure]:
         par, par_stats, workers = _timed_sync(run, port, "fanout_configured", accounts, run.opts.workers)
         run.log(f"fan-out: {accounts} accounts, workers = 1 (about {accounts * DELAY:.0f} s)")
         seq, seq_stats, _ = _timed_sync(run, port, "fanout_one", accounts, 1)
+        run.log(f"fan-out: {BARE_REQUESTS} requests in a row through a bare requests.Session")
+        bare = _bare(port, BARE_REQUESTS)
         limited: tuple[float, dict[str, float], int] | None = None
         if "rate_limits" in tracker_config.TOP_KEYS:
             run.log(f"fan-out: {accounts} accounts, configured workers, at most {RATE} requests a second")
@@ -194,7 +234,9 @@ def figures(run: Run) -> list[Figure]:
             "sync fan-out: tracker's own time per account", f"{own * 1000:.1f} ms", f"< {OWN_TARGET * 1000:g} ms",
             own < OWN_TARGET,
             f"workers = 1: {fmt_s(seq)} in all, of which the server spent {fmt_s(seq_stats['busy'])} answering "
-            f"(x{ratio(seq, seq_stats['busy']):.2f} the time spent waiting on the platform)",
+            f"(x{ratio(seq, seq_stats['busy']):.2f} the time spent waiting on the platform); a bare "
+            f"requests.Session sending {BARE_REQUESTS} of the same GETs in a row: {bare * 1000:.1f} ms per request "
+            "beyond the server's time",
         ),
         _rate_figure(limited),
     ]
@@ -218,5 +260,9 @@ if __name__ == "__main__":
         serve(float(sys.argv[2]))
     elif len(sys.argv) == 3 and sys.argv[1] == "sync":
         sync_child(Path(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "bare":
+        bare_child(int(sys.argv[2]), int(sys.argv[3]))
     else:
-        raise SystemExit("usage: python bench/fanout.py serve DELAY | sync CONFIG (run_all.py runs the figures)")
+        raise SystemExit(
+            "usage: python bench/fanout.py serve DELAY | sync CONFIG | bare PORT COUNT (run_all.py runs the figures)"
+        )
