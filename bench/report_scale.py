@@ -139,7 +139,7 @@ def figures(run: Run) -> list[Figure]:
     bare = _bare_start(run)
     run.log(f"report: whole command over {small.samples:,} and {large.samples:,} samples, {runs} runs each")
     at_small, at_large = paired_medians(_report_cmd(configs[small.name]), _report_cmd(configs[large.name]), runs,
-                                        clean_env())
+                                        _command_env())
     whole = {small.name: at_small, large.name: at_large}
     run.log(f"report: computation vs hand-written SQL over {large.samples:,} samples")
     compute = _child_compute(configs[large.name], runs, run.opts.plans)
@@ -191,7 +191,16 @@ def _bare_start(run: Run) -> float:
     import startup
 
     script = startup.write_bare_app(run.opts.workdir / "bare_app.py", startup.command_tree())
-    return process_median([sys.executable, str(script), "report"], run.opts.runs)
+    return process_median([sys.executable, str(script), "report"], run.opts.runs, _command_env())
+
+
+def _command_env() -> dict[str, str]:
+    """The whole commands' environment: one in which the untimed first run may write tracker's bytecode, as a
+    user's install has it (startup.startup_env says why); else every timed run would compile each tracker
+    module edited since its bytecode was last written."""
+    import startup
+
+    return startup.startup_env()
 
 
 def _child_compute(config: Path, runs: int, plans: bool) -> dict[str, Any]:
