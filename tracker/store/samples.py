@@ -88,7 +88,8 @@ def _account_series(conn: Connection, account: str) -> dict[tuple[str, str], int
     return {(p, m): i for p, m, i in conn.execute(_SERIES_OF, {"b_account": account})}
 
 
-def _upsert_sql(conn: Connection) -> str:
+def upsert_sql(conn: Connection) -> str:
+    """The upsert of one `Row`, in the driver's own parameter style."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     return (
         "INSERT INTO series_day (series_id, day, value, provisional, run_id) "
@@ -118,7 +119,7 @@ def upsert(conn: Connection, rows: Iterable[Row]) -> None:
     """
     batch = rows if isinstance(rows, list) else list(rows)
     if batch:
-        conn.exec_driver_sql(_upsert_sql(conn), batch)
+        conn.exec_driver_sql(upsert_sql(conn), batch)
 
 
 def delete(conn: Connection, account: str, platform: str, metric: str, day: date) -> None:

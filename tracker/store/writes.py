@@ -9,6 +9,7 @@ failure leaves none of them.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import sqlite3
@@ -102,20 +103,22 @@ def _bound(conn: Connection, column: sa.Column[Any], value: Any) -> Any:
     return value if process is None else process(value)
 
 
-def _sqlite_execute(conn: Connection, sql: str, params: Sequence[Any]) -> Any:
-    """Run one statement on the SQLite connection under `conn`, inside its transaction.
+def _sqlite_execute(conn: Connection, sql: str, params: Sequence[Any], many: bool = False) -> Any:
+    """Run one statement (`many`: once per row of `params`) on the SQLite connection under `conn`, in its
+    transaction.
 
     A failure is what the engine would have raised (tracker.store.db translates the machine's faults, a
     full disk or a damaged file, into one line; the rest is SQLAlchemy's error of the driver's), so the sync
     reports it alike.
     """
     try:
-        return conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+        driver = conn.connection.driver_connection
+        return driver.executemany(sql, params) if many else driver.execute(sql, params)  # type: ignore[union-attr]
     except sqlite3.Error as exc:
         engine = conn.engine
         path = engine.url.database
         found = fault(exc, location(engine), Path(path) if path and path != ":memory:" else None)
-        raise (found or sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error)) from exc
+        raise (found or sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error, ismulti=many)) from exc
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -264,7 +267,10 @@ def _save_samples(
                 flags = samples.flags(conn, list(map(_PROVISIONAL, part)))
                 rows += zip(series, numbers, map(float, map(_VALUE, part)), flags, repeat(run_id))
                 pairs.update(zip(series, numbers, strict=True))
-        samples.upsert(conn, rows)
+        if sqlite:  # straight to the driver, as _sqlite_execute says why
+            _sqlite_execute(conn, samples.upsert_sql(conn), rows, many=True)
+        else:
+            samples.upsert(conn, rows)
         del rows  # freed now, while the collector is off: once it is back on, it would scan every row first
         both = sum(1 for sid, day in pairs if day in days_of.get(sid, ())) if days_of and pairs else 0
         return sum(map(len, days_of.values())) + len(pairs) - both
@@ -328,7 +334,7 @@ def _series_column(ids: dict[tuple[str, str], int], part: list[Sample], platform
 
 def _flags(sqlite: bool, series: Series) -> Iterator[bool] | Iterator[int]:
     """A Series' provisional column as samples.flags gives it: one value repeated, or one per day."""
-    if per_day(series.provisional):
+    if series.provisional.__class__ is not bool and per_day(series.provisional):
         return map(int, map(bool, series.provisional)) if sqlite else map(bool, series.provisional)
     flag = bool(series.provisional)
     return repeat(int(flag)) if sqlite else repeat(flag)
@@ -535,7 +541,7 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
     values: dict[str, Any] = {
         "name": result.account,
         "plugin": result.plugin,
-        "options_json": json.dumps(Redactor().mapping(json.loads(result.options_json)), sort_keys=True),
+        "options_json": _stored_options(result.options_json),
         "conversion_source": result.conversion_source,
         "covers_all_platforms": result.covers_all_platforms,
         "position": result.position,
@@ -550,6 +556,13 @@ def _save_account(conn: Connection, run_id: int, result: AccountResult) -> None:
     if not updated:  # the account's first commit: one statement on every later one
         values.setdefault("state_json", "{}")
         conn.execute(_ACCOUNT_INSERT, values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored_options(options_json: str) -> str:
+    """The options as stored: URL credentials hidden, keys sorted. The same text on every commit of an
+    account, so worked out once per text."""
+    return json.dumps(Redactor().mapping(json.loads(options_json)), sort_keys=True)
 
 
 def _save_statuses(
