@@ -20,12 +20,11 @@ NO_DATA = "No data for this period. Run `tracker sync` first, or `tracker demo` 
 
 def table_lines(cfg: Config, days: int, until: date | None) -> list[str] | None:
     """The lines of the table for the period, if the store holds nothing; None if it may hold something."""
-    from tracker.report.period import Period
     from tracker.store.probe import holds_nothing
     from tracker.windows import account_today
 
     end = until or account_today(cfg.timezone)
-    Period(end - timedelta(days=days - 1), end)  # a period no date can hold fails as the built report's does
+    end - timedelta(days=days - 1)  # the period's first day: one no date can hold fails as the built report's does
     if not holds_nothing(cfg.database):
         return None
     return [NO_DATA]
