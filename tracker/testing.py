@@ -4,7 +4,7 @@ Use it in a plugin's tests against that plugin's own fake server:
 
     from tracker.testing import check_plugin
     result = check_plugin(plugin, {"base_url": server.url_for("/")}, since=..., until=...)
-    assert ...  # then the plugin's own expectations on result.samples
+    assert ...  # then the plugin's own expectations on result.samples (each Series read as a Sample per day)
 
 It runs the plugin through the same validation the sync uses, so a plugin that
 passes here will not be refused by `tracker sync`. It also replays the answers
