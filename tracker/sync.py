@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -257,7 +258,8 @@ class Syncer:
         A commit done a few milliseconds later costs nothing: it is done while the fetches wait on the
         network, and the fetches finished in the pause are committed in the same wake-up.
         """
-        self.stop.wait(FETCHES_FIRST_SECONDS)
+        if not self.stop.is_set():
+            time.sleep(FETCHES_FIRST_SECONDS)  # not stop.wait: a timed Event wait never ends under libfaketime
         return {future for future in running if future.done()}
 
     def _take(
