@@ -160,15 +160,20 @@ def test_loading_the_config_loads_no_database_http_scheduler_or_plugin(tmp_path:
     assert heavy_modules_after(code) == []
 
 
-@pytest.mark.subprocess
-def test_the_report_of_a_database_that_holds_nothing_loads_no_database_or_http_library(tmp_path: Path) -> None:
-    """The first thing a new user runs, and what a cron job runs before the first sync: start-up only."""
+def _empty_report_code(tmp_path: Path) -> str:
+    """Python that runs `tracker report` on a config whose database does not exist yet."""
     config = tmp_path / "config.toml"
     config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
-    code = (
+    return (
         "from tracker.cli.main import app\n"
         f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
     )
+
+
+@pytest.mark.subprocess
+def test_the_report_of_a_database_that_holds_nothing_loads_no_database_or_http_library(tmp_path: Path) -> None:
+    """The first thing a new user runs, and what a cron job runs before the first sync: start-up only."""
+    code = _empty_report_code(tmp_path)
     assert heavy_modules_after(code) == []
 
 
@@ -200,12 +205,7 @@ def test_the_report_of_a_database_that_holds_nothing_loads_only_what_prints_it(t
     """The rate limiter (logging, locks), schedules, the metric catalogue, the verdicts and the JSON and CSV writers
     serve other commands or rows that an empty store does not have; a config that names its database needs no
     user data dir. The report of an empty store is a start-up figure (bench/startup.py), so each of them counts."""
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
-    code = (
-        "from tracker.cli.main import app\n"
-        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
-    )
+    code = _empty_report_code(tmp_path)
     assert modules_after(code, NOT_FOR_AN_EMPTY_REPORT) == []
 
 
@@ -217,12 +217,7 @@ THE_REPORTS_COMMAND_MODULES = ["tracker.cli", "tracker.cli.common", "tracker.cli
 @pytest.mark.subprocess
 def test_a_command_loads_its_own_command_module_and_no_other(tmp_path: Path) -> None:
     """Typer turns every loaded command's signature into options: `tracker report` pays for none but its own."""
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
-    code = (
-        "from tracker.cli.main import app\n"
-        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
-    )
+    code = _empty_report_code(tmp_path)
     every = tuple(module_name(path) for path in python_files("tracker/cli"))
     assert modules_after(code, every) == THE_REPORTS_COMMAND_MODULES
 
@@ -252,12 +247,7 @@ NOT_FOR_THE_EMPTY_TABLE = ("tracker.report.build", "tracker.report.figures", "tr
 @pytest.mark.subprocess
 def test_the_table_of_a_store_that_holds_nothing_is_printed_without_building_a_report(tmp_path: Path) -> None:
     """Their data classes are most of what the report's start-up loads; an empty store's table needs none."""
-    config = tmp_path / "config.toml"
-    config.write_text(f'database = "sqlite:///{tmp_path / "t.db"}"\ntimezone = "UTC"\n', encoding="utf-8")
-    code = (
-        "from tracker.cli.main import app\n"
-        f"try:\n    app(['report', '--config', {str(config)!r}], prog_name='tracker')\nexcept SystemExit:\n    pass"
-    )
+    code = _empty_report_code(tmp_path)
     assert modules_after(code, NOT_FOR_THE_EMPTY_TABLE) == []
 
 
